@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The whole test suite: builds and installs elt, starts a throwaway cluster
+# (pg_cron preloaded, background workers on), runs the pg_regress suite
+# (sql/, expected/) and the pgTAP suite (test/), then stops the cluster.
+# Last line: "N passed, N failed".  Exit status non-zero if anything failed.
+#   ELT_TEST_PORT   port of the throwaway cluster (default 54329)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+port=${ELT_TEST_PORT:-54329}
+work=$(mktemp -d /tmp/elt-test.XXXXXX)
+chmod 755 "$work"
+datadir="$work/pgdata"
+
+# Installing replaces the one elt in the server's directories: serialise
+# concurrent runs from several checkouts on one machine.
+exec 9>/tmp/elt-test.lock
+flock 9
+
+cleanup() {
+    scripts/cluster.sh stop "$datadir" || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+
+if ! { make -s clean && make -s && $SUDO make -s install; } >"$work/build.log" 2>&1; then
+    cat "$work/build.log"
+    echo "build failed"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+if ! ELT_PG_OPTS="-c fsync=off" scripts/cluster.sh start "$datadir" "$port"; then
+    cat "$datadir/server.log" 2>/dev/null
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
+
+# --- pg_regress ---
+rm -f regression.diffs regression.out
+make -s installcheck PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER >"$work/regress.log" 2>&1
+cat "$work/regress.log"
+r_ok=$(grep -cE '^(test|     ) +[^ ]+ +\.\.\. ok' "$work/regress.log" || true)
+r_fail=$(grep -cE '\.\.\. FAILED' "$work/regress.log" || true)
+if [ "$r_ok" -eq 0 ] && [ "$r_fail" -eq 0 ]; then r_fail=1; fi
+[ -f regression.diffs ] && [ "$r_fail" -gt 0 ] && cat regression.diffs
+passed=$((passed + r_ok)); failed=$((failed + r_fail))
+
+# --- pgTAP ---
+createdb elt_tap
+pg_prove --verbose -d elt_tap test/*.sql >"$work/tap.log" 2>&1
+tap_rc=$?
+t_ok=$(grep -cE '^ok [0-9]+' "$work/tap.log" || true)
+t_fail=$(grep -cE '^not ok [0-9]+' "$work/tap.log" || true)
+if [ $tap_rc -ne 0 ]; then
+    cat "$work/tap.log"
+    [ "$t_fail" -eq 0 ] && t_fail=1
+else
+    grep -E '^(test/|Files=|Result:)' "$work/tap.log"
+fi
+passed=$((passed + t_ok)); failed=$((failed + t_fail))
+
+# --- scripted tests (need several sessions, pg_cron, signals ...) ---
+for t in scripts/t_*.sh; do
+    [ -e "$t" ] || continue
+    out="$work/$(basename "$t").log"
+    bash "$t" >"$out" 2>&1
+    rc=$?
+    s_ok=$(grep -cE '^ok ' "$out" || true)
+    s_fail=$(grep -cE '^not ok ' "$out" || true)
+    if [ $rc -ne 0 ] || [ "$s_fail" -gt 0 ]; then
+        cat "$out"; [ "$s_fail" -eq 0 ] && s_fail=1
+    else
+        echo "$t: $s_ok ok"
+    fi
+    passed=$((passed + s_ok)); failed=$((failed + s_fail))
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
