@@ -7,9 +7,8 @@
 # ELT_PG_OPTS adds server options (e.g. "-c fsync=off" for tests).
 set -euo pipefail
 
-PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
-# pg_config may be the client's; the server binaries live here on Debian.
-[ -x "$PGBIN/initdb" ] || PGBIN=/usr/lib/postgresql/15/bin
+# ELT_PG_ROOT: a private copy of the installation (see pgroot.sh).
+PGBIN=${ELT_PG_ROOT:-}/usr/lib/postgresql/15/bin
 
 as_owner() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

@@ -4,6 +4,7 @@
 # (sql/, expected/) and the pgTAP suite (test/), then stops the cluster.
 # Last line: "N passed, N failed".  Exit status non-zero if anything failed.
 #   ELT_TEST_PORT   port of the throwaway cluster (default 54329)
+#   ELT_PG_ROOT     test against a private copy of PostgreSQL (scripts/pgroot.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -17,9 +18,11 @@ work=$(mktemp -d /tmp/elt-test.XXXXXX)
 chmod 755 "$work"
 datadir="$work/pgdata"
 
-# Installing replaces the one elt in the server's directories: serialise
-# concurrent runs from several checkouts on one machine.
-exec 9>/tmp/elt-test.lock
+# Installing replaces the elt of the installation used: serialise runs that
+# share one.  ELT_PG_ROOT selects a private copy instead (scripts/pgroot.sh).
+root=${ELT_PG_ROOT:-}
+[ -z "$root" ] || scripts/pgroot.sh "$root"
+exec 9>"/tmp/elt-test$(echo "$root" | tr / _).lock"
 flock 9
 
 cleanup() {
@@ -31,7 +34,7 @@ trap cleanup EXIT
 passed=0
 failed=0
 
-if ! { make -s clean && make -s && $SUDO make -s install; } >"$work/build.log" 2>&1; then
+if ! { make -s clean && make -s && $SUDO make -s install DESTDIR="$root"; } >"$work/build.log" 2>&1; then
     cat "$work/build.log"
     echo "build failed"
     echo "0 passed, 1 failed"
