@@ -1,0 +1,55 @@
+/*
+ * elt.h: what the SQL-facing glue files share: population arguments, row
+ * builders, and the sinks rows go to (a tuplestore for the SRFs, the bulk
+ * loader for elt_generate), so that both paths run the same code.
+ */
+#ifndef ELT_H
+#define ELT_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
+
+#include "model.h"
+
+/* Columns of the generated tables, in table order. */
+#define ELT_USER_NATTS 10
+#define ELT_SUB_NATTS 10
+#define ELT_USAGE_NATTS 9
+
+typedef struct EltSink
+{
+	void		(*put) (struct EltSink *sink, Datum *values, bool *nulls);
+} EltSink;
+
+/* What to generate: a population, a user range, a horizon and filters. */
+typedef struct EltGen
+{
+	EltPop		pop;
+	EltDay		as_of;			/* horizon: the simulated today */
+	int64		first_user;
+	int64		last_user;		/* clipped to the users signed up by as_of */
+	EltDay		since;			/* users/subscriptions: versions from this day;
+								 * usage: rows from this day */
+	bool		history;		/* all versions, or only the current one */
+} EltGen;
+
+extern void elt_parse_population(FunctionCallInfo fcinfo, int users_arg, int seed_arg,
+								 int as_of_arg, int start_arg, EltGen *gen);
+extern void elt_parse_user_range(FunctionCallInfo fcinfo, int first_arg, int last_arg, EltGen *gen);
+
+/* Called every user, so long runs can report progress. */
+typedef void (*EltProgressFn) (void *arg, int64 users_done);
+
+extern void elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
+					 EltProgressFn progress, void *progress_arg);
+
+static inline TimestampTz
+elt_day_timestamp(EltDay day)
+{
+	return (TimestampTz) day * USECS_PER_DAY;
+}
+
+#endif

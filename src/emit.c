@@ -1,0 +1,249 @@
+/*
+ * emit.c: from the model's lives to rows.  Argument checks shared by every
+ * generator function, and the one loop that turns users' lives into rows of
+ * elt_raw.users, elt_raw.subscriptions and elt_raw.usage for any sink.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+
+#include "elt.h"
+#include "names.h"
+
+/* The window must keep day numbers within 20 bits (see elt_usage_id). */
+#define MIN_DAY 0				/* 2000-01-01 */
+#define MAX_DAY 365242			/* 2999-12-31 */
+
+static EltDay
+date_arg(FunctionCallInfo fcinfo, int arg, const char *name)
+{
+	DateADT		d;
+
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+	d = PG_GETARG_DATEADT(arg);
+	if (DATE_NOT_FINITE(d) || d < MIN_DAY || d > MAX_DAY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must lie between 2000-01-01 and 2999-12-31", name)));
+	return (EltDay) d;
+}
+
+/*
+ * users, seed, as_of and start_date (NULL: the year ending at as_of, so that
+ * exactly "users" users exist at as_of).
+ */
+void
+elt_parse_population(FunctionCallInfo fcinfo, int users_arg, int seed_arg,
+					 int as_of_arg, int start_arg, EltGen *gen)
+{
+	int32		users;
+	double		years;
+
+	if (PG_ARGISNULL(users_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("users must not be NULL")));
+	users = PG_GETARG_INT32(users_arg);
+	if (users <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("users must be positive, not %d", users),
+				 errhint("users is the number of signups during the first year of the simulated window.")));
+	if (PG_ARGISNULL(seed_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed must not be NULL")));
+	gen->pop.seed = (uint64) PG_GETARG_INT64(seed_arg);
+	gen->pop.users = users;
+	gen->as_of = date_arg(fcinfo, as_of_arg, "as_of");
+	if (PG_ARGISNULL(start_arg))
+		gen->pop.start = gen->as_of - 364 < MIN_DAY ? MIN_DAY : gen->as_of - 364;
+	else
+		gen->pop.start = date_arg(fcinfo, start_arg, "start_date");
+	if (gen->as_of < gen->pop.start)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of is before the simulation window"),
+				 errdetail("The window starts on start_date; as_of must not be earlier.")));
+
+	/* Signups keep growing after the first year: keep indexes in int range. */
+	years = (double) (gen->as_of - gen->pop.start + 1) / 365.0;
+	if ((double) users * ((years + 1.0) * (years + 1.0) - 1.0) / 3.0 > (double) PG_INT32_MAX - 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("population too large: more than %d users would have signed up by as_of",
+						PG_INT32_MAX),
+				 errhint("Use fewer users or a shorter window.")));
+
+	gen->first_user = 1;
+	gen->last_user = elt_users_by(&gen->pop, gen->as_of);
+	gen->since = gen->pop.start;
+	gen->history = true;
+}
+
+/* Optional 1-based user index range; clipped to the users that exist. */
+void
+elt_parse_user_range(FunctionCallInfo fcinfo, int first_arg, int last_arg, EltGen *gen)
+{
+	int64		exist = gen->last_user;
+
+	if (!PG_ARGISNULL(first_arg))
+		gen->first_user = PG_GETARG_INT32(first_arg);
+	if (!PG_ARGISNULL(last_arg))
+		gen->last_user = PG_GETARG_INT32(last_arg);
+	if (gen->first_user < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("first_user must be at least 1")));
+	if (gen->last_user < gen->first_user)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("last_user must not be less than first_user")));
+	if (gen->last_user > exist)
+		gen->last_user = exist;
+}
+
+static void *
+grow_in_context(void *ptr, size_t size)
+{
+	return ptr ? repalloc(ptr, size) : palloc(size);
+}
+
+static inline void
+set_day_or_null(Datum *v, bool *n, EltDay day, bool timestamp)
+{
+	*n = (day == ELT_OPEN);
+	if (!*n)
+		*v = timestamp ? TimestampTzGetDatum(elt_day_timestamp(day)) : DateADTGetDatum(day);
+}
+
+typedef struct UsageCtx
+{
+	const EltGen *gen;
+	EltSink    *sink;
+	Datum		user_id;
+} UsageCtx;
+
+static void
+put_usage(void *arg, const EltLife *life, const EltUsage *u)
+{
+	UsageCtx   *c = arg;
+	const EltSegment *s = &life->segs[u->segment];
+	Datum		values[ELT_USAGE_NATTS];
+	bool		nulls[ELT_USAGE_NATTS] = {false};
+
+	values[0] = Int64GetDatum((int64) elt_usage_id(&c->gen->pop, life->index, u->day));
+	values[1] = c->user_id;
+	values[2] = Int32GetDatum(s->plan_id);
+	values[3] = Int64GetDatum((int64) elt_subscription_id(&c->gen->pop, life->index, s->ordinal));
+	values[4] = DateADTGetDatum(u->day);
+	values[5] = Int32GetDatum(u->actions);
+	values[6] = Int32GetDatum(u->storage_mb);
+	values[7] = Int32GetDatum(u->api_calls);
+	values[8] = Int32GetDatum(u->minutes);
+	c->sink->put(c->sink, values, nulls);
+}
+
+/* Is this version wanted: current only, or from "since" on? */
+static inline bool
+wanted(const EltGen *gen, EltDay valid_from, EltDay valid_to)
+{
+	if (!gen->history && valid_to != ELT_OPEN)
+		return false;
+	return valid_from >= gen->since;
+}
+
+void
+elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
+		 EltProgressFn progress, void *progress_arg)
+{
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "elt rows",
+												 ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	EltLife		life = {0};
+	Datum		status_text[3];
+	char		email[256];
+
+	life.grow = grow_in_context;
+	for (int s = 0; s < 3; s++)
+		status_text[s] = CStringGetTextDatum(elt_status_names[s]);
+
+	for (int64 i = gen->first_user; i <= gen->last_user; i++)
+	{
+		Datum		user_id;
+
+		CHECK_FOR_INTERRUPTS();
+		elt_life(&gen->pop, i, gen->as_of, &life);
+		if (life.overflow)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("user %lld has more than %d subscriptions", (long long) i,
+							ELT_MAX_SUBS_PER_USER)));
+		if (life.signup > gen->as_of)
+			continue;
+		old = MemoryContextSwitchTo(rowcxt);
+		user_id = Int64GetDatum((int64) elt_user_id(&gen->pop, i));
+
+		for (int v = 0; users && v < life.nuvers; v++)
+		{
+			const EltUserVersion *uv = &life.uvers[v];
+			Datum		values[ELT_USER_NATTS];
+			bool		nulls[ELT_USER_NATTS] = {false};
+
+			if (!wanted(gen, uv->valid_from, uv->valid_to))
+				continue;
+			elt_email(&gen->pop, &life, uv->email_version, email, sizeof(email));
+			values[0] = user_id;
+			values[1] = CStringGetTextDatum(elt_first_names[life.first_name]);
+			values[2] = CStringGetTextDatum(elt_last_names[life.last_name]);
+			values[3] = CStringGetTextDatum(email);
+			values[4] = DateADTGetDatum(life.signup);
+			values[5] = Int32GetDatum(uv->plan_id);
+			values[6] = Int32GetDatum(uv->region_id);
+			values[7] = Int32GetDatum(life.referral_source_id);
+			values[8] = TimestampTzGetDatum(elt_day_timestamp(uv->valid_from));
+			set_day_or_null(&values[9], &nulls[9], uv->valid_to, true);
+			users->put(users, values, nulls);
+		}
+
+		for (int v = 0; subs && v < life.nsvers; v++)
+		{
+			const EltSubVersion *sv = &life.svers[v];
+			const EltSegment *seg = &life.segs[sv->segment];
+			Datum		values[ELT_SUB_NATTS];
+			bool		nulls[ELT_SUB_NATTS] = {false};
+
+			if (!wanted(gen, sv->valid_from, sv->valid_to))
+				continue;
+			values[0] = Int64GetDatum((int64) elt_subscription_id(&gen->pop, i, seg->ordinal));
+			values[1] = user_id;
+			values[2] = Int32GetDatum(seg->plan_id);
+			values[3] = DateADTGetDatum(seg->start);
+			set_day_or_null(&values[4], &nulls[4], sv->end, false);
+			values[5] = Int32GetDatum(seg->payment_method_id);
+			values[6] = status_text[sv->status];
+			values[7] = Int32GetDatum(sv->renewals);
+			values[8] = TimestampTzGetDatum(elt_day_timestamp(sv->valid_from));
+			set_day_or_null(&values[9], &nulls[9], sv->valid_to, true);
+			subs->put(subs, values, nulls);
+		}
+
+		if (usage)
+		{
+			UsageCtx	c = {gen, usage, user_id};
+
+			elt_life_usage(&gen->pop, &life, gen->since, gen->as_of, put_usage, &c);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+		if (progress)
+			progress(progress_arg, i - gen->first_user + 1);
+	}
+	MemoryContextDelete(rowcxt);
+}

@@ -1,0 +1,44 @@
+-- Generator set-returning functions: pure functions of their arguments.
+-- The population is (users, seed, start_date): "users" sign up during the
+-- first 365 days from start_date, and signups keep growing after that.
+-- start_date NULL means the year ending at as_of.
+
+CREATE FUNCTION @extschema@.elt_users(
+    users integer DEFAULT 1000, seed bigint DEFAULT 42,
+    as_of date DEFAULT CURRENT_DATE, start_date date DEFAULT NULL,
+    first_user integer DEFAULT 1, last_user integer DEFAULT NULL,
+    history boolean DEFAULT true, since date DEFAULT NULL)
+RETURNS TABLE (user_id bigint, first_name text, last_name text, email text,
+               signup_date date, plan_id integer, region_id integer,
+               referral_source_id integer, valid_from timestamptz, valid_to timestamptz)
+AS 'MODULE_PATHNAME', 'elt_users'
+LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 2000;
+COMMENT ON FUNCTION @extschema@.elt_users(integer, bigint, date, date, integer, integer, boolean, date) IS
+'Simulated users as of a day, with SCD2 versions [valid_from, valid_to). Pure: the same arguments give the same rows. first_user/last_user select a range of user indexes; history => false gives only current versions; since keeps versions starting on or after that day.';
+
+CREATE FUNCTION @extschema@.elt_subscriptions(
+    users integer DEFAULT 1000, seed bigint DEFAULT 42,
+    as_of date DEFAULT CURRENT_DATE, start_date date DEFAULT NULL,
+    first_user integer DEFAULT 1, last_user integer DEFAULT NULL,
+    history boolean DEFAULT true, since date DEFAULT NULL)
+RETURNS TABLE (subscription_id bigint, user_id bigint, plan_id integer,
+               start_date date, end_date date, payment_method_id integer,
+               status text, renewal_count integer,
+               valid_from timestamptz, valid_to timestamptz)
+AS 'MODULE_PATHNAME', 'elt_subscriptions'
+LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 5000;
+COMMENT ON FUNCTION @extschema@.elt_subscriptions(integer, bigint, date, date, integer, integer, boolean, date) IS
+'Simulated subscriptions as of a day, with SCD2 versions: one version per start, renewal, cancellation and expiry. Arguments as for elt_users.';
+
+CREATE FUNCTION @extschema@.elt_usage(
+    users integer DEFAULT 1000, seed bigint DEFAULT 42,
+    as_of date DEFAULT CURRENT_DATE, start_date date DEFAULT NULL,
+    first_user integer DEFAULT 1, last_user integer DEFAULT NULL,
+    since date DEFAULT NULL)
+RETURNS TABLE (usage_id bigint, user_id bigint, plan_id integer,
+               subscription_id bigint, usage_date date, actions_performed integer,
+               storage_used_mb integer, api_calls integer, active_minutes integer)
+AS 'MODULE_PATHNAME', 'elt_usage'
+LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 50000;
+COMMENT ON FUNCTION @extschema@.elt_usage(integer, bigint, date, date, integer, integer, date) IS
+'Simulated daily usage from since (default: start of the window) through as_of, one row per user and active day, within monthly plan quotas. Arguments as for elt_users.';

@@ -1,0 +1,84 @@
+-- elt_generate(): (re)load elt_raw for a population as of a day.
+
+CREATE FUNCTION @extschema@.elt__check_population(
+    users integer, seed bigint, as_of date, start_date date)
+RETURNS void
+AS 'MODULE_PATHNAME', 'elt__check_population'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION @extschema@.elt__check_population(integer, bigint, date, date) IS
+'Internal: raises the error elt_generate and the generators give for bad population arguments.';
+
+CREATE FUNCTION @extschema@.elt__load_raw(
+    users integer, seed bigint, as_of date, start_date date,
+    OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
+AS 'MODULE_PATHNAME', 'elt__load_raw'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION @extschema@.elt__load_raw(integer, bigint, date, date) IS
+'Internal: bulk-loads elt_raw.users, subscriptions and usage, which must be empty.';
+REVOKE ALL ON FUNCTION @extschema@.elt__load_raw(integer, bigint, date, date) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.elt_generate(
+    users integer DEFAULT 1000,
+    seed bigint DEFAULT 42,
+    as_of date DEFAULT CURRENT_DATE,
+    start_date date DEFAULT NULL,
+    build_marts boolean DEFAULT true)
+RETURNS TABLE (table_name text, row_count bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_start   date := COALESCE(start_date, GREATEST(as_of - 364, date '2000-01-01'));
+    v_started timestamptz := clock_timestamp();
+    v_raw     record;
+    v_counts  jsonb := '{}';
+    v_n       bigint;
+BEGIN
+    -- every argument is checked before anything is written
+    PERFORM @extschema@.elt__check_population(users, seed, as_of, start_date);
+    IF build_marts IS NULL THEN
+        RAISE EXCEPTION 'build_marts must not be NULL' USING ERRCODE = '22004';
+    END IF;
+
+    -- one generate or refresh at a time; readers of elt_mart are not blocked
+    LOCK TABLE elt.settings IN EXCLUSIVE MODE;
+
+    TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users, elt_raw.plan_features,
+             elt_raw.plans, elt_raw.payment_methods, elt_raw.referral_sources, elt_raw.regions;
+
+    INSERT INTO elt_raw.regions SELECT * FROM @extschema@.elt_regions();
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('elt_raw.regions', v_n);
+    INSERT INTO elt_raw.referral_sources SELECT * FROM @extschema@.elt_referral_sources();
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('elt_raw.referral_sources', v_n);
+    INSERT INTO elt_raw.payment_methods SELECT * FROM @extschema@.elt_payment_methods();
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('elt_raw.payment_methods', v_n);
+    INSERT INTO elt_raw.plans SELECT * FROM @extschema@.elt_plans();
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('elt_raw.plans', v_n);
+    INSERT INTO elt_raw.plan_features SELECT * FROM @extschema@.elt_plan_features();
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
+
+    v_raw := @extschema@.elt__load_raw(users, seed, as_of, v_start);
+    v_counts := v_counts || jsonb_build_object(
+        'elt_raw.users', v_raw.users_rows,
+        'elt_raw.subscriptions', v_raw.subscriptions_rows,
+        'elt_raw.usage', v_raw.usage_rows);
+
+    INSERT INTO elt.settings AS s (singleton, seed, users, start_date, clock, generated_at, refreshed_at)
+    VALUES (true, elt_generate.seed, elt_generate.users, v_start, as_of, now(), NULL)
+    ON CONFLICT (singleton) DO UPDATE
+       SET seed = excluded.seed, users = excluded.users, start_date = excluded.start_date,
+           clock = excluded.clock, generated_at = excluded.generated_at, refreshed_at = NULL;
+
+    INSERT INTO elt.run_log (kind, started_at, finished_at, clock_before, clock_after, rows, status)
+    VALUES ('generate', v_started, clock_timestamp(), NULL, as_of, v_counts, 'ok');
+
+    RETURN QUERY SELECT key, value::bigint FROM jsonb_each_text(v_counts) ORDER BY key;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_generate(integer, bigint, date, date, boolean) IS
+'(Re)loads elt_raw with the simulated SaaS as of as_of: lookups, users and subscriptions with full SCD2 history, usage; builds elt_mart unless build_marts is false; records the population in elt.settings. users = signups in the first year of the window (default: the year ending at as_of). Returns rows per table.';
