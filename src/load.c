@@ -78,6 +78,10 @@ elt__load_raw(PG_FUNCTION_ARGS)
 	progress.total = gen.last_user;
 	progress.usage = usage;
 	elt_emit(&gen, &users->sink, &subs->sink, &usage->sink, report, &progress);
+	if (progress.last > 0)
+		ereport(NOTICE,
+				(errmsg("elt_generate: %lld users, %lld usage rows written; building indexes",
+						(long long) gen.last_user, (long long) usage->rows)));
 
 	values[0] = Int64GetDatum(elt_bulk_close(users));
 	values[1] = Int64GetDatum(elt_bulk_close(subs));
