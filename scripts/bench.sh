@@ -27,7 +27,7 @@ trap 'scripts/cluster.sh stop "$datadir"; rm -rf "$work"' EXIT
 
 make -s && $SUDO make -s install DESTDIR="$root" >/dev/null
 # Settings shared by every part, so that elt and baselines run alike.
-ELT_PG_OPTS="-c fsync=off -c shared_buffers=2GB -c work_mem=256MB -c maintenance_work_mem=1GB -c max_wal_size=8GB -c checkpoint_timeout=30min" \
+ELT_PG_OPTS="-c fsync=off -c shared_buffers=2GB -c work_mem=256MB -c max_wal_size=8GB -c checkpoint_timeout=30min" \
     scripts/cluster.sh start "$datadir" "$port"
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=elt_bench
 export ELT_BENCH_WORK=$work

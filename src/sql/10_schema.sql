@@ -110,7 +110,8 @@ CREATE TABLE elt_raw.usage (
     api_calls         integer NOT NULL CHECK (api_calls >= 0),
     active_minutes    integer NOT NULL CHECK (active_minutes >= 0)
 );
-CREATE INDEX usage_date_idx ON elt_raw.usage (usage_date);
+-- BRIN: usage is appended day by day, so recent days sit in the last blocks.
+CREATE INDEX usage_date_idx ON elt_raw.usage USING brin (usage_date);
 
 COMMENT ON TABLE elt_raw.regions IS 'Regions (lookup).';
 COMMENT ON TABLE elt_raw.referral_sources IS 'Referral sources (lookup).';
