@@ -16,7 +16,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/genam.h"
 #include "access/table.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
@@ -26,10 +29,12 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
+#include "nodes/primnodes.h"
 #include "storage/bufmgr.h"
 #include "storage/itemptr.h"
 #include "tcop/dest.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -603,6 +608,14 @@ diff_destroy(DestReceiver *self)
 {
 }
 
+/* Sets a planner GUC until AtEOXact_GUC(true, nest) (like a SET clause). */
+static void
+set_planner_option(const char *name, const char *value)
+{
+	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
 static ParamListInfo
 as_of_params(MergeState *ms, Datum tids, bool with_tids)
 {
@@ -629,6 +642,7 @@ run_write(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
 	SPIExecuteOptions opts = {0};
 	Datum		arr = (Datum) 0;
 	int			rc;
+	int			nest;
 
 	if (tids != NULL)
 	{
@@ -641,7 +655,17 @@ run_write(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
 											  TYPALIGN_SHORT));
 	}
 	opts.params = as_of_params(ms, arr, tids != NULL);
+
+	/*
+	 * Fetching a few percent of the rows by TID is far cheaper than a
+	 * sequential scan probing the TID list, though the planner, counting
+	 * random page reads, thinks otherwise.
+	 */
+	nest = NewGUCNestLevel();
+	if (tids != NULL)
+		set_planner_option("enable_seqscan", "off");
 	rc = SPI_execute_extended(sql, &opts);
+	AtEOXact_GUC(true, nest);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_extended failed: %s", SPI_result_code_string(rc));
 	return SPI_processed;
@@ -766,6 +790,62 @@ apply_changes(MergeState *ms)
 	}
 }
 
+/*
+ * Does rel have a plain btree index whose leading columns are exactly the
+ * keys?  On the target, a partial index is fine when its predicate is
+ * "valid_to IS NULL" (the recommended index on current versions).
+ */
+static bool
+has_key_index(MergeState *ms, Relation rel, bool is_target)
+{
+	List	   *indexes;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_MATVIEW)
+		return false;
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index idx = irel->rd_index;
+		bool		ok = irel->rd_rel->relam == BTREE_AM_OID && idx->indisvalid &&
+			idx->indnkeyatts >= ms->nkeys &&
+			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indexprs, NULL);
+
+		for (int i = 0; ok && i < ms->nkeys; i++)
+		{
+			bool		match = false;
+
+			for (int k = 0; k < ms->nkeys; k++)
+			{
+				Form_pg_attribute att = find_column(rel, ms->keys[k].name);
+
+				match |= (idx->indkey.values[i] == att->attnum);
+			}
+			ok = match;
+		}
+		if (ok && !heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL))
+		{
+			List	   *pred = RelationGetIndexPredicate(irel);
+			NullTest   *nt = list_length(pred) == 1 ? linitial(pred) : NULL;
+
+			ok = is_target && nt != NULL && IsA(nt, NullTest) &&
+				nt->nulltesttype == IS_NULL && IsA(nt->arg, Var) &&
+				((Var *) nt->arg)->varattno == find_column(rel, "valid_to")->attnum;
+		}
+		index_close(irel, AccessShareLock);
+		if (ok)
+		{
+			found = true;
+			break;
+		}
+	}
+	list_free(indexes);
+	return found;
+}
+
 static void
 run_diff(MergeState *ms)
 {
@@ -775,6 +855,7 @@ run_diff(MergeState *ms)
 	SPIExecuteOptions opts = {0};
 	DiffReceiver recv;
 	int			rc;
+	int			nest;
 
 	/* one bit per possible TID; the lock keeps the table from growing */
 	ms->nblocks = RelationGetNumberOfBlocks(ms->target);
@@ -790,6 +871,18 @@ run_diff(MergeState *ms)
 	recv.pub.mydest = DestNone;
 	recv.ms = ms;
 
+	/*
+	 * When both sides can be read in key order through btree indexes, a
+	 * merge join of the two ordered scans beats hashing a million rows by a
+	 * wide margin (the cache misses of a large hash table are not in the
+	 * planner's cost model), so steer the planner to it.  Otherwise the
+	 * planner picks, usually a hash join.
+	 */
+	nest = NewGUCNestLevel();
+	if (has_key_index(ms, ms->source, false) && has_key_index(ms, ms->target, true))
+		set_planner_option("enable_hashjoin", "off");
+	/* one pass of simple expressions never pays back JIT compilation */
+	set_planner_option("jit", "off");
 	plan = SPI_prepare_cursor(sql, 1, argtypes, CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
@@ -797,6 +890,7 @@ run_diff(MergeState *ms)
 	opts.dest = &recv.pub;
 	/* SPI reports SPI_OK_UTILITY for a SELECT sent to a DestNone receiver */
 	rc = SPI_execute_plan_extended(plan, &opts);
+	AtEOXact_GUC(true, nest);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(rc));
 }
