@@ -291,9 +291,12 @@ resolve_columns(MergeState *ms, List *keys, List *tracked, bool track_all)
  * The caller needs the privilege on the whole table or on each column used;
  * checked here so the error is clear and comes before any work.
  */
+#define NEED_VALID_FROM	1
+#define NEED_VALID_TO	2
+
 static void
 check_priv(Relation rel, const char *relname, AclMode mode, const char *modename,
-		   const char *role, MergeCol *cols, int ncols, bool validity)
+		   const char *role, MergeCol *cols, int ncols, int validity)
 {
 	Oid			relid = RelationGetRelid(rel);
 	Oid			user = GetUserId();
@@ -303,13 +306,12 @@ check_priv(Relation rel, const char *relname, AclMode mode, const char *modename
 		return;
 	for (int i = 0; i < ncols && ok; i++)
 		ok = pg_attribute_aclcheck(relid, cols[i].tattnum, user, mode) == ACLCHECK_OK;
-	if (ok && validity)
-	{
+	if (ok && (validity & NEED_VALID_FROM))
 		ok = pg_attribute_aclcheck(relid, find_column(rel, "valid_from")->attnum,
-								   user, mode) == ACLCHECK_OK &&
-			pg_attribute_aclcheck(relid, find_column(rel, "valid_to")->attnum,
-								  user, mode) == ACLCHECK_OK;
-	}
+								   user, mode) == ACLCHECK_OK;
+	if (ok && (validity & NEED_VALID_TO))
+		ok = pg_attribute_aclcheck(relid, find_column(rel, "valid_to")->attnum,
+								   user, mode) == ACLCHECK_OK;
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -329,7 +331,7 @@ check_source_priv(MergeState *ms)
 		cols[i] = i < ms->nkeys ? ms->keys[i] : ms->cols[i - ms->nkeys];
 		cols[i].tattnum = find_column(ms->source, cols[i].name)->attnum;
 	}
-	check_priv(ms->source, ms->sname, ACL_SELECT, "SELECT", "source", cols, n, false);
+	check_priv(ms->source, ms->sname, ACL_SELECT, "SELECT", "source", cols, n, 0);
 }
 
 /* "OPERATOR(schema.=)" for the default equality of a type, or NULL. */
@@ -746,7 +748,7 @@ apply_changes(MergeState *ms)
 	if (ms->ndrop > 0)
 	{
 		check_priv(ms->target, ms->tname, ACL_DELETE, "DELETE", "target (to remove versions that start at as_of)",
-				   NULL, 0, true);
+				   NULL, 0, 0);
 		n = run_write(ms, psprintf("DELETE FROM ONLY %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
 								   ms->tname), ms->drop_tids, ms->ndrop);
 		if ((int64) n != ms->ndrop)
@@ -984,10 +986,12 @@ elt_scd2_merge(PG_FUNCTION_ARGS)
 	resolve_columns(&ms, keys, tracked, PG_ARGISNULL(4));
 
 	check_source_priv(&ms);
-	check_priv(ms.target, ms.tname, ACL_SELECT, "SELECT", "target", ms.keys, ms.nkeys, true);
-	check_priv(ms.target, ms.tname, ACL_INSERT, "INSERT", "target", ms.keys, ms.nkeys, true);
-	check_priv(ms.target, ms.tname, ACL_INSERT, "INSERT", "target", ms.cols, ms.ncols, false);
-	check_priv(ms.target, ms.tname, ACL_UPDATE, "UPDATE", "target", NULL, 0, true);
+	check_priv(ms.target, ms.tname, ACL_SELECT, "SELECT", "target", ms.keys, ms.nkeys,
+			   NEED_VALID_FROM | NEED_VALID_TO);
+	check_priv(ms.target, ms.tname, ACL_INSERT, "INSERT", "target", ms.keys, ms.nkeys,
+			   NEED_VALID_FROM | NEED_VALID_TO);
+	check_priv(ms.target, ms.tname, ACL_INSERT, "INSERT", "target", ms.cols, ms.ncols, 0);
+	check_priv(ms.target, ms.tname, ACL_UPDATE, "UPDATE", "target", NULL, 0, NEED_VALID_TO);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
