@@ -33,6 +33,7 @@ DECLARE
     v_raw     record;
     v_counts  jsonb := '{}';
     v_n       bigint;
+    v_mart    record;
 BEGIN
     -- every argument is checked before anything is written
     PERFORM @extschema@.elt__check_population(users, seed, as_of, start_date);
@@ -78,12 +79,19 @@ BEGIN
         'elt_raw.subscriptions', v_raw.subscriptions_rows,
         'elt_raw.usage', v_raw.usage_rows);
 
+    -- settings first: the mart builders read the window and clock from them
     INSERT INTO elt.settings AS s (singleton, seed, users, start_date, clock, marts_built, generated_at, refreshed_at)
     VALUES (true, elt_generate.seed, elt_generate.users, v_start, as_of, build_marts, now(), NULL)
     ON CONFLICT (singleton) DO UPDATE
        SET seed = excluded.seed, users = excluded.users, start_date = excluded.start_date,
            clock = excluded.clock, marts_built = excluded.marts_built,
            generated_at = excluded.generated_at, refreshed_at = NULL;
+
+    IF build_marts THEN
+        FOR v_mart IN SELECT * FROM @extschema@.elt_build_marts() LOOP
+            v_counts := v_counts || jsonb_build_object(v_mart.table_name, v_mart.row_count);
+        END LOOP;
+    END IF;
 
     INSERT INTO elt.run_log (kind, started_at, finished_at, clock_before, clock_after, rows, status)
     VALUES ('generate', v_started, clock_timestamp(), NULL, as_of, v_counts, 'ok');
