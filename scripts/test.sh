@@ -7,23 +7,12 @@
 #   ELT_PG_ROOT     test against a private copy of PostgreSQL (scripts/pgroot.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-top=$(pwd)
 
 scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 port=${ELT_TEST_PORT:-54329}
-work=$(mktemp -d /tmp/elt-test.XXXXXX)
-chmod 755 "$work"
-datadir="$work/pgdata"
-
-# Installing replaces the elt of the installation used: serialise runs that
-# share one.  ELT_PG_ROOT selects a private copy instead (scripts/pgroot.sh).
-root=${ELT_PG_ROOT:-}
-[ -z "$root" ] || scripts/pgroot.sh "$root"
-exec 9>"/tmp/elt-test$(echo "$root" | tr / _).lock"
-flock 9
+. scripts/lib.sh
+elt_setup test
 
 cleanup() {
     scripts/cluster.sh stop "$datadir" || true
@@ -34,7 +23,7 @@ trap cleanup EXIT
 passed=0
 failed=0
 
-if ! { make -s clean && make -s && $SUDO make -s install DESTDIR="$root"; } >"$work/build.log" 2>&1; then
+if ! elt_install >"$work/build.log" 2>&1; then
     cat "$work/build.log"
     echo "build failed"
     echo "0 passed, 1 failed"

@@ -35,6 +35,17 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt__cron_check() IS
 'Internal: raises 55000 with a hint unless pg_cron is loaded, schedules from this database and is installed here.';
 
+CREATE FUNCTION @extschema@.elt__cron_here()
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT current_setting('cron.database_name', true) IS NOT DISTINCT FROM current_database()
+       AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron')
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt__cron_here() IS
+'Internal: whether pg_cron is installed in, and schedules from, this database.';
+
 -- The refresh job's command: refresh, or, once elt has been dropped, remove
 -- elt's jobs (so that no job keeps calling functions that no longer exist).
 CREATE FUNCTION @extschema@.elt__job_command(days integer)
@@ -98,8 +109,7 @@ AS $fn$
 DECLARE
     v_n integer;
 BEGIN
-    IF current_setting('cron.database_name', true) IS DISTINCT FROM current_database()
-       OR NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+    IF NOT @extschema@.elt__cron_here() THEN
         RETURN 0;       -- no pg_cron here: no jobs of ours either
     END IF;
     EXECUTE $q$SELECT count(cron.unschedule(jobid))::integer FROM cron.job
@@ -132,8 +142,7 @@ BEGIN
                coalesce(r.finished_at, r.started_at)
         FROM (SELECT * FROM elt.run_log ORDER BY run_id DESC LIMIT 5) r
         ORDER BY r.run_id DESC;
-    IF current_setting('cron.database_name', true) = current_database()
-       AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+    IF @extschema@.elt__cron_here() THEN
         RETURN QUERY EXECUTE $q$
             SELECT 'job'::text, j.jobname::text,
                    coalesce(d.status, 'not run yet')::text,
