@@ -126,8 +126,10 @@ resolve_shared(MergeState *ms, MergeCol *col, const char *name, const char *what
 	col->tattnum = tatt->attnum;
 	col->ttype = tatt->atttypid;
 	col->ttypmod = tatt->atttypmod;
+	col->tcoll = tatt->attcollation;
 	col->stype = satt->atttypid;
 	col->stypmod = satt->atttypmod;
+	col->scoll = satt->attcollation;
 }
 
 static void
@@ -172,11 +174,12 @@ resolve_columns(MergeState *ms, List *keys, List *tracked, bool track_all)
 		MergeCol	dummy;
 
 		resolve_shared(ms, &dummy, lfirst(lc), "tracked");
-		if (list_member(keys, lfirst(lc)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("column \"%s\" is both a key and a tracked column",
-							(char *) lfirst(lc))));
+		for (int k = 0; k < ms->nkeys; k++)
+			if (strcmp(ms->keys[k].name, lfirst(lc)) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" is both a key and a tracked column",
+								(char *) lfirst(lc))));
 	}
 
 	ms->cols = palloc0(sizeof(MergeCol) * tdesc->natts);
@@ -297,9 +300,28 @@ scd2_params(MergeState *ms, Datum tids, bool with_tids)
 	return p;
 }
 
-/* Runs a write statement; $1 = as_of, $2 = tid[] when tids given. */
+/*
+ * Runs a write statement; $1 = as_of, $2 = tid[] when tids are given, in
+ * batches that keep each array well below the 1 GB datum limit.
+ */
+#define TID_BATCH	(1 << 20)
+
+static uint64 run_write_batch(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids);
+
 static uint64
 run_write(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
+{
+	uint64		done = 0;
+
+	if (tids == NULL)
+		return run_write_batch(ms, sql, NULL, 0);
+	for (int64 off = 0; off < ntids; off += TID_BATCH)
+		done += run_write_batch(ms, sql, tids + off, Min(TID_BATCH, ntids - off));
+	return done;
+}
+
+static uint64
+run_write_batch(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
 {
 	SPIExecuteOptions opts = {0};
 	Datum		arr = (Datum) 0;
@@ -308,7 +330,7 @@ run_write(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
 
 	if (tids != NULL)
 	{
-		Datum	   *elems = palloc_extended(sizeof(Datum) * ntids, MCXT_ALLOC_HUGE);
+		Datum	   *elems = palloc(sizeof(Datum) * ntids);
 
 		for (int64 i = 0; i < ntids; i++)
 			elems[i] = PointerGetDatum(&tids[i]);

@@ -32,8 +32,10 @@ typedef struct MergeCol
 	AttrNumber	tattnum;
 	Oid			ttype;
 	int32		ttypmod;
+	Oid			tcoll;
 	Oid			stype;
 	int32		stypmod;
+	Oid			scoll;
 	bool		tracked;
 } MergeCol;
 

@@ -24,6 +24,7 @@
 #include "utils/lsyscache.h"
 #include "utils/queryenvironment.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
@@ -57,7 +58,10 @@ equality_operator(Oid type)
 	return result;
 }
 
-/* The source value as the target stores it, so compare what gets written. */
+/*
+ * The source value as the target stores it (type, typmod, collation), so
+ * that what is compared is what gets written.
+ */
 static void
 append_source_expr(StringInfo buf, MergeCol *col)
 {
@@ -68,6 +72,8 @@ append_source_expr(StringInfo buf, MergeCol *col)
 						 format_type_extended(col->ttype, col->ttypmod,
 											  FORMAT_TYPE_TYPEMOD_GIVEN |
 											  FORMAT_TYPE_FORCE_QUALIFY));
+	if (OidIsValid(col->tcoll) && col->tcoll != col->scoll)
+		appendStringInfo(buf, " COLLATE %s", generate_collation_name(col->tcoll));
 }
 
 /*
@@ -88,7 +94,7 @@ append_changed(StringInfo buf, MergeCol *col, int i)
 		s = psprintf("CAST(%s AS pg_catalog.text)", s);
 		eq = "OPERATOR(pg_catalog.=)";
 	}
-	appendStringInfo(buf, "(%s IS NULL) <> (%s IS NULL) OR NOT (%s %s %s)",
+	appendStringInfo(buf, "(%s IS NULL) OPERATOR(pg_catalog.<>) (%s IS NULL) OR NOT (%s %s %s)",
 					 t, s, t, eq, s);
 }
 
@@ -241,6 +247,8 @@ diff_receive(TupleTableSlot *slot, DestReceiver *self)
 	Datum		tidd = slot_getattr(slot, 2, &isnull);
 	ItemPointer tid = isnull ? NULL : (ItemPointer) DatumGetPointer(tidd);
 
+	if (op < OP_UNCHANGED || op > OP_FUTURE)
+		elog(ERROR, "unexpected diff op %d", op);
 	ms->counts[op]++;
 
 	/*
@@ -303,8 +311,6 @@ diff_receive(TupleTableSlot *slot, DestReceiver *self)
 					 errmsg("current version of key %s in target %s starts after as_of",
 							key_text(ms, slot), ms->tname)));
 			break;
-		default:
-			elog(ERROR, "unexpected diff op %d", op);
 	}
 	return true;
 }
