@@ -348,6 +348,7 @@ run_write_batch(MergeState *ms, const char *sql, ItemPointerData *tids, int64 nt
 	nest = NewGUCNestLevel();
 	if (tids != NULL)
 		scd2_set_planner_option("enable_seqscan", "off");
+	scd2_set_planner_option("jit", "off");
 	rc = SPI_execute_extended(sql, &opts);
 	AtEOXact_GUC(true, nest);
 	if (rc < 0)
