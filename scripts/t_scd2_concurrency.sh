@@ -12,6 +12,14 @@ check() {   # check DESCRIPTION COMMAND...
     if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; fi
 }
 q() { psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+# Waits until some session holds the merge lock on hist (up to 10 s).
+wait_for_lock() {
+    for _ in $(seq 1 200); do
+        [ "$(q -c "SELECT count(*) FROM pg_locks WHERE relation = 'hist'::regclass AND mode = 'ShareRowExclusiveLock' AND granted")" = 1 ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
 
 dropdb --if-exists "$db" >/dev/null 2>&1
 createdb "$db" || { echo "not ok 1 - create database"; exit 1; }
@@ -32,7 +40,7 @@ out_a=$(mktemp); out_b=$(mktemp)
 q -c "BEGIN" -c "SELECT * FROM elt_scd2_merge('hist', 'snap', '{id}', '2024-01-02')" \
   -c "SELECT pg_sleep(2)" -c "COMMIT" >"$out_a" 2>&1 &
 pid_a=$!
-sleep 0.7
+wait_for_lock
 q -c "SELECT * FROM elt_scd2_merge('hist', 'snap', '{id}', '2024-01-02')" >"$out_b" 2>&1 &
 pid_b=$!
 sleep 0.7
@@ -53,7 +61,7 @@ check "1100 versions" test "$(q -c 'SELECT count(*) FROM hist')" = 1100
 q -c "UPDATE snap SET v = v + 1 WHERE id % 7 = 0"
 q -c "BEGIN" -c "SELECT * FROM elt_scd2_merge('hist', 'snap', '{id}', '2024-01-03')" -c "SELECT pg_sleep(1)" -c "COMMIT" >"$out_a" 2>&1 &
 pid_a=$!
-sleep 0.5
+wait_for_lock
 q -c "SELECT * FROM elt_scd2_merge('hist', 'snap', '{id}', '2024-01-02 12:00')" >"$out_b" 2>&1
 rc_b=$?
 wait $pid_a
@@ -61,6 +69,19 @@ check "a merge that waited and is now behind the target's newest version fails c
     grep -q 'is earlier than the newest version boundary' "$out_b"
 dups=$(q -c "SELECT count(*) FROM (SELECT id FROM hist WHERE valid_to IS NULL GROUP BY id HAVING count(*) > 1) x")
 check "still no duplicate current rows" test "$dups" = 0
+
+# REPEATABLE READ: a merge whose snapshot predates a concurrent merge still
+# sees it (reads use the latest snapshot once the lock is held).
+q -c "UPDATE snap SET v = v + 1 WHERE id % 11 = 0" -c "INSERT INTO snap VALUES (5001, 1), (5002, 2)"
+q -c "BEGIN" -c "SELECT * FROM elt_scd2_merge('hist', 'snap', '{id}', '2024-01-04')" -c "SELECT pg_sleep(1)" -c "COMMIT" >"$out_a" 2>&1 &
+pid_a=$!
+wait_for_lock
+q -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "SELECT count(*) FROM snap" \
+  -c "SELECT * FROM elt_scd2_merge('hist', 'snap', '{id}', '2024-01-04')" -c "COMMIT" >"$out_b" 2>&1
+wait $pid_a
+check "a REPEATABLE READ merge waiting for a concurrent one sees its versions" grep -q '^0|0|0|1002$' "$out_b"
+dups=$(q -c "SELECT count(*) FROM (SELECT id FROM hist WHERE valid_to IS NULL GROUP BY id HAVING count(*) > 1) x")
+check "no duplicate current rows after the REPEATABLE READ race" test "$dups" = 0
 
 # Cancel and statement_timeout: nothing of the merge remains.
 q >/dev/null <<'SQL'

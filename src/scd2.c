@@ -2,26 +2,21 @@
  * scd2.c: elt_scd2_merge(), a generic SCD2 merge of a snapshot (any table or
  * view) into a history table with [valid_from, valid_to) versions.
  *
- * One read pass does all the comparing: a single (parallel-capable) hash join
- * of the source against the current target rows, classified in SQL and
- * streamed into a C DestReceiver.  The receiver counts unchanged rows, keeps
- * the TIDs of versions to close and spools rows that need a new version into
- * a tuplestore (spills past work_mem).  Duplicate and NULL keys are caught in
- * the same pass.  Then, with nothing written before every check has passed,
- * a few statements do the writes: close by TID, insert the spooled rows
- * (exposed to SQL as an ephemeral named relation).  All SQL is built from
- * catalog names with quote_identifier and runs as the caller, so ordinary
- * privileges, RLS and triggers apply.
+ * This file checks the arguments, the columns and the caller's privileges,
+ * locks the target, and once the single read pass (scd2_diff.c) has found
+ * the changes and every check has passed, writes them: closes versions by
+ * TID, removes or rewrites versions that start at as_of, and inserts the
+ * spooled new versions (an ephemeral named relation).  Nothing is written
+ * before all checks pass.  All SQL is built from catalog names with
+ * quote_identifier and runs as the caller, so privileges, row-level
+ * security, constraints and triggers apply as to any statement.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "access/genam.h"
 #include "access/table.h"
-#include "catalog/pg_am.h"
-#include "catalog/pg_index.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -29,80 +24,20 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
-#include "nodes/primnodes.h"
-#include "storage/bufmgr.h"
-#include "storage/itemptr.h"
-#include "tcop/dest.h"
 #include "utils/acl.h"
-#include "utils/guc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/queryenvironment.h"
 #include "utils/rel.h"
-#include "utils/syscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
-#include "utils/typcache.h"
+
+#include "scd2.h"
 
 PG_FUNCTION_INFO_V1(elt_scd2_merge);
-
-/* What the diff query says about one row (its first column). */
-#define OP_UNCHANGED	0
-#define OP_INSERT		1		/* new key: open a version */
-#define OP_UPDATE		2		/* changed: close current, open new */
-#define OP_DELETE		3		/* gone: close current */
-#define OP_REPLACE		4		/* changed, current starts at as_of: rewrite it */
-#define OP_DROP			5		/* gone, current starts at as_of: remove it */
-
-#define ENR_NAME "elt_scd2_changes"
-
-/* A column the merge uses: its number and type on each side. */
-typedef struct MergeCol
-{
-	char	   *name;
-	AttrNumber	tattnum;
-	Oid			ttype;
-	int32		ttypmod;
-	Oid			stype;
-	int32		stypmod;
-	bool		tracked;
-} MergeCol;
-
-typedef struct MergeState
-{
-	Relation	target;
-	Relation	source;
-	char	   *tname;			/* quoted, schema-qualified */
-	char	   *sname;
-	int			nkeys;
-	MergeCol   *keys;
-	int			ncols;			/* non-key columns copied from the source */
-	MergeCol   *cols;
-	bool		invalidate;
-	TimestampTz as_of;
-
-	/* filled by the diff receiver */
-	MemoryContext cxt;
-	TupleDesc	desc;
-	Tuplestorestate *spool;		/* OP_INSERT, OP_UPDATE, OP_REPLACE rows */
-	int64		counts[6];
-	ItemPointerData *close_tids;	/* OP_UPDATE, OP_DELETE */
-	int64		nclose;
-	ItemPointerData *drop_tids; /* OP_DROP */
-	int64		ndrop;
-	int64		cap_close;
-	int64		cap_drop;
-	uint8	   *seen;			/* bitmap over target TIDs, for duplicates */
-	BlockNumber nblocks;
-} MergeState;
-
-typedef struct DiffReceiver
-{
-	DestReceiver pub;
-	MergeState *ms;
-} DiffReceiver;
 
 static char *
 qualified_name(Relation rel)
@@ -144,8 +79,8 @@ name_list(ArrayType *arr, const char *argname)
 	return names;
 }
 
-static Form_pg_attribute
-find_column(Relation rel, const char *name)
+Form_pg_attribute
+scd2_find_column(Relation rel, const char *name)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
@@ -169,8 +104,8 @@ is_validity(const char *name)
 static void
 resolve_shared(MergeState *ms, MergeCol *col, const char *name, const char *what)
 {
-	Form_pg_attribute tatt = find_column(ms->target, name);
-	Form_pg_attribute satt = find_column(ms->source, name);
+	Form_pg_attribute tatt = scd2_find_column(ms->target, name);
+	Form_pg_attribute satt = scd2_find_column(ms->source, name);
 
 	if (is_validity(name))
 		ereport(ERROR,
@@ -191,14 +126,16 @@ resolve_shared(MergeState *ms, MergeCol *col, const char *name, const char *what
 	col->tattnum = tatt->attnum;
 	col->ttype = tatt->atttypid;
 	col->ttypmod = tatt->atttypmod;
+	col->tcoll = tatt->attcollation;
 	col->stype = satt->atttypid;
 	col->stypmod = satt->atttypmod;
+	col->scoll = satt->attcollation;
 }
 
 static void
 check_validity_column(MergeState *ms, const char *name)
 {
-	Form_pg_attribute att = find_column(ms->target, name);
+	Form_pg_attribute att = scd2_find_column(ms->target, name);
 
 	if (att == NULL)
 		ereport(ERROR,
@@ -237,11 +174,12 @@ resolve_columns(MergeState *ms, List *keys, List *tracked, bool track_all)
 		MergeCol	dummy;
 
 		resolve_shared(ms, &dummy, lfirst(lc), "tracked");
-		if (list_member(keys, lfirst(lc)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("column \"%s\" is both a key and a tracked column",
-							(char *) lfirst(lc))));
+		for (int k = 0; k < ms->nkeys; k++)
+			if (strcmp(ms->keys[k].name, lfirst(lc)) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" is both a key and a tracked column",
+								(char *) lfirst(lc))));
 	}
 
 	ms->cols = palloc0(sizeof(MergeCol) * tdesc->natts);
@@ -254,7 +192,7 @@ resolve_columns(MergeState *ms, List *keys, List *tracked, bool track_all)
 		MergeCol   *col;
 
 		if (att->attisdropped || is_validity(name) ||
-			find_column(ms->source, name) == NULL)
+			scd2_find_column(ms->source, name) == NULL)
 			continue;
 		for (int k = 0; k < ms->nkeys; k++)
 			is_key |= (strcmp(ms->keys[k].name, name) == 0);
@@ -307,10 +245,10 @@ check_priv(Relation rel, const char *relname, AclMode mode, const char *modename
 	for (int i = 0; i < ncols && ok; i++)
 		ok = pg_attribute_aclcheck(relid, cols[i].tattnum, user, mode) == ACLCHECK_OK;
 	if (ok && (validity & NEED_VALID_FROM))
-		ok = pg_attribute_aclcheck(relid, find_column(rel, "valid_from")->attnum,
+		ok = pg_attribute_aclcheck(relid, scd2_find_column(rel, "valid_from")->attnum,
 								   user, mode) == ACLCHECK_OK;
 	if (ok && (validity & NEED_VALID_TO))
-		ok = pg_attribute_aclcheck(relid, find_column(rel, "valid_to")->attnum,
+		ok = pg_attribute_aclcheck(relid, scd2_find_column(rel, "valid_to")->attnum,
 								   user, mode) == ACLCHECK_OK;
 	if (!ok)
 		ereport(ERROR,
@@ -329,297 +267,21 @@ check_source_priv(MergeState *ms)
 	for (int i = 0; i < n; i++)
 	{
 		cols[i] = i < ms->nkeys ? ms->keys[i] : ms->cols[i - ms->nkeys];
-		cols[i].tattnum = find_column(ms->source, cols[i].name)->attnum;
+		cols[i].tattnum = scd2_find_column(ms->source, cols[i].name)->attnum;
 	}
 	check_priv(ms->source, ms->sname, ACL_SELECT, "SELECT", "source", cols, n, 0);
 }
 
-/* "OPERATOR(schema.=)" for the default equality of a type, or NULL. */
-static char *
-equality_operator(Oid type)
-{
-	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_EQ_OPR);
-	HeapTuple	tup;
-	Form_pg_operator op;
-	char	   *result;
-
-	if (!OidIsValid(tc->eq_opr))
-		return NULL;
-	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tc->eq_opr));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for operator %u", tc->eq_opr);
-	op = (Form_pg_operator) GETSTRUCT(tup);
-	result = psprintf("OPERATOR(%s.%s)",
-					  quote_identifier(get_namespace_name(op->oprnamespace)),
-					  NameStr(op->oprname));
-	ReleaseSysCache(tup);
-	return result;
-}
-
-/* The source value as the target stores it, so compare what gets written. */
-static void
-append_source_expr(StringInfo buf, MergeCol *col)
-{
-	if (col->stype == col->ttype && col->stypmod == col->ttypmod)
-		appendStringInfo(buf, "src.%s", quote_identifier(col->name));
-	else
-		appendStringInfo(buf, "CAST(src.%s AS %s)", quote_identifier(col->name),
-						 format_type_extended(col->ttype, col->ttypmod,
-											  FORMAT_TYPE_TYPEMOD_GIVEN |
-											  FORMAT_TYPE_FORCE_QUALIFY));
-}
-
-/*
- * "Changed" for one tracked column: NULL to value and value to NULL are
- * changes, NULL to NULL is not.  Types without an equality operator are
- * compared by their text form.
- */
-static void
-append_changed(StringInfo buf, MergeCol *col, int i)
-{
-	char	   *eq = equality_operator(col->ttype);
-	char	   *t = psprintf("c._t%d", i);
-	char	   *s = psprintf("s._v%d", i);
-
-	if (eq == NULL)
-	{
-		t = psprintf("CAST(%s AS pg_catalog.text)", t);
-		s = psprintf("CAST(%s AS pg_catalog.text)", s);
-		eq = "OPERATOR(pg_catalog.=)";
-	}
-	appendStringInfo(buf, "(%s IS NULL) <> (%s IS NULL) OR NOT (%s %s %s)",
-					 t, s, t, eq, s);
-}
-
-/*
- * The diff query.  Output: _op, _tid, _k1.._kn, _v1.._vm (key and copied
- * values as the target types them).  $1 is as_of.
- */
-static char *
-build_diff_query(MergeState *ms)
-{
-	StringInfoData buf;
-	bool		any_tracked = false;
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "SELECT CASE WHEN c._tid IS NULL THEN 1 ");
-	if (ms->invalidate)
-		appendStringInfoString(&buf,
-							   "WHEN s._p IS NULL THEN CASE WHEN c._vf OPERATOR(pg_catalog.=) $1 THEN 5 ELSE 3 END ");
-	appendStringInfoString(&buf, "WHEN ");
-	for (int i = 0; i < ms->ncols; i++)
-	{
-		if (!ms->cols[i].tracked)
-			continue;
-		if (any_tracked)
-			appendStringInfoString(&buf, " OR ");
-		append_changed(&buf, &ms->cols[i], i);
-		any_tracked = true;
-	}
-	if (!any_tracked)
-		appendStringInfoString(&buf, "false");
-	appendStringInfoString(&buf,
-						   " THEN CASE WHEN c._vf OPERATOR(pg_catalog.=) $1 THEN 4 ELSE 2 END ELSE 0 END AS _op, c._tid");
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, ", s._k%d", i);
-	for (int i = 0; i < ms->ncols; i++)
-		appendStringInfo(&buf, ", s._v%d", i);
-
-	/* source side */
-	appendStringInfoString(&buf, " FROM (SELECT true");
-	for (int i = 0; i < ms->nkeys; i++)
-	{
-		appendStringInfoString(&buf, ", ");
-		append_source_expr(&buf, &ms->keys[i]);
-	}
-	for (int i = 0; i < ms->ncols; i++)
-	{
-		appendStringInfoString(&buf, ", ");
-		append_source_expr(&buf, &ms->cols[i]);
-	}
-	appendStringInfo(&buf, " FROM %s src) AS s(_p", ms->sname);
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, ", _k%d", i);
-	for (int i = 0; i < ms->ncols; i++)
-		appendStringInfo(&buf, ", _v%d", i);
-
-	/* current target rows */
-	appendStringInfo(&buf, ") %s JOIN (SELECT ctid, valid_from",
-					 ms->invalidate ? "FULL" : "LEFT");
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, ", %s", quote_identifier(ms->keys[i].name));
-	for (int i = 0; i < ms->ncols; i++)
-		if (ms->cols[i].tracked)
-			appendStringInfo(&buf, ", %s", quote_identifier(ms->cols[i].name));
-	appendStringInfo(&buf, " FROM ONLY %s WHERE valid_to IS NULL) AS c(_tid, _vf", ms->tname);
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, ", _k%d", i);
-	for (int i = 0; i < ms->ncols; i++)
-		if (ms->cols[i].tracked)
-			appendStringInfo(&buf, ", _t%d", i);
-	appendStringInfoString(&buf, ") ON ");
-	for (int i = 0; i < ms->nkeys; i++)
-	{
-		char	   *eq = equality_operator(ms->keys[i].ttype);
-
-		if (eq == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("key column \"%s\" has type %s, which has no equality operator",
-							ms->keys[i].name, format_type_be(ms->keys[i].ttype))));
-		appendStringInfo(&buf, "%sc._k%d %s s._k%d", i > 0 ? " AND " : "", i, eq, i);
-	}
-	return buf.data;
-}
-
-static char *
-key_names(MergeState *ms)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, "%s%s", i ? ", " : "", quote_identifier(ms->keys[i].name));
-	return buf.data;
-}
-
-/* "(k1, k2)=(v1, v2)" for error details, from diff output columns. */
-static char *
-key_text(MergeState *ms, TupleTableSlot *slot)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "(%s)=(", key_names(ms));
-	for (int i = 0; i < ms->nkeys; i++)
-	{
-		bool		isnull;
-		Datum		d = slot_getattr(slot, 3 + i, &isnull);
-		Oid			typout;
-		bool		varlena;
-
-		getTypeOutputInfo(TupleDescAttr(slot->tts_tupleDescriptor, 2 + i)->atttypid,
-						  &typout, &varlena);
-		appendStringInfo(&buf, "%s%s", i ? ", " : "",
-						 isnull ? "null" : OidOutputFunctionCall(typout, d));
-	}
-	appendStringInfoChar(&buf, ')');
-	return buf.data;
-}
-
-static void
-push_tid(MergeState *ms, ItemPointerData **arr, int64 *n, int64 *cap, ItemPointer tid)
-{
-	if (*n == *cap)
-	{
-		*cap = *cap ? *cap * 2 : 1024;
-		*arr = *arr ? repalloc_huge(*arr, sizeof(ItemPointerData) * *cap)
-			: MemoryContextAllocHuge(ms->cxt, sizeof(ItemPointerData) * *cap);
-	}
-	(*arr)[(*n)++] = *tid;
-}
-
-static void
-diff_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-	MergeState *ms = ((DiffReceiver *) self)->ms;
-	MemoryContext old = MemoryContextSwitchTo(ms->cxt);
-
-	ms->desc = CreateTupleDescCopy(typeinfo);
-	ms->spool = tuplestore_begin_heap(false, false, work_mem);
-	MemoryContextSwitchTo(old);
-}
-
-static bool
-diff_receive(TupleTableSlot *slot, DestReceiver *self)
-{
-	MergeState *ms = ((DiffReceiver *) self)->ms;
-	bool		isnull;
-	int			op = DatumGetInt32(slot_getattr(slot, 1, &isnull));
-	Datum		tidd = slot_getattr(slot, 2, &isnull);
-	ItemPointer tid = isnull ? NULL : (ItemPointer) DatumGetPointer(tidd);
-
-	ms->counts[op]++;
-
-	/*
-	 * A source key matches at most one current version, so a TID seen twice
-	 * means a duplicate key in the source.  Unmatched duplicates are caught
-	 * later among the spooled inserts.
-	 */
-	if (tid != NULL && op != OP_DELETE && op != OP_DROP)
-	{
-		BlockNumber blk = ItemPointerGetBlockNumber(tid);
-		uint64		bit = (uint64) blk * MaxHeapTuplesPerPage +
-			ItemPointerGetOffsetNumber(tid) - 1;
-
-		if (blk < ms->nblocks)
-		{
-			if (ms->seen[bit / 8] & (1 << (bit % 8)))
-				ereport(ERROR,
-						(errcode(ERRCODE_CARDINALITY_VIOLATION),
-						 errmsg("source %s has more than one row for a key", ms->sname),
-						 errdetail("Key %s appears more than once.", key_text(ms, slot)),
-						 errhint("Deduplicate the source: elt_scd2_merge needs one row per key.")));
-			ms->seen[bit / 8] |= (1 << (bit % 8));
-		}
-	}
-
-	switch (op)
-	{
-		case OP_UNCHANGED:
-			break;
-		case OP_INSERT:
-			for (int i = 0; i < ms->nkeys; i++)
-			{
-				(void) slot_getattr(slot, 3 + i, &isnull);
-				if (isnull)
-					ereport(ERROR,
-							(errcode(ERRCODE_NOT_NULL_VIOLATION),
-							 errmsg("null value in key column \"%s\" of source %s",
-									ms->keys[i].name, ms->sname),
-							 errdetail("Key %s.", key_text(ms, slot))));
-			}
-			tuplestore_puttupleslot(ms->spool, slot);
-			break;
-		case OP_UPDATE:
-			push_tid(ms, &ms->close_tids, &ms->nclose, &ms->cap_close, tid);
-			tuplestore_puttupleslot(ms->spool, slot);
-			break;
-		case OP_DELETE:
-			push_tid(ms, &ms->close_tids, &ms->nclose, &ms->cap_close, tid);
-			break;
-		case OP_REPLACE:
-			tuplestore_puttupleslot(ms->spool, slot);
-			break;
-		case OP_DROP:
-			push_tid(ms, &ms->drop_tids, &ms->ndrop, &ms->cap_drop, tid);
-			break;
-		default:
-			elog(ERROR, "unexpected diff op %d", op);
-	}
-	return true;
-}
-
-static void
-diff_shutdown(DestReceiver *self)
-{
-}
-
-static void
-diff_destroy(DestReceiver *self)
-{
-}
-
 /* Sets a planner GUC until AtEOXact_GUC(true, nest) (like a SET clause). */
-static void
-set_planner_option(const char *name, const char *value)
+void
+scd2_set_planner_option(const char *name, const char *value)
 {
 	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
-static ParamListInfo
-as_of_params(MergeState *ms, Datum tids, bool with_tids)
+ParamListInfo
+scd2_params(MergeState *ms, Datum tids, bool with_tids)
 {
 	ParamListInfo p = makeParamList(with_tids ? 2 : 1);
 
@@ -638,9 +300,28 @@ as_of_params(MergeState *ms, Datum tids, bool with_tids)
 	return p;
 }
 
-/* Runs a write statement; $1 = as_of, $2 = tid[] when tids given. */
+/*
+ * Runs a write statement; $1 = as_of, $2 = tid[] when tids are given, in
+ * batches that keep each array well below the 1 GB datum limit.
+ */
+#define TID_BATCH	(1 << 20)
+
+static uint64 run_write_batch(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids);
+
 static uint64
 run_write(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
+{
+	uint64		done = 0;
+
+	if (tids == NULL)
+		return run_write_batch(ms, sql, NULL, 0);
+	for (int64 off = 0; off < ntids; off += TID_BATCH)
+		done += run_write_batch(ms, sql, tids + off, Min(TID_BATCH, ntids - off));
+	return done;
+}
+
+static uint64
+run_write_batch(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
 {
 	SPIExecuteOptions opts = {0};
 	Datum		arr = (Datum) 0;
@@ -649,7 +330,7 @@ run_write(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
 
 	if (tids != NULL)
 	{
-		Datum	   *elems = palloc_extended(sizeof(Datum) * ntids, MCXT_ALLOC_HUGE);
+		Datum	   *elems = palloc(sizeof(Datum) * ntids);
 
 		for (int64 i = 0; i < ntids; i++)
 			elems[i] = PointerGetDatum(&tids[i]);
@@ -657,7 +338,7 @@ run_write(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
 											  sizeof(ItemPointerData), false,
 											  TYPALIGN_SHORT));
 	}
-	opts.params = as_of_params(ms, arr, tids != NULL);
+	opts.params = scd2_params(ms, arr, tids != NULL);
 
 	/*
 	 * Fetching a few percent of the rows by TID is far cheaper than a
@@ -666,7 +347,8 @@ run_write(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
 	 */
 	nest = NewGUCNestLevel();
 	if (tids != NULL)
-		set_planner_option("enable_seqscan", "off");
+		scd2_set_planner_option("enable_seqscan", "off");
+	scd2_set_planner_option("jit", "off");
 	rc = SPI_execute_extended(sql, &opts);
 	AtEOXact_GUC(true, nest);
 	if (rc < 0)
@@ -686,18 +368,22 @@ check_as_of(MergeState *ms)
 	Datum		args[1] = {TimestampTzGetDatum(ms->as_of)};
 	SPIPlanPtr	plan;
 	bool		isnull;
+	bool		ro;
 	TimestampTz newest;
 
 	plan = SPI_prepare(psprintf("SELECT 1 FROM ONLY %s WHERE valid_from OPERATOR(pg_catalog.>) $1 "
 								"OR valid_to OPERATOR(pg_catalog.>) $1 LIMIT 1", ms->tname),
 					   1, argtypes);
-	if (plan == NULL || SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+	ro = scd2_begin_read();
+	if (plan == NULL || SPI_execute_plan(plan, args, NULL, ro, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the validity range of %s", ms->tname);
+	if (SPI_processed > 0 &&
+		SPI_execute(psprintf("SELECT pg_catalog.max(GREATEST(valid_from, valid_to)) FROM ONLY %s",
+							 ms->tname), ro, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the validity range of %s", ms->tname);
+	scd2_end_read(ro);
 	if (SPI_processed == 0)
 		return;
-	if (SPI_execute(psprintf("SELECT pg_catalog.max(GREATEST(valid_from, valid_to)) FROM ONLY %s",
-							 ms->tname), true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the validity range of %s", ms->tname);
 	newest = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
 											   SPI_tuptable->tupdesc, 1, &isnull));
 	ereport(ERROR,
@@ -708,62 +394,69 @@ check_as_of(MergeState *ms)
 			 errhint("Merge snapshots in time order: as_of must be at or after the latest valid_from and valid_to already written.")));
 }
 
-/* Unmatched rows (new keys) with the same key are duplicates too. */
+/*
+ * Every write must touch exactly the rows the diff found.  Fewer means rows
+ * were hidden (a trigger, a row-level security policy) or, in a transaction
+ * with a snapshot older than the lock, changed by a concurrent merge.
+ */
 static void
-check_new_duplicates(MergeState *ms)
+expect_rows(MergeState *ms, uint64 done, int64 expected, const char *what)
 {
-	StringInfoData buf;
-
-	if (ms->counts[OP_INSERT] < 2)
+	if ((int64) done == expected)
 		return;
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "SELECT pg_catalog.concat_ws(', '");
-	/* concat_ws would skip NULLs, but NULL keys were refused already */
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, ", _k%d", i);
-	appendStringInfo(&buf, ") FROM %s WHERE _op = %d GROUP BY ", ENR_NAME, OP_INSERT);
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, "%s_k%d", i ? ", " : "", i);
-	appendStringInfoString(&buf, " HAVING pg_catalog.count(*) > 1 LIMIT 1");
-	if (SPI_execute(buf.data, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not check %s for duplicate keys", ms->sname);
-	if (SPI_processed > 0)
+	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
-				(errcode(ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("source %s has more than one row for a key", ms->sname),
-				 errdetail("Key (%s)=(%s) appears more than once.", key_names(ms),
-						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
-				 errhint("Deduplicate the source: elt_scd2_merge needs one row per key.")));
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent change of target %s",
+						ms->tname),
+				 errhint("Retry the transaction.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("%s %llu instead of %lld versions in target %s", what,
+					(unsigned long long) done, (long long) expected, ms->tname),
+			 errhint("A trigger or row-level security policy may be hiding rows from elt_scd2_merge.")));
+}
+
+/*
+ * Reads must see every merge committed before the lock was granted.  In
+ * READ COMMITTED each statement takes a new snapshot (read_only = false).
+ * With a transaction snapshot (REPEATABLE READ, SERIALIZABLE) reads use the
+ * latest snapshot instead (returns true: run read_only); writes that then
+ * miss rows invisible to the transaction fail with a serialization error.
+ */
+bool
+scd2_begin_read(void)
+{
+	if (!IsolationUsesXactSnapshot())
+		return false;
+	PushActiveSnapshot(GetLatestSnapshot());
+	return true;
+}
+
+void
+scd2_end_read(bool pushed)
+{
+	if (pushed)
+		PopActiveSnapshot();
 }
 
 static void
 apply_changes(MergeState *ms)
 {
 	StringInfoData buf;
-	uint64		n;
+	int64		nnew = ms->counts[OP_INSERT] + ms->counts[OP_UPDATE];
 
 	if (ms->nclose > 0)
-	{
-		n = run_write(ms, psprintf("UPDATE ONLY %s SET valid_to = $1 WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
-								   ms->tname), ms->close_tids, ms->nclose);
-		if ((int64) n != ms->nclose)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("closed %llu of %lld current versions in target %s",
-							(unsigned long long) n, (long long) ms->nclose, ms->tname),
-					 errhint("A trigger or row-level security policy may be hiding rows from the update.")));
-	}
+		expect_rows(ms, run_write(ms, psprintf("UPDATE ONLY %s SET valid_to = $1 WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
+											   ms->tname), ms->close_tids, ms->nclose),
+					ms->nclose, "closed");
 	if (ms->ndrop > 0)
 	{
-		check_priv(ms->target, ms->tname, ACL_DELETE, "DELETE", "target (to remove versions that start at as_of)",
-				   NULL, 0, 0);
-		n = run_write(ms, psprintf("DELETE FROM ONLY %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
-								   ms->tname), ms->drop_tids, ms->ndrop);
-		if ((int64) n != ms->ndrop)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("removed %llu of %lld versions in target %s",
-							(unsigned long long) n, (long long) ms->ndrop, ms->tname)));
+		check_priv(ms->target, ms->tname, ACL_DELETE, "DELETE",
+				   "target (to remove versions that start at as_of)", NULL, 0, 0);
+		expect_rows(ms, run_write(ms, psprintf("DELETE FROM ONLY %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
+											   ms->tname), ms->drop_tids, ms->ndrop),
+					ms->ndrop, "removed");
 	}
 	if (ms->counts[OP_REPLACE] > 0)
 	{
@@ -774,14 +467,9 @@ apply_changes(MergeState *ms)
 							 quote_identifier(ms->cols[i].name), i);
 		appendStringInfo(&buf, " FROM %s c WHERE c._op = %d AND t.ctid OPERATOR(pg_catalog.=) c._tid",
 						 ENR_NAME, OP_REPLACE);
-		n = run_write(ms, buf.data, NULL, 0);
-		if ((int64) n != ms->counts[OP_REPLACE])
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("replaced %llu of %lld versions in target %s",
-							(unsigned long long) n, (long long) ms->counts[OP_REPLACE], ms->tname)));
+		expect_rows(ms, run_write(ms, buf.data, NULL, 0), ms->counts[OP_REPLACE], "replaced");
 	}
-	if (ms->counts[OP_INSERT] + ms->counts[OP_UPDATE] > 0)
+	if (nnew > 0)
 	{
 		initStringInfo(&buf);
 		appendStringInfo(&buf, "INSERT INTO %s (", ms->tname);
@@ -796,136 +484,8 @@ apply_changes(MergeState *ms)
 			appendStringInfo(&buf, "_v%d, ", i);
 		appendStringInfo(&buf, "$1, NULL FROM %s WHERE _op IN (%d, %d)",
 						 ENR_NAME, OP_INSERT, OP_UPDATE);
-		n = run_write(ms, buf.data, NULL, 0);
-		if ((int64) n != ms->counts[OP_INSERT] + ms->counts[OP_UPDATE])
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("inserted %llu of %lld new versions into target %s",
-							(unsigned long long) n,
-							(long long) (ms->counts[OP_INSERT] + ms->counts[OP_UPDATE]),
-							ms->tname),
-					 errhint("A trigger may be skipping rows.")));
+		expect_rows(ms, run_write(ms, buf.data, NULL, 0), nnew, "inserted");
 	}
-}
-
-/*
- * Does rel have a plain btree index whose leading columns are exactly the
- * keys?  On the target, a partial index is fine when its predicate is
- * "valid_to IS NULL" (the recommended index on current versions).
- */
-static bool
-has_key_index(MergeState *ms, Relation rel, bool is_target)
-{
-	List	   *indexes;
-	ListCell   *lc;
-	bool		found = false;
-
-	if (rel->rd_rel->relkind != RELKIND_RELATION &&
-		rel->rd_rel->relkind != RELKIND_MATVIEW)
-		return false;
-	indexes = RelationGetIndexList(rel);
-	foreach(lc, indexes)
-	{
-		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index idx = irel->rd_index;
-		bool		ok = irel->rd_rel->relam == BTREE_AM_OID && idx->indisvalid &&
-			idx->indnkeyatts >= ms->nkeys &&
-			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indexprs, NULL);
-
-		for (int i = 0; ok && i < ms->nkeys; i++)
-		{
-			bool		match = false;
-
-			for (int k = 0; k < ms->nkeys; k++)
-			{
-				Form_pg_attribute att = find_column(rel, ms->keys[k].name);
-
-				match |= (idx->indkey.values[i] == att->attnum);
-			}
-			ok = match;
-		}
-		if (ok && !heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL))
-		{
-			List	   *pred = RelationGetIndexPredicate(irel);
-			NullTest   *nt = list_length(pred) == 1 ? linitial(pred) : NULL;
-
-			ok = is_target && nt != NULL && IsA(nt, NullTest) &&
-				nt->nulltesttype == IS_NULL && IsA(nt->arg, Var) &&
-				((Var *) nt->arg)->varattno == find_column(rel, "valid_to")->attnum;
-		}
-		index_close(irel, AccessShareLock);
-		if (ok)
-		{
-			found = true;
-			break;
-		}
-	}
-	list_free(indexes);
-	return found;
-}
-
-static void
-run_diff(MergeState *ms)
-{
-	char	   *sql = build_diff_query(ms);
-	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	SPIPlanPtr	plan;
-	SPIExecuteOptions opts = {0};
-	DiffReceiver recv;
-	int			rc;
-	int			nest;
-
-	/* one bit per possible TID; the lock keeps the table from growing */
-	ms->nblocks = RelationGetNumberOfBlocks(ms->target);
-	ms->seen = MemoryContextAllocHuge(ms->cxt,
-									  ((uint64) ms->nblocks * MaxHeapTuplesPerPage + 7) / 8);
-	memset(ms->seen, 0, ((uint64) ms->nblocks * MaxHeapTuplesPerPage + 7) / 8);
-
-	memset(&recv, 0, sizeof(recv));
-	recv.pub.receiveSlot = diff_receive;
-	recv.pub.rStartup = diff_startup;
-	recv.pub.rShutdown = diff_shutdown;
-	recv.pub.rDestroy = diff_destroy;
-	recv.pub.mydest = DestNone;
-	recv.ms = ms;
-
-	/*
-	 * When both sides can be read in key order through btree indexes, a
-	 * merge join of the two ordered scans beats hashing a million rows by a
-	 * wide margin (the cache misses of a large hash table are not in the
-	 * planner's cost model), so steer the planner to it.  Otherwise the
-	 * planner picks, usually a hash join.
-	 */
-	nest = NewGUCNestLevel();
-	if (has_key_index(ms, ms->source, false) && has_key_index(ms, ms->target, true))
-		set_planner_option("enable_hashjoin", "off");
-	/* one pass of simple expressions never pays back JIT compilation */
-	set_planner_option("jit", "off");
-	plan = SPI_prepare_cursor(sql, 1, argtypes, CURSOR_OPT_PARALLEL_OK);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
-	opts.params = as_of_params(ms, (Datum) 0, false);
-	opts.dest = &recv.pub;
-	/* SPI reports SPI_OK_UTILITY for a SELECT sent to a DestNone receiver */
-	rc = SPI_execute_plan_extended(plan, &opts);
-	AtEOXact_GUC(true, nest);
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(rc));
-}
-
-static void
-register_spool(MergeState *ms)
-{
-	EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
-
-	enr->md.name = ENR_NAME;
-	enr->md.reliddesc = InvalidOid;
-	enr->md.tupdesc = ms->desc;
-	enr->md.enrtype = ENR_NAMED_TUPLESTORE;
-	enr->md.enrtuples = tuplestore_tuple_count(ms->spool);
-	enr->reldata = ms->spool;
-	if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
-		elog(ERROR, "could not register the change set");
 }
 
 Datum
@@ -1014,10 +574,12 @@ elt_scd2_merge(PG_FUNCTION_ARGS)
 	ms.cxt = CurrentMemoryContext;
 
 	check_as_of(&ms);
-	run_diff(&ms);
-	register_spool(&ms);
-	check_new_duplicates(&ms);
+	scd2_run_diff(&ms);
+	scd2_register_spool(&ms);
+	scd2_check_new_duplicates(&ms);
 	apply_changes(&ms);
+	/* the spool may have spilled to a temporary file: close it now */
+	tuplestore_end(ms.spool);
 
 	values[0] = Int64GetDatum(ms.counts[OP_INSERT]);
 	values[1] = Int64GetDatum(ms.counts[OP_UPDATE] + ms.counts[OP_REPLACE]);

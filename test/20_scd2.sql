@@ -3,7 +3,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
-SELECT plan(64);
+SELECT plan(66);
 SET client_min_messages = warning;
 
 SELECT has_function('elt_scd2_merge',
@@ -145,6 +145,15 @@ SELECT results_eq($$SELECT * FROM elt_scd2_merge('conv', 'conv_src', '{id}', '20
     $$VALUES (5::bigint, 0::bigint, 0::bigint, 0::bigint)$$, 'view source, int key into bigint');
 SELECT results_eq($$SELECT * FROM elt_scd2_merge('conv', 'conv_src', '{id}', '2024-02-02')$$,
     $$VALUES (0::bigint, 0::bigint, 0::bigint, 5::bigint)$$, 'values are compared as the target stores them (numeric(8,2))');
+
+-- keys and values of another collation are compared in the target's
+CREATE TABLE coll (name text COLLATE "C", note text, valid_from timestamptz NOT NULL, valid_to timestamptz);
+CREATE TABLE coll_src (name text COLLATE "POSIX", note text COLLATE "POSIX");
+INSERT INTO coll_src VALUES ('a', 'x'), ('B', NULL);
+SELECT results_eq($$SELECT * FROM elt_scd2_merge('coll', 'coll_src', '{name}', '2024-02-01')$$,
+    $$VALUES (2::bigint, 0::bigint, 0::bigint, 0::bigint)$$, 'key columns of different collations');
+SELECT throws_ok($$SELECT * FROM elt_scd2_merge('t', 's', '{k,k2}', '2024-02-01', tracked => '{k2}')$$,
+    '22023', 'column "k2" is both a key and a tracked column', 'a key cannot be tracked');
 
 -- types without an equality operator are compared by their text
 CREATE TABLE j (id int, doc json, valid_from timestamptz NOT NULL, valid_to timestamptz);
