@@ -1,7 +1,7 @@
 -- elt_scd2_merge: readable cases.  Errors raised inside the merge's own
 -- statements would carry their SQL as CONTEXT; hide it.
 \set SHOW_CONTEXT never
-CREATE EXTENSION IF NOT EXISTS elt;
+CREATE EXTENSION elt;
 SET TimeZone = 'UTC';
 
 CREATE TABLE dim_customer (
@@ -108,3 +108,4 @@ SELECT count(*) AS versions, count(*) FILTER (WHERE valid_to IS NULL) AS current
 DROP SCHEMA "Odd Schema" CASCADE;
 DROP VIEW history;
 DROP TABLE dim_customer, customer_src;
+DROP EXTENSION elt;
