@@ -268,7 +268,7 @@ DECLARE
     v_ts timestamptz := @extschema@.elt__day_ts(since);
 BEGIN
     w := @extschema@.elt__mart_begin();
-    PERFORM @extschema@.elt__check_versions('elt_raw.users', 'user_id', v_ts);
+    PERFORM @extschema@.elt__check_versions('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
     -- users touched by a change on or after since: all their versions are
     -- recomputed (the ordinal of a version depends on the others)
     EXECUTE $q$
@@ -335,7 +335,7 @@ DECLARE
     v_ts timestamptz := @extschema@.elt__day_ts(since);
 BEGIN
     w := @extschema@.elt__mart_begin();
-    PERFORM @extschema@.elt__check_versions('elt_raw.subscriptions', 'subscription_id', v_ts);
+    PERFORM @extschema@.elt__check_versions('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
     EXECUTE $q$
     WITH aff AS MATERIALIZED (
         SELECT DISTINCT s.subscription_id FROM elt_raw.subscriptions s
@@ -460,7 +460,7 @@ BEGIN
     ORDER BY c.usage_date, c.subscription_id
     $q$ USING since;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
-    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily', CASE WHEN since IS NULL THEN 'true' ELSE format('f.usage_date >= %L', since) END);
+    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, (CASE WHEN since IS NULL THEN 'true' ELSE format('f.usage_date >= %L', since) END)::pg_catalog.text);
     RETURN n_del + n_ins;
 END
 $fn$;
@@ -574,7 +574,7 @@ BEGIN
     ORDER BY y.month_start, y.user_id
     $q$ USING since, v_lo, v_first, v_last, w.clock;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
-    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly', CASE WHEN since IS NULL THEN 'true' ELSE format('f.month_start >= %L', v_lo) END);
+    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, (CASE WHEN since IS NULL THEN 'true' ELSE format('f.month_start >= %L', v_lo) END)::pg_catalog.text);
     RETURN n_del + n_ins;
 END
 $fn$;
@@ -688,7 +688,7 @@ BEGIN
     ORDER BY k.d
     $q$ USING v_lo, w.clock;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
-    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily', format('f.date >= %L', v_lo));
+    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, (format('f.date >= %L', v_lo))::pg_catalog.text);
     RETURN n_del + n_ins;
 END
 $fn$;
