@@ -26,7 +26,7 @@ q() { PGOPTIONS='-c client_min_messages=warning' psql -qX -v ON_ERROR_STOP=1 -At
 echo "scd2: setting up $N keys"
 q -v n="$N" -v t0="$T0" <<'SQL'
 SET TimeZone = 'UTC';
-DROP TABLE IF EXISTS b_hist, b_snap, b_dlt_stage;
+DROP TABLE IF EXISTS b_hist, b_snap, b_dlt_stage CASCADE;
 -- the history: every key current since t0, 10 % with an older version
 CREATE TABLE b_hist AS
 SELECT i::bigint AS id, 'user_' || i AS a,
@@ -51,6 +51,8 @@ UNION ALL
 SELECT i, 'user_' || i, (i % 1000)::int, round((i % 10007) * 1.37, 2), date '2020-01-01' + (i % 2000)::int
 FROM generate_series(:n + 1, :n + :n / 200) i;
 ALTER TABLE b_snap ADD PRIMARY KEY (id);
+CREATE EXTENSION IF NOT EXISTS pg_prewarm;
+CREATE VIEW b_snap_view AS SELECT * FROM b_snap;
 -- dlt's staging table: the load with its row hash (_dlt_id) per row
 CREATE TABLE b_dlt_stage AS
 SELECT id, a, b, c, d, 'load_2'::text AS _dlt_load_id,
@@ -61,14 +63,16 @@ SQL
 
 # Fresh copies of the history for one round, same indexes on each.
 make_copies() {
-    q -v t1="$T1" <<'SQL'
+    q -v t1="$T1" >/dev/null <<'SQL'
 SET TimeZone = 'UTC';
-DROP TABLE IF EXISTS b_elt, b_dbt, b_dlt;
+DROP TABLE IF EXISTS b_elt, b_elt2, b_dbt, b_dlt;
 CREATE TABLE b_elt (id bigint NOT NULL, a text, b int, c numeric, d date,
                     valid_from timestamptz NOT NULL, valid_to timestamptz);
 INSERT INTO b_elt SELECT * FROM b_hist;
 ALTER TABLE b_elt ADD PRIMARY KEY (id, valid_from);
 CREATE UNIQUE INDEX b_elt_current ON b_elt (id) WHERE valid_to IS NULL;
+CREATE TABLE b_elt2 (LIKE b_elt INCLUDING ALL);
+INSERT INTO b_elt2 SELECT * FROM b_hist;
 
 CREATE TABLE b_dbt (id bigint NOT NULL, a text, b int, c numeric, d date,
                     dbt_scd_id text, dbt_updated_at timestamptz,
@@ -86,8 +90,13 @@ INSERT INTO b_dlt SELECT id, a, b, c, d, 'load_1', md5(concat_ws('|', id, a, b, 
     valid_from, valid_to FROM b_hist;
 ALTER TABLE b_dlt ADD PRIMARY KEY (id, _dlt_valid_from);
 CREATE UNIQUE INDEX b_dlt_current ON b_dlt (id) WHERE _dlt_valid_to IS NULL;
-VACUUM ANALYZE b_elt; VACUUM ANALYZE b_dbt; VACUUM ANALYZE b_dlt;
+VACUUM ANALYZE b_elt; VACUUM ANALYZE b_elt2; VACUUM ANALYZE b_dbt; VACUUM ANALYZE b_dlt;
 CHECKPOINT;
+-- indexes are written around shared buffers: warm every table and index
+-- alike, as they would be in a pipeline that merges every day
+SELECT sum(pg_prewarm(c.oid)) FROM pg_class c
+WHERE c.relname IN ('b_snap', 'b_snap_pkey', 'b_dlt_stage')
+   OR c.relname LIKE 'b_elt%' OR c.relname LIKE 'b_dbt%' OR c.relname LIKE 'b_dlt%';
 SQL
 }
 
@@ -106,6 +115,14 @@ timed() {
 run_elt() {
     timed <<'SQL'
 SELECT * FROM elt_scd2_merge('b_elt', 'b_snap', '{id}', :'t1');
+SQL
+}
+
+# The same merge from a source without a key index (a view): no ordered
+# input, so a hash join instead of the merge join of two index scans.
+run_elt_hash() {
+    timed <<'SQL'
+SELECT * FROM elt_scd2_merge('b_elt2', 'b_snap_view', '{id}', :'t1');
 SQL
 }
 
@@ -230,7 +247,9 @@ same_versions() {
 WITH e AS (SELECT id, a, b, c, d, valid_from, valid_to FROM b_elt),
      t AS (SELECT id, a, b, c, d, dbt_valid_from, dbt_valid_to FROM b_dbt),
      l AS (SELECT id, a, b, c, d, _dlt_valid_from, _dlt_valid_to FROM b_dlt)
-SELECT CASE WHEN (SELECT count(*) FROM (SELECT * FROM e EXCEPT ALL SELECT * FROM t) x) = 0
+SELECT CASE WHEN (SELECT count(*) FROM (SELECT * FROM e EXCEPT ALL SELECT id, a, b, c, d, valid_from, valid_to FROM b_elt2) x) = 0
+             AND (SELECT count(*) FROM (SELECT id, a, b, c, d, valid_from, valid_to FROM b_elt2 EXCEPT ALL SELECT * FROM e) x) = 0
+             AND (SELECT count(*) FROM (SELECT * FROM e EXCEPT ALL SELECT * FROM t) x) = 0
              AND (SELECT count(*) FROM (SELECT * FROM t EXCEPT ALL SELECT * FROM e) x) = 0
              AND (SELECT count(*) FROM (SELECT * FROM e EXCEPT ALL SELECT * FROM l) x) = 0
              AND (SELECT count(*) FROM (SELECT * FROM l EXCEPT ALL SELECT * FROM e) x) = 0
@@ -239,20 +258,26 @@ SQL
 }
 
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-
-elt_t=(); dbt_t=(); dlt_t=(); same=yes
+best() { sort -n | head -1; }
+elt_t=(); hash_t=(); dbt_t=(); dlt_t=(); same=yes
 for r in $(seq 1 "$ROUNDS"); do
     make_copies
-    e=$(run_elt); t=$(run_dbt); l=$(run_dlt)
+    e=$(run_elt); h=$(run_elt_hash); t=$(run_dbt); l=$(run_dlt)
     s=$(same_versions)
     [ "$s" = yes ] || same=no
-    echo "scd2: round $r: elt $e s, dbt $t s, dlt $l s, same versions: $s"
-    elt_t+=("$e"); dbt_t+=("$t"); dlt_t+=("$l")
+    echo "scd2: round $r: elt $e s (view source: $h s), dbt $t s, dlt $l s, same versions: $s"
+    elt_t+=("$e"); hash_t+=("$h"); dbt_t+=("$t"); dlt_t+=("$l")
 done
 echo "scd2: merge result: $(q -c "SELECT count(*) FILTER (WHERE valid_from = '$T1') || ' versions opened, ' || count(*) FILTER (WHERE valid_to = '$T1') || ' closed, ' || count(*) || ' rows' FROM b_elt")"
-e=$(printf '%s\n' "${elt_t[@]}" | median)
-t=$(printf '%s\n' "${dbt_t[@]}" | median)
-l=$(printf '%s\n' "${dlt_t[@]}" | median)
-awk -v e="$e" -v t="$t" -v l="$l" -v s="$same" -v n="$N" -v r="$ROUNDS" 'BEGIN {
-    printf "scd2: %d keys, median of %d: elt %.2f s, dbt %.2f s (%.1fx), dlt %.2f s (%.1fx), same versions: %s\n",
-        n, r, e, t, t / e, l, l / e, s }'
+# The machine may be shared: the best round is the least disturbed one.
+for f in best median; do
+    e=$(printf '%s\n' "${elt_t[@]}" | $f)
+    t=$(printf '%s\n' "${dbt_t[@]}" | $f)
+    l=$(printf '%s\n' "${dlt_t[@]}" | $f)
+    h=$(printf '%s\n' "${hash_t[@]}" | $f)
+    awk -v f="$f" -v e="$e" -v h="$h" -v t="$t" -v l="$l" -v s="$same" -v n="$N" -v r="$ROUNDS" 'BEGIN {
+        printf "scd2: %s of %d rounds, %d keys\n", f, r, n
+        printf "scd2: elt %.2f s, dbt %.2f s (%.1fx), dlt %.2f s (%.1fx), same versions: %s\n",
+            e, t, t / e, l, l / e, s
+        printf "scd2: elt from a view (hash join) %.2f s: dbt %.1fx, dlt %.1fx\n", h, t / h, l / h }'
+done

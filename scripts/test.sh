@@ -51,9 +51,12 @@ export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
 # --- pg_regress ---
 rm -f regression.diffs regression.out
 make -s installcheck PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER >"$work/regress.log" 2>&1
+regress_rc=$?
 cat "$work/regress.log"
 r_ok=$(grep -cE '^(test|     ) +[^ ]+ +\.\.\. ok' "$work/regress.log" || true)
 r_fail=$(grep -cE '\.\.\. FAILED' "$work/regress.log" || true)
+# a run that failed without a FAILED line (a missing expected file, a crash)
+if [ $regress_rc -ne 0 ] && [ "$r_fail" -eq 0 ]; then r_fail=1; fi
 if [ "$r_ok" -eq 0 ] && [ "$r_fail" -eq 0 ]; then r_fail=1; fi
 [ -f regression.diffs ] && [ "$r_fail" -gt 0 ] && cat regression.diffs
 passed=$((passed + r_ok)); failed=$((failed + r_fail))

@@ -9,6 +9,8 @@
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
 SET extra_float_digits = 0;
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS elt;   -- an earlier test may leave it installed
 CREATE EXTENSION elt;
 \set SHOW_CONTEXT never
 
