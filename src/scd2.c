@@ -11,7 +11,10 @@
  * a few statements do the writes: close by TID, insert the spooled rows
  * (exposed to SQL as an ephemeral named relation).  All SQL is built from
  * catalog names with quote_identifier and runs as the caller, so ordinary
- * privileges, RLS and triggers apply.
+ * privileges, RLS and triggers apply.  It runs in the caller's search_path
+ * (which triggers may rely on), so every function, operator and type in it
+ * is schema-qualified: nothing planted in a schema of that path can be
+ * picked instead.
  */
 #include "postgres.h"
 
@@ -387,7 +390,7 @@ append_changed(StringInfo buf, MergeCol *col, int i)
 		s = psprintf("CAST(%s AS pg_catalog.text)", s);
 		eq = "OPERATOR(pg_catalog.=)";
 	}
-	appendStringInfo(buf, "(%s IS NULL) <> (%s IS NULL) OR NOT (%s %s %s)",
+	appendStringInfo(buf, "(%s IS NULL) OPERATOR(pg_catalog.<>) (%s IS NULL) OR NOT (%s %s %s)",
 					 t, s, t, eq, s);
 }
 
@@ -721,10 +724,10 @@ check_new_duplicates(MergeState *ms)
 	/* concat_ws would skip NULLs, but NULL keys were refused already */
 	for (int i = 0; i < ms->nkeys; i++)
 		appendStringInfo(&buf, ", _k%d", i);
-	appendStringInfo(&buf, ") FROM %s WHERE _op = %d GROUP BY ", ENR_NAME, OP_INSERT);
+	appendStringInfo(&buf, ") FROM %s WHERE _op OPERATOR(pg_catalog.=) %d GROUP BY ", ENR_NAME, OP_INSERT);
 	for (int i = 0; i < ms->nkeys; i++)
 		appendStringInfo(&buf, "%s_k%d", i ? ", " : "", i);
-	appendStringInfoString(&buf, " HAVING pg_catalog.count(*) > 1 LIMIT 1");
+	appendStringInfoString(&buf, " HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1");
 	if (SPI_execute(buf.data, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not check %s for duplicate keys", ms->sname);
 	if (SPI_processed > 0)
@@ -772,7 +775,7 @@ apply_changes(MergeState *ms)
 		for (int i = 0; i < ms->ncols; i++)
 			appendStringInfo(&buf, "%s%s = c._v%d", i ? ", " : "",
 							 quote_identifier(ms->cols[i].name), i);
-		appendStringInfo(&buf, " FROM %s c WHERE c._op = %d AND t.ctid OPERATOR(pg_catalog.=) c._tid",
+		appendStringInfo(&buf, " FROM %s c WHERE c._op OPERATOR(pg_catalog.=) %d AND t.ctid OPERATOR(pg_catalog.=) c._tid",
 						 ENR_NAME, OP_REPLACE);
 		n = run_write(ms, buf.data, NULL, 0);
 		if ((int64) n != ms->counts[OP_REPLACE])
@@ -794,7 +797,7 @@ apply_changes(MergeState *ms)
 			appendStringInfo(&buf, "_k%d, ", i);
 		for (int i = 0; i < ms->ncols; i++)
 			appendStringInfo(&buf, "_v%d, ", i);
-		appendStringInfo(&buf, "$1, NULL FROM %s WHERE _op IN (%d, %d)",
+		appendStringInfo(&buf, "$1, NULL FROM %s WHERE _op OPERATOR(pg_catalog.=) ANY (ARRAY[%d, %d])",
 						 ENR_NAME, OP_INSERT, OP_UPDATE);
 		n = run_write(ms, buf.data, NULL, 0);
 		if ((int64) n != ms->counts[OP_INSERT] + ms->counts[OP_UPDATE])
