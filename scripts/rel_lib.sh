@@ -9,7 +9,8 @@ notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
 check() { if [ "$1" = "$2" ]; then ok "$3"; else notok "$3 (got '$1', want '$2')"; fi; }
 q() { psql -qAtX -d "$db" -v ON_ERROR_STOP=1 "$@"; }
 
-# Per-table checksums of every table of schemas elt, elt_raw and elt_mart:
+# Per-table checksums of every table of schemas elt, elt_raw and elt_mart
+# (and rel_bi, the bad-input test's own tables, if it exists):
 # "schema.table rows sum-of-64-bit-row-hashes", one line per table, sorted.
 # With sequences => true, sequences are listed too (last_value, is_called).
 # With stable => true, the wall-clock columns of elt.settings and
@@ -29,7 +30,7 @@ BEGIN
     FOR r IN
         SELECT c.oid::regclass AS rel, c.relkind, n.nspname, c.relname
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname IN ('elt', 'elt_raw', 'elt_mart')
+        WHERE n.nspname IN ('elt', 'elt_raw', 'elt_mart', 'rel_bi')
           AND (c.relkind IN ('r', 'p') OR (sequences AND c.relkind = 'S'))
         ORDER BY n.nspname, c.relname
     LOOP

@@ -240,11 +240,13 @@ resolve_columns(MergeState *ms, List *keys, List *tracked, bool track_all)
 		MergeCol	dummy;
 
 		resolve_shared(ms, &dummy, lfirst(lc), "tracked");
-		if (list_member(keys, lfirst(lc)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("column \"%s\" is both a key and a tracked column",
-							(char *) lfirst(lc))));
+		/* names are C strings, not nodes: compare them as such */
+		for (int k = 0; k < ms->nkeys; k++)
+			if (strcmp(ms->keys[k].name, lfirst(lc)) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" is both a key and a tracked column",
+								(char *) lfirst(lc))));
 	}
 
 	ms->cols = palloc0(sizeof(MergeCol) * tdesc->natts);

@@ -45,6 +45,10 @@ BEGIN
                   HINT = 'Run elt_generate() first: it creates the simulated population.';
     END IF;
 
+    IF days > date '2999-12-31' - s.clock THEN
+        RAISE EXCEPTION 'elt_refresh: the clock cannot pass 2999-12-31'
+            USING ERRCODE = '22023';
+    END IF;
     v_target := CASE WHEN days IS NULL THEN current_date ELSE s.clock + days END;
     IF v_target > date '2999-12-31' THEN
         RAISE EXCEPTION 'elt_refresh: the clock cannot pass 2999-12-31'

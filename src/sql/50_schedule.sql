@@ -60,7 +60,7 @@ DECLARE
 BEGIN
     IF schedule IS NULL OR btrim(schedule) = '' THEN
         RAISE EXCEPTION 'schedule must not be NULL or empty'
-            USING ERRCODE = '22023', HINT = 'Use a cron expression such as ''*/5 * * * *''.';
+            USING ERRCODE = CASE WHEN schedule IS NULL THEN '22004' ELSE '22023' END, HINT = 'Use a cron expression such as ''*/5 * * * *''.';
     END IF;
     IF days IS NOT NULL AND days <= 0 THEN
         RAISE EXCEPTION 'days must be positive, not %', days
