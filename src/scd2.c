@@ -696,7 +696,11 @@ check_as_of(MergeState *ms)
 	plan = SPI_prepare(psprintf("SELECT 1 FROM ONLY %s WHERE valid_from OPERATOR(pg_catalog.>) $1 "
 								"OR valid_to OPERATOR(pg_catalog.>) $1 LIMIT 1", ms->tname),
 					   1, argtypes);
-	if (plan == NULL || SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+	/*
+	 * Not read-only: a fresh snapshot, taken after the target's lock was
+	 * granted, so a merge that waited for another one sees its versions.
+	 */
+	if (plan == NULL || SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the validity range of %s", ms->tname);
 	if (SPI_processed == 0)
 		return;
@@ -946,6 +950,8 @@ open_checked(Oid relid, LOCKMODE lockmode, AclMode mode, const char *role)
 	char	   *name = get_rel_name(relid);
 	Relation	rel;
 
+	if (name != NULL)
+		name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
 	if (name != NULL &&
 		pg_class_aclcheck(relid, GetUserId(), mode) != ACLCHECK_OK &&
 		pg_attribute_aclcheck_all(relid, GetUserId(), mode, ACLMASK_ANY) != ACLCHECK_OK)
@@ -1056,6 +1062,10 @@ elt_scd2_merge(PG_FUNCTION_ARGS)
 	register_spool(&ms);
 	check_new_duplicates(&ms);
 	apply_changes(&ms);
+	/* close the spool now: a spilled one would be reported as leaked at commit */
+	if (SPI_unregister_relation(ENR_NAME) != SPI_OK_REL_UNREGISTER)
+		elog(ERROR, "could not unregister the change set");
+	tuplestore_end(ms.spool);
 
 	values[0] = Int64GetDatum(ms.counts[OP_INSERT]);
 	values[1] = Int64GetDatum(ms.counts[OP_UPDATE] + ms.counts[OP_REPLACE]);
