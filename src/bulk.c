@@ -17,6 +17,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 
 #include "bulk.h"
 
@@ -35,6 +36,13 @@ elt_bulk_open(Oid relid)
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, get_relkind_objtype(b->rel->rd_rel->relkind),
 					   RelationGetRelationName(b->rel));
+	/* rows bypass policies on this path, as with COPY FROM: refuse */
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("bulk load into \"%s\" is not supported with row-level security",
+						RelationGetRelationName(b->rel)),
+				 errhint("Disable row-level security on the table, or load it as a role that bypasses it.")));
 	if (RelationGetNumberOfBlocks(b->rel) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -46,6 +46,37 @@ qualified_name(Relation rel)
 									  RelationGetRelationName(rel));
 }
 
+/*
+ * Opens the target or source.  A relation the caller has no privilege of the
+ * kind needed on at all (on the table or on any column) is refused before it
+ * is locked: a merge must not queue for a strong lock on a table it cannot
+ * write, blocking others.  The full check per column comes later.  A regclass
+ * given as a number may name no relation at all.
+ */
+static Relation
+open_checked(Oid relid, LOCKMODE lockmode, AclMode mode, const char *role)
+{
+	char	   *name = get_rel_name(relid);
+	Relation	rel;
+
+	if (name != NULL)
+		name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
+	if (name != NULL &&
+		pg_class_aclcheck(relid, GetUserId(), mode) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, GetUserId(), mode, ACLMASK_ANY) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", name),
+				 errdetail("elt_scd2_merge needs %s privilege on its %s.",
+						   mode == ACL_INSERT ? "INSERT" : "SELECT", role)));
+	rel = name != NULL ? try_table_open(relid, lockmode) : NULL;
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("%s relation with OID %u does not exist", role, relid)));
+	return rel;
+}
+
 /* Names from a text[] argument: no NULLs, no duplicates. */
 static List *
 name_list(ArrayType *arr, const char *argname)
@@ -465,7 +496,7 @@ apply_changes(MergeState *ms)
 		for (int i = 0; i < ms->ncols; i++)
 			appendStringInfo(&buf, "%s%s = c._v%d", i ? ", " : "",
 							 quote_identifier(ms->cols[i].name), i);
-		appendStringInfo(&buf, " FROM %s c WHERE c._op = %d AND t.ctid OPERATOR(pg_catalog.=) c._tid",
+		appendStringInfo(&buf, " FROM %s c WHERE c._op OPERATOR(pg_catalog.=) %d AND t.ctid OPERATOR(pg_catalog.=) c._tid",
 						 ENR_NAME, OP_REPLACE);
 		expect_rows(ms, run_write(ms, buf.data, NULL, 0), ms->counts[OP_REPLACE], "replaced");
 	}
@@ -482,7 +513,7 @@ apply_changes(MergeState *ms)
 			appendStringInfo(&buf, "_k%d, ", i);
 		for (int i = 0; i < ms->ncols; i++)
 			appendStringInfo(&buf, "_v%d, ", i);
-		appendStringInfo(&buf, "$1, NULL FROM %s WHERE _op IN (%d, %d)",
+		appendStringInfo(&buf, "$1, NULL FROM %s WHERE _op OPERATOR(pg_catalog.=) ANY (ARRAY[%d, %d])",
 						 ENR_NAME, OP_INSERT, OP_UPDATE);
 		expect_rows(ms, run_write(ms, buf.data, NULL, 0), nnew, "inserted");
 	}
@@ -537,7 +568,11 @@ elt_scd2_merge(PG_FUNCTION_ARGS)
 	 * The lock serializes merges into one target (and any other writer)
 	 * while letting readers read; taken before anything is read.
 	 */
-	ms.target = table_open(PG_GETARG_OID(0), ShareRowExclusiveLock);
+	if (PG_GETARG_OID(0) == PG_GETARG_OID(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source and target must be different relations")));
+	ms.target = open_checked(PG_GETARG_OID(0), ShareRowExclusiveLock, ACL_INSERT, "target");
 	ms.tname = qualified_name(ms.target);
 	if (ms.target->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
@@ -548,7 +583,7 @@ elt_scd2_merge(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("target %s is not a table", ms.tname)));
-	ms.source = table_open(PG_GETARG_OID(1), AccessShareLock);
+	ms.source = open_checked(PG_GETARG_OID(1), AccessShareLock, ACL_SELECT, "source");
 	ms.sname = qualified_name(ms.source);
 	if (!(ms.source->rd_rel->relkind == RELKIND_RELATION ||
 		  ms.source->rd_rel->relkind == RELKIND_VIEW ||

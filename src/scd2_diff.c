@@ -338,10 +338,10 @@ scd2_check_new_duplicates(MergeState *ms)
 	/* concat_ws would skip NULLs, but NULL keys were refused already */
 	for (int i = 0; i < ms->nkeys; i++)
 		appendStringInfo(&buf, ", _k%d", i);
-	appendStringInfo(&buf, ") FROM %s WHERE _op = %d GROUP BY ", ENR_NAME, OP_INSERT);
+	appendStringInfo(&buf, ") FROM %s WHERE _op OPERATOR(pg_catalog.=) %d GROUP BY ", ENR_NAME, OP_INSERT);
 	for (int i = 0; i < ms->nkeys; i++)
 		appendStringInfo(&buf, "%s_k%d", i ? ", " : "", i);
-	appendStringInfoString(&buf, " HAVING pg_catalog.count(*) > 1 LIMIT 1");
+	appendStringInfoString(&buf, " HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1");
 	if (SPI_execute(buf.data, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not check %s for duplicate keys", ms->sname);
 	if (SPI_processed > 0)

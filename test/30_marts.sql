@@ -294,7 +294,7 @@ SELECT is((SELECT min(date) FROM elt_mart.dim_date), (SELECT start_date FROM elt
 SELECT throws_ok($$SELECT elt__bulk_begin(); INSERT INTO elt_mart.fct_kpi_daily (date_key, date, signups, active_users,
                    paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)
                    VALUES (19000101, '1900-01-01', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-                   SELECT elt__bulk_end(true, 'elt_mart.fct_kpi_daily', 'true')$$,
+                   SELECT elt__bulk_end(true, 'elt_mart.fct_kpi_daily', 'date', NULL)$$,
                  '23503', NULL, 'the set-based key check of a bulk load catches a dangling key');
 SELECT is(current_setting('session_replication_role'), 'origin', 'session_replication_role is back to origin');
 

@@ -101,3 +101,6 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_generate(integer, bigint, date, date, boolean) IS
 '(Re)loads elt_raw with the simulated SaaS as of as_of: lookups, users and subscriptions with full SCD2 history, usage; builds elt_mart unless build_marts is false; records the population in elt.settings. users = signups in the first year of the window (default: the year ending at as_of). Returns rows per table.';
+-- Writes every elt table: for the extension's owner (and superusers) and
+-- whoever they grant it to, not for every role that can connect.
+REVOKE ALL ON FUNCTION @extschema@.elt_generate(integer, bigint, date, date, boolean) FROM PUBLIC;

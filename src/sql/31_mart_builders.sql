@@ -103,7 +103,7 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt__bulk_begin() IS
 'Internal: for a superuser, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
 
-CREATE FUNCTION @extschema@.elt__bulk_end(fast boolean, tab regclass, cond text)
+CREATE FUNCTION @extschema@.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
 RETURNS void
 LANGUAGE plpgsql
 AS $fn$
@@ -112,6 +112,10 @@ DECLARE
     v_sql  text := '';
     v_case text := '';
     v_bad  text;
+    -- the new rows: those with col >= lo (all when lo is NULL); built here
+    -- from a name and a value, never from SQL text
+    cond   text := CASE WHEN lo IS NULL THEN 'true'
+                        ELSE pg_catalog.format('f.%I OPERATOR(pg_catalog.>=) %L::pg_catalog.date', col, lo) END;
 BEGIN
     IF NOT fast THEN
         RETURN;
@@ -146,8 +150,8 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, text) IS
-'Internal: after a bulk load started by elt__bulk_begin, restores session_replication_role and checks the foreign keys of the rows of tab matching cond in one query.';
+COMMENT ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) IS
+'Internal: after a bulk load started by elt__bulk_begin, restores session_replication_role and checks the foreign keys of the rows of tab with col >= lo (all rows when lo is NULL) in one query.';
 
 ------------------------------------------------------------------------------
 -- dim_date
@@ -267,8 +271,11 @@ DECLARE
     n    bigint;
     v_ts timestamptz := @extschema@.elt__day_ts(since);
 BEGIN
+    IF NOT isfinite(since) THEN
+        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
+    END IF;
     w := @extschema@.elt__mart_begin();
-    PERFORM @extschema@.elt__check_versions('elt_raw.users', 'user_id', v_ts);
+    PERFORM @extschema@.elt__check_versions('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
     -- users touched by a change on or after since: all their versions are
     -- recomputed (the ordinal of a version depends on the others)
     EXECUTE $q$
@@ -334,8 +341,11 @@ DECLARE
     n    bigint;
     v_ts timestamptz := @extschema@.elt__day_ts(since);
 BEGIN
+    IF NOT isfinite(since) THEN
+        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
+    END IF;
     w := @extschema@.elt__mart_begin();
-    PERFORM @extschema@.elt__check_versions('elt_raw.subscriptions', 'subscription_id', v_ts);
+    PERFORM @extschema@.elt__check_versions('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
     EXECUTE $q$
     WITH aff AS MATERIALIZED (
         SELECT DISTINCT s.subscription_id FROM elt_raw.subscriptions s
@@ -399,6 +409,9 @@ DECLARE
     n_ins bigint;
     v_fast boolean;
 BEGIN
+    IF NOT isfinite(since) THEN
+        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
+    END IF;
     w := @extschema@.elt__mart_begin();
     EXECUTE $q$
     DELETE FROM elt_mart.fct_usage_daily WHERE $1 IS NULL OR usage_date >= $1
@@ -460,7 +473,7 @@ BEGIN
     ORDER BY c.usage_date, c.subscription_id
     $q$ USING since;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
-    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily', CASE WHEN since IS NULL THEN 'true' ELSE format('f.usage_date >= %L', since) END);
+    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, since);
     RETURN n_del + n_ins;
 END
 $fn$;
@@ -484,6 +497,9 @@ DECLARE
     v_last  date;
     v_lo    date;
 BEGIN
+    IF NOT isfinite(since) THEN
+        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
+    END IF;
     w := @extschema@.elt__mart_begin();
     v_first := date_trunc('month', w.start_date::timestamp)::date;
     v_last  := date_trunc('month', w.clock::timestamp)::date;
@@ -574,7 +590,7 @@ BEGIN
     ORDER BY y.month_start, y.user_id
     $q$ USING since, v_lo, v_first, v_last, w.clock;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
-    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly', CASE WHEN since IS NULL THEN 'true' ELSE format('f.month_start >= %L', v_lo) END);
+    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
     RETURN n_del + n_ins;
 END
 $fn$;
@@ -596,6 +612,9 @@ DECLARE
     v_fast boolean;
     v_lo  date;
 BEGIN
+    IF NOT isfinite(since) THEN
+        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
+    END IF;
     w := @extschema@.elt__mart_begin();
     v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
 
@@ -688,7 +707,7 @@ BEGIN
     ORDER BY k.d
     $q$ USING v_lo, w.clock;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
-    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily', format('f.date >= %L', v_lo));
+    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, v_lo);
     RETURN n_del + n_ins;
 END
 $fn$;
@@ -807,7 +826,7 @@ COMMENT ON FUNCTION @extschema@.elt_grant_reader(name) IS
 REVOKE ALL ON FUNCTION @extschema@.elt__mart_begin() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__bulk_begin() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_date() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_plan() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_user(date) FROM PUBLIC;

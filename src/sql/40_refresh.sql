@@ -45,6 +45,10 @@ BEGIN
                   HINT = 'Run elt_generate() first: it creates the simulated population.';
     END IF;
 
+    IF days > date '2999-12-31' - s.clock THEN
+        RAISE EXCEPTION 'elt_refresh: the clock cannot pass 2999-12-31'
+            USING ERRCODE = '22023';
+    END IF;
     v_target := CASE WHEN days IS NULL THEN current_date ELSE s.clock + days END;
     IF v_target > date '2999-12-31' THEN
         RAISE EXCEPTION 'elt_refresh: the clock cannot pass 2999-12-31'
@@ -69,13 +73,15 @@ BEGIN
                 SELECT * FROM @extschema@.elt_subscriptions(s.users, s.seed, v_day, s.start_date,
                                                             history => false, since => v_day);
 
+            -- every argument typed exactly: an overload planted in the
+            -- extension's schema must not be a better match for literals
             SELECT * INTO m FROM @extschema@.elt_scd2_merge(
-                'elt_raw.users', 'pg_temp.elt_refresh_users', ARRAY['user_id'],
-                v_asof, NULL, 'ignore');
+                'elt_raw.users'::pg_catalog.regclass, 'pg_temp.elt_refresh_users'::pg_catalog.regclass,
+                ARRAY['user_id']::pg_catalog.text[], v_asof, NULL::pg_catalog.text[], 'ignore'::pg_catalog.text);
             v_users := v_users + m.inserted + m.updated;
             SELECT * INTO m FROM @extschema@.elt_scd2_merge(
-                'elt_raw.subscriptions', 'pg_temp.elt_refresh_subscriptions', ARRAY['subscription_id'],
-                v_asof, NULL, 'ignore');
+                'elt_raw.subscriptions'::pg_catalog.regclass, 'pg_temp.elt_refresh_subscriptions'::pg_catalog.regclass,
+                ARRAY['subscription_id']::pg_catalog.text[], v_asof, NULL::pg_catalog.text[], 'ignore'::pg_catalog.text);
             v_subs := v_subs + m.inserted + m.updated;
 
             INSERT INTO elt_raw.usage
@@ -113,3 +119,5 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_refresh(integer) IS
 'Advances the simulated clock by days (NULL: up to current_date), landing each day''s new and changed users and subscriptions through elt_scd2_merge and appending its usage; updates elt_mart; logs the run in elt.run_log. A failure leaves the data unchanged, is logged as failed and raised as a WARNING.';
+-- Writes every elt table (and pg_cron runs it as the job's owner): not for PUBLIC.
+REVOKE ALL ON FUNCTION @extschema@.elt_refresh(integer) FROM PUBLIC;

@@ -48,12 +48,14 @@ COMMENT ON FUNCTION @extschema@.elt__cron_here() IS
 
 -- The refresh job's command: refresh, or, once elt has been dropped, remove
 -- elt's jobs (so that no job keeps calling functions that no longer exist).
+-- The argument is typed: an untyped NULL would let an elt_refresh(text)
+-- planted in the extension's schema win over ours, run by the job's owner.
 CREATE FUNCTION @extschema@.elt__job_command(days integer)
 RETURNS text
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-SELECT format($cmd$DO $elt$ BEGIN IF pg_catalog.to_regprocedure('@extschema@.elt_refresh(integer)') IS NULL THEN PERFORM cron.unschedule(jobid) FROM cron.job WHERE jobname IN ('elt-refresh', 'elt-purge-job-details') AND database = pg_catalog.current_database(); ELSE PERFORM @extschema@.elt_refresh(%s); END IF; END $elt$$cmd$,
+SELECT format($cmd$DO $elt$ BEGIN IF pg_catalog.to_regprocedure('@extschema@.elt_refresh(integer)') IS NULL THEN PERFORM cron.unschedule(jobid) FROM cron.job WHERE jobname IN ('elt-refresh', 'elt-purge-job-details') AND database = pg_catalog.current_database(); ELSE PERFORM @extschema@.elt_refresh(%s::pg_catalog.int4); END IF; END $elt$$cmd$,
               COALESCE(days::text, 'NULL'))
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt__job_command(integer) IS
@@ -69,7 +71,7 @@ DECLARE
 BEGIN
     IF schedule IS NULL OR btrim(schedule) = '' THEN
         RAISE EXCEPTION 'schedule must not be NULL or empty'
-            USING ERRCODE = '22023', HINT = 'Use a cron expression such as ''*/5 * * * *''.';
+            USING ERRCODE = CASE WHEN schedule IS NULL THEN '22004' ELSE '22023' END, HINT = 'Use a cron expression such as ''*/5 * * * *''.';
     END IF;
     IF days IS NOT NULL AND days <= 0 THEN
         RAISE EXCEPTION 'days must be positive, not %', days
@@ -161,3 +163,7 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_status() IS
 'The simulated clock, the last five runs from elt.run_log, and elt''s pg_cron jobs with their schedule and last run status (when pg_cron is installed in this database).';
+
+-- They create and remove jobs that run elt_refresh as their caller: not for PUBLIC.
+REVOKE ALL ON FUNCTION @extschema@.elt_schedule(text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_unschedule() FROM PUBLIC;
