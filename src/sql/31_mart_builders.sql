@@ -172,8 +172,13 @@ DECLARE
     w    record;
     n    bigint;
     v_ts timestamptz := @extschema@.elt__day_ts(since);
+    v_fast boolean;
 BEGIN
     w := @extschema@.elt__mart_begin();
+    -- In bulk mode the per-row "still referenced?" triggers are skipped (a
+    -- deleted subscription version would scan fct_usage_daily each) and the
+    -- keys of the facts are checked once, set-based, instead.
+    v_fast := @extschema@.elt__bulk_begin();
     CASE tab
     WHEN 'dim_date' THEN
         DELETE FROM elt_mart.dim_date t
@@ -201,6 +206,9 @@ BEGIN
         $q$ USING v_ts;
     END CASE;
     GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily', CASE WHEN n > 0 THEN 'true' ELSE 'false' END);
+    PERFORM @extschema@.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_mrr_monthly', 'true');
+    PERFORM @extschema@.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_kpi_daily', 'true');
     RETURN n;
 END
 $fn$;
@@ -496,15 +504,18 @@ BEGIN
         WINDOW per AS (PARTITION BY u.subscription_id, u.period_start ORDER BY u.usage_date)
     ),
     -- versions as days [d0, d1): the point-in-time join compares days
+    -- (from since on: only the versions of users and subscriptions with usage then)
     vu AS MATERIALIZED (
         SELECT d.user_key, d.user_id, @extschema@.elt__ts_day(d.valid_from) AS d0,
                COALESCE(@extschema@.elt__ts_day(d.valid_to), 'infinity') AS d1
         FROM elt_mart.dim_user d
+        WHERE $1 IS NULL OR d.user_id IN (SELECT x.user_id FROM elt_raw.usage x WHERE x.usage_date >= $1)
     ),
     vs AS MATERIALIZED (
         SELECT d.subscription_key, d.subscription_id, @extschema@.elt__ts_day(d.valid_from) AS d0,
                COALESCE(@extschema@.elt__ts_day(d.valid_to), 'infinity') AS d1
         FROM elt_mart.dim_subscription d
+        WHERE $1 IS NULL OR d.subscription_id IN (SELECT x.subscription_id FROM elt_raw.usage x WHERE x.usage_date >= $1)
     )
     SELECT c.usage_date, c.subscription_id,
            COALESCE(dd.date_key, -1), COALESCE(du.user_key, -1), COALESCE(ds.subscription_key, -1),
@@ -793,10 +804,15 @@ BEGIN
     table_name := 'elt_mart.fct_usage_daily';  rows_written := @extschema@.elt_build_fct_usage_daily(since);  RETURN NEXT;
     table_name := 'elt_mart.fct_mrr_monthly';  rows_written := @extschema@.elt_build_fct_mrr_monthly(since);  RETURN NEXT;
     table_name := 'elt_mart.fct_kpi_daily';    rows_written := @extschema@.elt_build_fct_kpi_daily(since);    RETURN NEXT;
-    table_name := 'elt_mart.dim_date';         rows_written := n_date + @extschema@.elt__purge_dim('dim_date', since);  RETURN NEXT;
-    table_name := 'elt_mart.dim_plan';         rows_written := n_plan + @extschema@.elt__purge_dim('dim_plan', since);  RETURN NEXT;
-    table_name := 'elt_mart.dim_user';         rows_written := n_user + @extschema@.elt__purge_dim('dim_user', since);  RETURN NEXT;
-    table_name := 'elt_mart.dim_subscription'; rows_written := n_sub + @extschema@.elt__purge_dim('dim_subscription', since);  RETURN NEXT;
+    -- dimension rows gone from the source: their facts are gone by now
+    n_date := n_date + @extschema@.elt__purge_dim('dim_date', since);
+    n_plan := n_plan + @extschema@.elt__purge_dim('dim_plan', since);
+    n_user := n_user + @extschema@.elt__purge_dim('dim_user', since);
+    n_sub  := n_sub + @extschema@.elt__purge_dim('dim_subscription', since);
+    table_name := 'elt_mart.dim_date';         rows_written := n_date;  RETURN NEXT;
+    table_name := 'elt_mart.dim_plan';         rows_written := n_plan;  RETURN NEXT;
+    table_name := 'elt_mart.dim_user';         rows_written := n_user;  RETURN NEXT;
+    table_name := 'elt_mart.dim_subscription'; rows_written := n_sub;   RETURN NEXT;
     IF since IS NULL THEN
         ANALYZE elt_mart.fct_usage_daily, elt_mart.fct_mrr_monthly, elt_mart.fct_kpi_daily;
     END IF;
