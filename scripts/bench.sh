@@ -10,24 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 port=${ELT_BENCH_PORT:-54339}
-work=$(mktemp -d /tmp/elt-bench.XXXXXX)
-chmod 755 "$work"
-datadir="$work/pgdata"
-
-# Installing replaces the elt of the installation used: serialise runs that
-# share one.  ELT_PG_ROOT selects a private copy instead (scripts/pgroot.sh).
-root=${ELT_PG_ROOT:-}
-[ -z "$root" ] || scripts/pgroot.sh "$root"
-exec 9>"/tmp/elt-test$(echo "$root" | tr / _).lock"
-flock 9
+. scripts/lib.sh
+elt_setup bench
 trap 'scripts/cluster.sh stop "$datadir"; rm -rf "$work"' EXIT
 
-make -s && $SUDO make -s install DESTDIR="$root" >/dev/null
+elt_install >/dev/null
 # Settings shared by every part, so that elt and baselines run alike.
-ELT_PG_OPTS="-c fsync=off -c shared_buffers=2GB -c work_mem=256MB -c maintenance_work_mem=1GB -c max_wal_size=8GB -c checkpoint_timeout=30min" \
+ELT_PG_OPTS="-c fsync=off -c shared_buffers=2GB -c work_mem=256MB -c max_wal_size=8GB -c checkpoint_timeout=30min" \
     scripts/cluster.sh start "$datadir" "$port"
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=elt_bench
 export ELT_BENCH_WORK=$work

@@ -33,9 +33,13 @@ scripts/cluster.sh start "$datadir" "$port" "$db"
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
 psql -qAt -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
     || createdb "$db"
+# A fresh elt each time, so a rebuilt extension is what runs; its jobs first.
 psql -q -v ON_ERROR_STOP=1 -d "$db" <<SQL
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_cron;
-CREATE EXTENSION IF NOT EXISTS elt;
+DO \$\$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'elt') THEN PERFORM elt_unschedule(); END IF; END \$\$;
+DROP EXTENSION IF EXISTS elt CASCADE;
+CREATE EXTENSION elt;
 SQL
 
 echo "== running the pipeline"
@@ -56,4 +60,9 @@ cat <<INFO
   psql:     psql -h 127.0.0.1 -p $port -U postgres $db
   URL:      postgresql://postgres@127.0.0.1:$port/$db
   stop:     scripts/demo.sh stop
+
+pg_cron now refreshes one simulated day every minute (a time-lapse): watch
+  psql -h 127.0.0.1 -p $port -U postgres $db -c 'SELECT * FROM elt_status()'
+and stop it with
+  psql -h 127.0.0.1 -p $port -U postgres $db -c 'SELECT elt_unschedule()'
 INFO

@@ -7,23 +7,12 @@
 #   ELT_PG_ROOT     test against a private copy of PostgreSQL (scripts/pgroot.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-top=$(pwd)
 
 scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 port=${ELT_TEST_PORT:-54329}
-work=$(mktemp -d /tmp/elt-test.XXXXXX)
-chmod 755 "$work"
-datadir="$work/pgdata"
-
-# Installing replaces the elt of the installation used: serialise runs that
-# share one.  ELT_PG_ROOT selects a private copy instead (scripts/pgroot.sh).
-root=${ELT_PG_ROOT:-}
-[ -z "$root" ] || scripts/pgroot.sh "$root"
-exec 9>"/tmp/elt-test$(echo "$root" | tr / _).lock"
-flock 9
+. scripts/lib.sh
+elt_setup test
 
 cleanup() {
     scripts/cluster.sh stop "$datadir" || true
@@ -34,7 +23,7 @@ trap cleanup EXIT
 passed=0
 failed=0
 
-if ! { make -s clean && make -s && $SUDO make -s install DESTDIR="$root"; } >"$work/build.log" 2>&1; then
+if ! elt_install >"$work/build.log" 2>&1; then
     cat "$work/build.log"
     echo "build failed"
     echo "0 passed, 1 failed"
@@ -51,9 +40,12 @@ export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
 # --- pg_regress ---
 rm -f regression.diffs regression.out
 make -s installcheck PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER >"$work/regress.log" 2>&1
+regress_rc=$?
 cat "$work/regress.log"
 r_ok=$(grep -cE '^(test|     ) +[^ ]+ +\.\.\. ok' "$work/regress.log" || true)
 r_fail=$(grep -cE '\.\.\. FAILED' "$work/regress.log" || true)
+# a run that failed without a FAILED line (a missing expected file, a crash)
+if [ $regress_rc -ne 0 ] && [ "$r_fail" -eq 0 ]; then r_fail=1; fi
 if [ "$r_ok" -eq 0 ] && [ "$r_fail" -eq 0 ]; then r_fail=1; fi
 [ -f regression.diffs ] && [ "$r_fail" -gt 0 ] && cat regression.diffs
 passed=$((passed + r_ok)); failed=$((failed + r_fail))

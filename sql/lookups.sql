@@ -12,3 +12,4 @@ SELECT count(*) AS features, count(DISTINCT feature_id) AS ids FROM elt_plan_fea
 DROP EXTENSION elt;
 SELECT count(*) AS elt_functions_left FROM pg_proc WHERE proname LIKE 'elt\_%';
 CREATE EXTENSION elt;
+DROP EXTENSION elt;

@@ -16,11 +16,13 @@ CREATE TABLE elt.settings (
     users        integer NOT NULL CHECK (users > 0),
     start_date   date    NOT NULL,
     clock        date    NOT NULL CHECK (clock >= start_date),
+    marts_built  boolean NOT NULL DEFAULT false,
     generated_at timestamptz NOT NULL,
     refreshed_at timestamptz
 );
 COMMENT ON TABLE elt.settings IS 'The simulated population (seed, users signing up in the first year, start_date) and its clock (simulated today).';
 COMMENT ON COLUMN elt.settings.users IS 'Users signing up in the first 365 days of the window; signups keep growing after it.';
+COMMENT ON COLUMN elt.settings.marts_built IS 'Whether elt_mart was built by elt_generate, and so is kept up to date by elt_refresh.';
 COMMENT ON COLUMN elt.settings.clock IS 'Simulated today: elt_raw holds the source as it is at the end of this day.';
 
 CREATE TABLE elt.run_log (
@@ -110,7 +112,8 @@ CREATE TABLE elt_raw.usage (
     api_calls         integer NOT NULL CHECK (api_calls >= 0),
     active_minutes    integer NOT NULL CHECK (active_minutes >= 0)
 );
-CREATE INDEX usage_date_idx ON elt_raw.usage (usage_date);
+-- BRIN: usage is appended day by day, so recent days sit in the last blocks.
+CREATE INDEX usage_date_idx ON elt_raw.usage USING brin (usage_date);
 
 COMMENT ON TABLE elt_raw.regions IS 'Regions (lookup).';
 COMMENT ON TABLE elt_raw.referral_sources IS 'Referral sources (lookup).';

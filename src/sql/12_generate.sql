@@ -33,6 +33,7 @@ DECLARE
     v_raw     record;
     v_counts  jsonb := '{}';
     v_n       bigint;
+    v_mart    record;
 BEGIN
     -- every argument is checked before anything is written
     PERFORM @extschema@.elt__check_population(users, seed, as_of, start_date);
@@ -43,22 +44,32 @@ BEGIN
     -- one generate or refresh at a time; readers of elt_mart are not blocked
     LOCK TABLE elt.settings IN EXCLUSIVE MODE;
 
-    TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users, elt_raw.plan_features,
-             elt_raw.plans, elt_raw.payment_methods, elt_raw.referral_sources, elt_raw.regions;
+    -- The lookups are static: upsert them, so that tables of the user's own
+    -- may keep foreign keys to them.  The big tables are reloaded.
+    TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
 
-    INSERT INTO elt_raw.regions SELECT * FROM @extschema@.elt_regions();
+    INSERT INTO elt_raw.regions SELECT * FROM @extschema@.elt_regions()
+    ON CONFLICT (region_id) DO UPDATE SET region_name = excluded.region_name;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('elt_raw.regions', v_n);
-    INSERT INTO elt_raw.referral_sources SELECT * FROM @extschema@.elt_referral_sources();
+    INSERT INTO elt_raw.referral_sources SELECT * FROM @extschema@.elt_referral_sources()
+    ON CONFLICT (referral_source_id) DO UPDATE SET referral_source_name = excluded.referral_source_name;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('elt_raw.referral_sources', v_n);
-    INSERT INTO elt_raw.payment_methods SELECT * FROM @extschema@.elt_payment_methods();
+    INSERT INTO elt_raw.payment_methods SELECT * FROM @extschema@.elt_payment_methods()
+    ON CONFLICT (payment_method_id) DO UPDATE SET payment_method_name = excluded.payment_method_name;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('elt_raw.payment_methods', v_n);
-    INSERT INTO elt_raw.plans SELECT * FROM @extschema@.elt_plans();
+    INSERT INTO elt_raw.plans AS p SELECT * FROM @extschema@.elt_plans()
+    ON CONFLICT (plan_id) DO UPDATE
+       SET plan_name = excluded.plan_name, monthly_price = excluded.monthly_price,
+           max_users = excluded.max_users, api_limit = excluded.api_limit,
+           storage_limit_mb = excluded.storage_limit_mb, project_limit = excluded.project_limit;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('elt_raw.plans', v_n);
-    INSERT INTO elt_raw.plan_features SELECT * FROM @extschema@.elt_plan_features();
+    INSERT INTO elt_raw.plan_features SELECT * FROM @extschema@.elt_plan_features()
+    ON CONFLICT (feature_id) DO UPDATE
+       SET plan_id = excluded.plan_id, feature_name = excluded.feature_name;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
 
@@ -68,11 +79,19 @@ BEGIN
         'elt_raw.subscriptions', v_raw.subscriptions_rows,
         'elt_raw.usage', v_raw.usage_rows);
 
-    INSERT INTO elt.settings AS s (singleton, seed, users, start_date, clock, generated_at, refreshed_at)
-    VALUES (true, elt_generate.seed, elt_generate.users, v_start, as_of, now(), NULL)
+    -- settings first: the mart builders read the window and clock from them
+    INSERT INTO elt.settings AS s (singleton, seed, users, start_date, clock, marts_built, generated_at, refreshed_at)
+    VALUES (true, elt_generate.seed, elt_generate.users, v_start, as_of, build_marts, now(), NULL)
     ON CONFLICT (singleton) DO UPDATE
        SET seed = excluded.seed, users = excluded.users, start_date = excluded.start_date,
-           clock = excluded.clock, generated_at = excluded.generated_at, refreshed_at = NULL;
+           clock = excluded.clock, marts_built = excluded.marts_built,
+           generated_at = excluded.generated_at, refreshed_at = NULL;
+
+    IF build_marts THEN
+        FOR v_mart IN SELECT * FROM @extschema@.elt_build_marts() LOOP
+            v_counts := v_counts || jsonb_build_object(v_mart.table_name, v_mart.row_count);
+        END LOOP;
+    END IF;
 
     INSERT INTO elt.run_log (kind, started_at, finished_at, clock_before, clock_after, rows, status)
     VALUES ('generate', v_started, clock_timestamp(), NULL, as_of, v_counts, 'ok');

@@ -1,0 +1,596 @@
+/*
+ * scd2.c: elt_scd2_merge(), a generic SCD2 merge of a snapshot (any table or
+ * view) into a history table with [valid_from, valid_to) versions.
+ *
+ * This file checks the arguments, the columns and the caller's privileges,
+ * locks the target, and once the single read pass (scd2_diff.c) has found
+ * the changes and every check has passed, writes them: closes versions by
+ * TID, removes or rewrites versions that start at as_of, and inserts the
+ * spooled new versions (an ephemeral named relation).  Nothing is written
+ * before all checks pass.  All SQL is built from catalog names with
+ * quote_identifier and runs as the caller, so privileges, row-level
+ * security, constraints and triggers apply as to any statement.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/params.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "scd2.h"
+
+PG_FUNCTION_INFO_V1(elt_scd2_merge);
+
+static char *
+qualified_name(Relation rel)
+{
+	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+									  RelationGetRelationName(rel));
+}
+
+/* Names from a text[] argument: no NULLs, no duplicates. */
+static List *
+name_list(ArrayType *arr, const char *argname)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *names = NIL;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *name;
+		ListCell   *lc;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL", argname)));
+		name = TextDatumGetCString(elems[i]);
+		foreach(lc, names)
+		{
+			if (strcmp(lfirst(lc), name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" is listed more than once in %s",
+								name, argname)));
+		}
+		names = lappend(names, name);
+	}
+	return names;
+}
+
+Form_pg_attribute
+scd2_find_column(Relation rel, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att;
+	}
+	return NULL;
+}
+
+static bool
+is_validity(const char *name)
+{
+	return strcmp(name, "valid_from") == 0 || strcmp(name, "valid_to") == 0;
+}
+
+/* A column both sides must have: a key or a named tracked column. */
+static void
+resolve_shared(MergeState *ms, MergeCol *col, const char *name, const char *what)
+{
+	Form_pg_attribute tatt = scd2_find_column(ms->target, name);
+	Form_pg_attribute satt = scd2_find_column(ms->source, name);
+
+	if (is_validity(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s column \"%s\" is a validity column", what, name),
+				 errhint("valid_from and valid_to are maintained by elt_scd2_merge.")));
+	if (tatt == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s column \"%s\" does not exist in target %s",
+						what, name, ms->tname)));
+	if (satt == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s column \"%s\" does not exist in source %s",
+						what, name, ms->sname)));
+	col->name = pstrdup(name);
+	col->tattnum = tatt->attnum;
+	col->ttype = tatt->atttypid;
+	col->ttypmod = tatt->atttypmod;
+	col->tcoll = tatt->attcollation;
+	col->stype = satt->atttypid;
+	col->stypmod = satt->atttypmod;
+	col->scoll = satt->attcollation;
+}
+
+static void
+check_validity_column(MergeState *ms, const char *name)
+{
+	Form_pg_attribute att = scd2_find_column(ms->target, name);
+
+	if (att == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("target %s has no column \"%s\"", ms->tname, name),
+				 errhint("An SCD2 target needs valid_from timestamptz NOT NULL and valid_to timestamptz.")));
+	if (att->atttypid != TIMESTAMPTZOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of target %s has type %s, not timestamp with time zone",
+						name, ms->tname, format_type_be(att->atttypid))));
+}
+
+/*
+ * Resolves keys, copied columns and tracked columns.  Copied: every non-key
+ * column both sides have, except the validity columns and target columns the
+ * database computes (generated, identity ALWAYS).
+ */
+static void
+resolve_columns(MergeState *ms, List *keys, List *tracked, bool track_all)
+{
+	TupleDesc	tdesc = RelationGetDescr(ms->target);
+	ListCell   *lc;
+	int			i = 0;
+
+	check_validity_column(ms, "valid_from");
+	check_validity_column(ms, "valid_to");
+
+	ms->nkeys = list_length(keys);
+	ms->keys = palloc0(sizeof(MergeCol) * ms->nkeys);
+	foreach(lc, keys)
+		resolve_shared(ms, &ms->keys[i++], lfirst(lc), "key");
+
+	foreach(lc, tracked)
+	{
+		MergeCol	dummy;
+
+		resolve_shared(ms, &dummy, lfirst(lc), "tracked");
+		for (int k = 0; k < ms->nkeys; k++)
+			if (strcmp(ms->keys[k].name, lfirst(lc)) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" is both a key and a tracked column",
+								(char *) lfirst(lc))));
+	}
+
+	ms->cols = palloc0(sizeof(MergeCol) * tdesc->natts);
+	ms->ncols = 0;
+	for (int a = 0; a < tdesc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tdesc, a);
+		char	   *name = NameStr(att->attname);
+		bool		is_key = false;
+		MergeCol   *col;
+
+		if (att->attisdropped || is_validity(name) ||
+			scd2_find_column(ms->source, name) == NULL)
+			continue;
+		for (int k = 0; k < ms->nkeys; k++)
+			is_key |= (strcmp(ms->keys[k].name, name) == 0);
+		if (is_key)
+			continue;
+		if (att->attgenerated || att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
+			continue;
+		col = &ms->cols[ms->ncols++];
+		resolve_shared(ms, col, name, "copied");
+		col->tracked = track_all;
+		foreach(lc, tracked)
+		{
+			if (strcmp(lfirst(lc), name) == 0)
+				col->tracked = true;
+		}
+	}
+
+	/* a tracked generated column would have been missed above */
+	foreach(lc, tracked)
+	{
+		bool		found = false;
+
+		for (int c = 0; c < ms->ncols; c++)
+			found |= (strcmp(ms->cols[c].name, lfirst(lc)) == 0);
+		if (!found)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("tracked column \"%s\" of target %s is computed by the database",
+							(char *) lfirst(lc), ms->tname)));
+	}
+}
+
+/*
+ * The caller needs the privilege on the whole table or on each column used;
+ * checked here so the error is clear and comes before any work.
+ */
+#define NEED_VALID_FROM	1
+#define NEED_VALID_TO	2
+
+static void
+check_priv(Relation rel, const char *relname, AclMode mode, const char *modename,
+		   const char *role, MergeCol *cols, int ncols, int validity)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			user = GetUserId();
+	bool		ok = true;
+
+	if (pg_class_aclcheck(relid, user, mode) == ACLCHECK_OK)
+		return;
+	for (int i = 0; i < ncols && ok; i++)
+		ok = pg_attribute_aclcheck(relid, cols[i].tattnum, user, mode) == ACLCHECK_OK;
+	if (ok && (validity & NEED_VALID_FROM))
+		ok = pg_attribute_aclcheck(relid, scd2_find_column(rel, "valid_from")->attnum,
+								   user, mode) == ACLCHECK_OK;
+	if (ok && (validity & NEED_VALID_TO))
+		ok = pg_attribute_aclcheck(relid, scd2_find_column(rel, "valid_to")->attnum,
+								   user, mode) == ACLCHECK_OK;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", relname),
+				 errdetail("elt_scd2_merge needs %s privilege on its %s.", modename, role)));
+}
+
+/* Source columns carry target attnums only for check_priv: remap them. */
+static void
+check_source_priv(MergeState *ms)
+{
+	int			n = ms->nkeys + ms->ncols;
+	MergeCol   *cols = palloc(sizeof(MergeCol) * n);
+
+	for (int i = 0; i < n; i++)
+	{
+		cols[i] = i < ms->nkeys ? ms->keys[i] : ms->cols[i - ms->nkeys];
+		cols[i].tattnum = scd2_find_column(ms->source, cols[i].name)->attnum;
+	}
+	check_priv(ms->source, ms->sname, ACL_SELECT, "SELECT", "source", cols, n, 0);
+}
+
+/* Sets a planner GUC until AtEOXact_GUC(true, nest) (like a SET clause). */
+void
+scd2_set_planner_option(const char *name, const char *value)
+{
+	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+ParamListInfo
+scd2_params(MergeState *ms, Datum tids, bool with_tids)
+{
+	ParamListInfo p = makeParamList(with_tids ? 2 : 1);
+
+	p->params[0].value = TimestampTzGetDatum(ms->as_of);
+	p->params[0].isnull = false;
+	p->params[0].pflags = PARAM_FLAG_CONST;
+	p->params[0].ptype = TIMESTAMPTZOID;
+	if (with_tids)
+	{
+		p->params[1].value = tids;
+		p->params[1].isnull = false;
+		/* not folded into the plan: estimating each of many TIDs is slow */
+		p->params[1].pflags = 0;
+		p->params[1].ptype = TIDARRAYOID;
+	}
+	return p;
+}
+
+/*
+ * Runs a write statement; $1 = as_of, $2 = tid[] when tids are given, in
+ * batches that keep each array well below the 1 GB datum limit.
+ */
+#define TID_BATCH	(1 << 20)
+
+static uint64 run_write_batch(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids);
+
+static uint64
+run_write(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
+{
+	uint64		done = 0;
+
+	if (tids == NULL)
+		return run_write_batch(ms, sql, NULL, 0);
+	for (int64 off = 0; off < ntids; off += TID_BATCH)
+		done += run_write_batch(ms, sql, tids + off, Min(TID_BATCH, ntids - off));
+	return done;
+}
+
+static uint64
+run_write_batch(MergeState *ms, const char *sql, ItemPointerData *tids, int64 ntids)
+{
+	SPIExecuteOptions opts = {0};
+	Datum		arr = (Datum) 0;
+	int			rc;
+	int			nest;
+
+	if (tids != NULL)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * ntids);
+
+		for (int64 i = 0; i < ntids; i++)
+			elems[i] = PointerGetDatum(&tids[i]);
+		arr = PointerGetDatum(construct_array(elems, ntids, TIDOID,
+											  sizeof(ItemPointerData), false,
+											  TYPALIGN_SHORT));
+	}
+	opts.params = scd2_params(ms, arr, tids != NULL);
+
+	/*
+	 * Fetching a few percent of the rows by TID is far cheaper than a
+	 * sequential scan probing the TID list, though the planner, counting
+	 * random page reads, thinks otherwise.
+	 */
+	nest = NewGUCNestLevel();
+	if (tids != NULL)
+		scd2_set_planner_option("enable_seqscan", "off");
+	scd2_set_planner_option("jit", "off");
+	rc = SPI_execute_extended(sql, &opts);
+	AtEOXact_GUC(true, nest);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_extended failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/*
+ * as_of may not go back before any version boundary already written.  An
+ * existence probe (serial: it is I/O-bound and usually finds nothing) is
+ * cheaper than aggregating; the newest boundary is computed only to report.
+ */
+static void
+check_as_of(MergeState *ms)
+{
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		args[1] = {TimestampTzGetDatum(ms->as_of)};
+	SPIPlanPtr	plan;
+	bool		isnull;
+	bool		ro;
+	TimestampTz newest;
+
+	plan = SPI_prepare(psprintf("SELECT 1 FROM ONLY %s WHERE valid_from OPERATOR(pg_catalog.>) $1 "
+								"OR valid_to OPERATOR(pg_catalog.>) $1 LIMIT 1", ms->tname),
+					   1, argtypes);
+	ro = scd2_begin_read();
+	if (plan == NULL || SPI_execute_plan(plan, args, NULL, ro, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the validity range of %s", ms->tname);
+	if (SPI_processed > 0 &&
+		SPI_execute(psprintf("SELECT pg_catalog.max(GREATEST(valid_from, valid_to)) FROM ONLY %s",
+							 ms->tname), ro, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the validity range of %s", ms->tname);
+	scd2_end_read(ro);
+	if (SPI_processed == 0)
+		return;
+	newest = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1, &isnull));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("as_of %s is earlier than the newest version boundary %s in target %s",
+					pstrdup(timestamptz_to_str(ms->as_of)),
+					pstrdup(timestamptz_to_str(newest)), ms->tname),
+			 errhint("Merge snapshots in time order: as_of must be at or after the latest valid_from and valid_to already written.")));
+}
+
+/*
+ * Every write must touch exactly the rows the diff found.  Fewer means rows
+ * were hidden (a trigger, a row-level security policy) or, in a transaction
+ * with a snapshot older than the lock, changed by a concurrent merge.
+ */
+static void
+expect_rows(MergeState *ms, uint64 done, int64 expected, const char *what)
+{
+	if ((int64) done == expected)
+		return;
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent change of target %s",
+						ms->tname),
+				 errhint("Retry the transaction.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("%s %llu instead of %lld versions in target %s", what,
+					(unsigned long long) done, (long long) expected, ms->tname),
+			 errhint("A trigger or row-level security policy may be hiding rows from elt_scd2_merge.")));
+}
+
+/*
+ * Reads must see every merge committed before the lock was granted.  In
+ * READ COMMITTED each statement takes a new snapshot (read_only = false).
+ * With a transaction snapshot (REPEATABLE READ, SERIALIZABLE) reads use the
+ * latest snapshot instead (returns true: run read_only); writes that then
+ * miss rows invisible to the transaction fail with a serialization error.
+ */
+bool
+scd2_begin_read(void)
+{
+	if (!IsolationUsesXactSnapshot())
+		return false;
+	PushActiveSnapshot(GetLatestSnapshot());
+	return true;
+}
+
+void
+scd2_end_read(bool pushed)
+{
+	if (pushed)
+		PopActiveSnapshot();
+}
+
+static void
+apply_changes(MergeState *ms)
+{
+	StringInfoData buf;
+	int64		nnew = ms->counts[OP_INSERT] + ms->counts[OP_UPDATE];
+
+	if (ms->nclose > 0)
+		expect_rows(ms, run_write(ms, psprintf("UPDATE ONLY %s SET valid_to = $1 WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
+											   ms->tname), ms->close_tids, ms->nclose),
+					ms->nclose, "closed");
+	if (ms->ndrop > 0)
+	{
+		check_priv(ms->target, ms->tname, ACL_DELETE, "DELETE",
+				   "target (to remove versions that start at as_of)", NULL, 0, 0);
+		expect_rows(ms, run_write(ms, psprintf("DELETE FROM ONLY %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
+											   ms->tname), ms->drop_tids, ms->ndrop),
+					ms->ndrop, "removed");
+	}
+	if (ms->counts[OP_REPLACE] > 0)
+	{
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "UPDATE ONLY %s AS t SET ", ms->tname);
+		for (int i = 0; i < ms->ncols; i++)
+			appendStringInfo(&buf, "%s%s = c._v%d", i ? ", " : "",
+							 quote_identifier(ms->cols[i].name), i);
+		appendStringInfo(&buf, " FROM %s c WHERE c._op = %d AND t.ctid OPERATOR(pg_catalog.=) c._tid",
+						 ENR_NAME, OP_REPLACE);
+		expect_rows(ms, run_write(ms, buf.data, NULL, 0), ms->counts[OP_REPLACE], "replaced");
+	}
+	if (nnew > 0)
+	{
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "INSERT INTO %s (", ms->tname);
+		for (int i = 0; i < ms->nkeys; i++)
+			appendStringInfo(&buf, "%s, ", quote_identifier(ms->keys[i].name));
+		for (int i = 0; i < ms->ncols; i++)
+			appendStringInfo(&buf, "%s, ", quote_identifier(ms->cols[i].name));
+		appendStringInfoString(&buf, "valid_from, valid_to) SELECT ");
+		for (int i = 0; i < ms->nkeys; i++)
+			appendStringInfo(&buf, "_k%d, ", i);
+		for (int i = 0; i < ms->ncols; i++)
+			appendStringInfo(&buf, "_v%d, ", i);
+		appendStringInfo(&buf, "$1, NULL FROM %s WHERE _op IN (%d, %d)",
+						 ENR_NAME, OP_INSERT, OP_UPDATE);
+		expect_rows(ms, run_write(ms, buf.data, NULL, 0), nnew, "inserted");
+	}
+}
+
+Datum
+elt_scd2_merge(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MergeState	ms;
+	List	   *keys;
+	List	   *tracked = NIL;
+	char	   *mode;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	static const char *const argnames[] = {"target", "source", "keys", "as_of"};
+
+	for (int i = 0; i < 4; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be NULL", argnames[i])));
+	if (PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("hard_deletes must not be NULL"),
+				 errhint("Use 'ignore' or 'invalidate'.")));
+
+	memset(&ms, 0, sizeof(ms));
+	mode = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	if (strcmp(mode, "invalidate") == 0)
+		ms.invalidate = true;
+	else if (strcmp(mode, "ignore") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid hard_deletes value \"%s\"", mode),
+				 errhint("Use 'ignore' (missing keys stay current) or 'invalidate' (their current version is closed at as_of).")));
+	ms.as_of = PG_GETARG_TIMESTAMPTZ(3);
+	if (TIMESTAMP_NOT_FINITE(ms.as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite timestamp")));
+	keys = name_list(PG_GETARG_ARRAYTYPE_P(2), "keys");
+	if (keys == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("keys must name at least one column")));
+	if (!PG_ARGISNULL(4))
+		tracked = name_list(PG_GETARG_ARRAYTYPE_P(4), "tracked");
+
+	/*
+	 * The lock serializes merges into one target (and any other writer)
+	 * while letting readers read; taken before anything is read.
+	 */
+	ms.target = table_open(PG_GETARG_OID(0), ShareRowExclusiveLock);
+	ms.tname = qualified_name(ms.target);
+	if (ms.target->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("target %s is a partitioned table", ms.tname),
+				 errhint("Merge into each partition, or into a plain table.")));
+	if (ms.target->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("target %s is not a table", ms.tname)));
+	ms.source = table_open(PG_GETARG_OID(1), AccessShareLock);
+	ms.sname = qualified_name(ms.source);
+	if (!(ms.source->rd_rel->relkind == RELKIND_RELATION ||
+		  ms.source->rd_rel->relkind == RELKIND_VIEW ||
+		  ms.source->rd_rel->relkind == RELKIND_MATVIEW ||
+		  ms.source->rd_rel->relkind == RELKIND_FOREIGN_TABLE ||
+		  ms.source->rd_rel->relkind == RELKIND_PARTITIONED_TABLE))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("source %s is not a table or view", ms.sname)));
+
+	resolve_columns(&ms, keys, tracked, PG_ARGISNULL(4));
+
+	check_source_priv(&ms);
+	check_priv(ms.target, ms.tname, ACL_SELECT, "SELECT", "target", ms.keys, ms.nkeys,
+			   NEED_VALID_FROM | NEED_VALID_TO);
+	check_priv(ms.target, ms.tname, ACL_INSERT, "INSERT", "target", ms.keys, ms.nkeys,
+			   NEED_VALID_FROM | NEED_VALID_TO);
+	check_priv(ms.target, ms.tname, ACL_INSERT, "INSERT", "target", ms.cols, ms.ncols, 0);
+	check_priv(ms.target, ms.tname, ACL_UPDATE, "UPDATE", "target", NULL, 0, NEED_VALID_TO);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ms.cxt = CurrentMemoryContext;
+
+	check_as_of(&ms);
+	scd2_run_diff(&ms);
+	scd2_register_spool(&ms);
+	scd2_check_new_duplicates(&ms);
+	apply_changes(&ms);
+	/* the spool may have spilled to a temporary file: close it now */
+	tuplestore_end(ms.spool);
+
+	values[0] = Int64GetDatum(ms.counts[OP_INSERT]);
+	values[1] = Int64GetDatum(ms.counts[OP_UPDATE] + ms.counts[OP_REPLACE]);
+	values[2] = Int64GetDatum(ms.counts[OP_DELETE] + ms.counts[OP_DROP]);
+	values[3] = Int64GetDatum(ms.counts[OP_UNCHANGED]);
+
+	SPI_finish();
+	table_close(ms.source, NoLock);
+	table_close(ms.target, NoLock);
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}

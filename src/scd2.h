@@ -1,0 +1,82 @@
+/*
+ * scd2.h: state shared by the SCD2 merge (scd2.c: arguments, checks and
+ * writes) and its diff pass (scd2_diff.c).
+ */
+#ifndef ELT_SCD2_H
+#define ELT_SCD2_H
+
+#include "access/tupdesc.h"
+#include "nodes/params.h"
+#include "storage/block.h"
+#include "storage/itemptr.h"
+#include "utils/palloc.h"
+#include "utils/relcache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+/* What the diff query says about one row (its first column). */
+#define OP_UNCHANGED	0
+#define OP_INSERT		1		/* new key: open a version */
+#define OP_UPDATE		2		/* changed: close current, open new */
+#define OP_DELETE		3		/* gone: close current */
+#define OP_REPLACE		4		/* changed, current starts at as_of: rewrite it */
+#define OP_DROP			5		/* gone, current starts at as_of: remove it */
+#define OP_FUTURE		6		/* current starts after as_of: refused */
+
+#define ENR_NAME "elt_scd2_changes"
+
+/* A column the merge uses: its number and type on each side. */
+typedef struct MergeCol
+{
+	char	   *name;
+	AttrNumber	tattnum;
+	Oid			ttype;
+	int32		ttypmod;
+	Oid			tcoll;
+	Oid			stype;
+	int32		stypmod;
+	Oid			scoll;
+	bool		tracked;
+} MergeCol;
+
+typedef struct MergeState
+{
+	Relation	target;
+	Relation	source;
+	char	   *tname;			/* quoted, schema-qualified */
+	char	   *sname;
+	int			nkeys;
+	MergeCol   *keys;
+	int			ncols;			/* non-key columns copied from the source */
+	MergeCol   *cols;
+	bool		invalidate;
+	TimestampTz as_of;
+
+	/* filled by the diff receiver */
+	MemoryContext cxt;
+	TupleDesc	desc;
+	Tuplestorestate *spool;		/* OP_INSERT, OP_UPDATE, OP_REPLACE rows */
+	int64		counts[7];
+	ItemPointerData *close_tids;	/* OP_UPDATE, OP_DELETE */
+	int64		nclose;
+	ItemPointerData *drop_tids; /* OP_DROP */
+	int64		ndrop;
+	int64		cap_close;
+	int64		cap_drop;
+	uint8	   *seen;			/* bitmap over target TIDs, for duplicates */
+	BlockNumber nblocks;
+} MergeState;
+
+/* scd2.c */
+extern Form_pg_attribute scd2_find_column(Relation rel, const char *name);
+extern void scd2_set_planner_option(const char *name, const char *value);
+extern ParamListInfo scd2_params(MergeState *ms, Datum tids, bool with_tids);
+extern bool scd2_begin_read(void);
+extern void scd2_end_read(bool pushed);
+
+/* scd2_diff.c */
+extern void scd2_run_diff(MergeState *ms);
+extern void scd2_register_spool(MergeState *ms);
+extern void scd2_check_new_duplicates(MergeState *ms);
+
+#endif

@@ -1,0 +1,19 @@
+-- Generic SCD2 merge engine (src/scd2.c).
+
+CREATE FUNCTION @extschema@.elt_scd2_merge(
+    target regclass,
+    source regclass,
+    keys text[],
+    as_of timestamptz DEFAULT pg_catalog.now(),
+    tracked text[] DEFAULT NULL,
+    hard_deletes text DEFAULT 'invalidate')
+RETURNS TABLE (inserted bigint, updated bigint, deleted bigint, unchanged bigint)
+AS 'MODULE_PATHNAME', 'elt_scd2_merge'
+LANGUAGE c VOLATILE PARALLEL UNSAFE ROWS 1;
+
+COMMENT ON FUNCTION @extschema@.elt_scd2_merge(regclass, regclass, text[], timestamptz, text[], text) IS
+'SCD2 merge of the snapshot in source into the history table target (valid_from, valid_to; NULL valid_to = current), matching rows on keys. '
+'A change in a tracked column (default: every non-key column both share) closes the current version at as_of and opens a new one; '
+'new keys open a version; keys missing from source are closed at as_of when hard_deletes = ''invalidate'' and stay current when ''ignore''. '
+'A merge at the same as_of as the newest version replaces that version in place. '
+'Locks the target in SHARE ROW EXCLUSIVE mode; runs with the caller''s privileges. Returns (inserted, updated, deleted, unchanged).';
