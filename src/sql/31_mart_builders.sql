@@ -503,19 +503,26 @@ BEGIN
         FROM u
         WINDOW per AS (PARTITION BY u.subscription_id, u.period_start ORDER BY u.usage_date)
     ),
-    -- versions as days [d0, d1): the point-in-time join compares days
-    -- (from since on: only the versions of users and subscriptions with usage then)
+    -- Versions as days [d0, d1): the point-in-time join compares days.  Keys
+    -- are computed from elt_raw with the dimensions' formula (id * 65536 +
+    -- ordinal), not read from the dimensions, which may still hold versions
+    -- gone from the source (they are purged after the facts); the foreign
+    -- keys check that every key exists.  From since on: only the users and
+    -- subscriptions with usage then.
     vu AS MATERIALIZED (
-        SELECT d.user_key, d.user_id, @extschema@.elt__ts_day(d.valid_from) AS d0,
-               COALESCE(@extschema@.elt__ts_day(d.valid_to), 'infinity') AS d1
-        FROM elt_mart.dim_user d
-        WHERE $1 IS NULL OR d.user_id IN (SELECT x.user_id FROM elt_raw.usage x WHERE x.usage_date >= $1)
+        SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
+               r.user_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
+        FROM elt_raw.users r
+        WHERE $1 IS NULL OR r.user_id IN (SELECT x.user_id FROM elt_raw.usage x WHERE x.usage_date >= $1)
     ),
     vs AS MATERIALIZED (
-        SELECT d.subscription_key, d.subscription_id, @extschema@.elt__ts_day(d.valid_from) AS d0,
-               COALESCE(@extschema@.elt__ts_day(d.valid_to), 'infinity') AS d1
-        FROM elt_mart.dim_subscription d
-        WHERE $1 IS NULL OR d.subscription_id IN (SELECT x.subscription_id FROM elt_raw.usage x WHERE x.usage_date >= $1)
+        SELECT r.subscription_id * 65536 + row_number() OVER (PARTITION BY r.subscription_id ORDER BY r.valid_from) - 1
+                   AS subscription_key,
+               r.subscription_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
+        FROM elt_raw.subscriptions r
+        WHERE $1 IS NULL OR r.subscription_id IN (SELECT x.subscription_id FROM elt_raw.usage x WHERE x.usage_date >= $1)
     )
     SELECT c.usage_date, c.subscription_id,
            COALESCE(dd.date_key, -1), COALESCE(du.user_key, -1), COALESCE(ds.subscription_key, -1),
@@ -650,7 +657,10 @@ BEGIN
            CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END
     FROM y
     LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
-    LEFT JOIN elt_mart.dim_user du
+    LEFT JOIN (SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
+                      r.user_id, r.valid_from, r.valid_to
+               FROM elt_raw.users r
+               WHERE r.user_id IN (SELECT um.user_id FROM um)) du   -- keys from elt_raw, as in fct_usage_daily
            ON du.user_id = y.user_id AND du.valid_from <= y.ts AND (du.valid_to IS NULL OR du.valid_to > y.ts)
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
