@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
 SET TimeZone = 'UTC';
 SET client_min_messages = warning;
-SELECT plan(147);
+SELECT plan(146);
 
 -- ---------------------------------------------------------------- schema
 SELECT has_schema('elt_mart');
@@ -35,7 +35,6 @@ SELECT is((SELECT count(*)::int FROM pg_constraint c JOIN pg_class r ON r.oid = 
            WHERE r.relnamespace = 'elt_mart'::regnamespace AND c.contype = 'f'), 8,
           'exactly the 8 foreign keys above');
 SELECT has_index('elt_mart', 'fct_usage_daily', 'fct_usage_daily_user_idx', 'user_key', 'usage facts indexed by user');
-SELECT has_index('elt_mart', 'fct_usage_daily', 'fct_usage_daily_subscription_idx', 'subscription_key', 'usage facts indexed by subscription');
 SELECT has_index('elt_mart', 'fct_mrr_monthly', 'fct_mrr_monthly_user_idx', 'user_key', 'MRR facts indexed by user');
 SELECT is_empty($$
     SELECT c.relname FROM pg_class c

@@ -48,6 +48,16 @@ RETURN pg_catalog.timezone('UTC'::text, day::timestamp without time zone);
 COMMENT ON FUNCTION @extschema@.elt__day_ts(date) IS
 'Internal: midnight UTC of a day, the instant SCD2 versions of that day start.';
 
+-- Internal: the first day whose midnight UTC is at or after an instant, so
+-- that  t <= day_ts(d)  <=>  ts_day(t) <= d  and  day_ts(d) < t  <=>  d < ts_day(t):
+-- point-in-time joins then compare dates, not instants built row by row.
+CREATE FUNCTION @extschema@.elt__ts_day(t timestamptz)
+RETURNS date
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (pg_catalog.timezone('UTC'::text, t) + '1 day -1 microsecond'::interval)::date;
+COMMENT ON FUNCTION @extschema@.elt__ts_day(timestamptz) IS
+'Internal: the first day whose midnight UTC is at or after the instant (for point-in-time joins on days).';
+
 -- Internal: surrogate keys are id * 65536 + version ordinal; refuse ids and
 -- version counts that do not fit, before anything is written.
 CREATE FUNCTION @extschema@.elt__check_versions(tab regclass, id_column name, since_ts timestamptz)
@@ -100,12 +110,15 @@ BEGIN
 END
 $fn$;
 -- no SET clause: it would undo the set_config at exit; everything is qualified.
+-- (The callers, which all have a SET clause, switch back to origin
+-- themselves before elt__bulk_end, and their SET clause would at exit too.)
 COMMENT ON FUNCTION @extschema@.elt__bulk_begin() IS
 'Internal: for a superuser, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
 
 CREATE FUNCTION @extschema@.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
 RETURNS void
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c      record;
@@ -120,7 +133,9 @@ BEGIN
     IF NOT fast THEN
         RETURN;
     END IF;
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+    -- Restoring session_replication_role is the caller's job: a set_config
+    -- here would be undone at exit by this function's SET clause.  The check
+    -- below only reads, so it gives the same answer in either mode.
     FOR c IN
         SELECT k.conname, k.confrelid::regclass AS reftab,
                fa.attname AS fkcol, ra.attname AS refcol, row_number() OVER (ORDER BY k.conname) AS i
@@ -151,12 +166,73 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) IS
-'Internal: after a bulk load started by elt__bulk_begin, restores session_replication_role and checks the foreign keys of the rows of tab with col >= lo (all rows when lo is NULL) in one query.';
+'Internal: after a bulk load started by elt__bulk_begin (and the caller''s switch back to session_replication_role = origin), checks the foreign keys of the rows of tab with col >= lo (all rows when lo is NULL) in one query.';
+
+-- Internal: remove dimension rows gone from the source (after the facts
+-- that referenced them are gone): days outside the window, plans no longer
+-- listed, versions beyond the versions an id has now.  since limits the
+-- users and subscriptions looked at to those changed on or after that day.
+CREATE FUNCTION @extschema@.elt__purge_dim(tab text, since date)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    w    record;
+    n    bigint;
+    v_ts timestamptz := @extschema@.elt__day_ts(since);
+    v_fast boolean;
+BEGIN
+    w := @extschema@.elt__mart_begin();
+    -- In bulk mode the per-row "still referenced?" triggers are skipped (a
+    -- deleted subscription version would scan fct_usage_daily each) and the
+    -- keys of the facts are checked once, set-based, instead.
+    v_fast := @extschema@.elt__bulk_begin();
+    CASE tab
+    WHEN 'dim_date' THEN
+        DELETE FROM elt_mart.dim_date t
+        WHERE t.date_key <> -1 AND (t.date < w.start_date OR t.date > w.clock);
+    WHEN 'dim_plan' THEN
+        DELETE FROM elt_mart.dim_plan t
+        WHERE t.plan_key <> -1 AND NOT EXISTS (SELECT 1 FROM elt_raw.plans p WHERE p.plan_id = t.plan_key);
+    WHEN 'dim_user' THEN
+        EXECUTE $q$
+        DELETE FROM elt_mart.dim_user t
+        WHERE t.user_key <> -1
+          AND ($1 IS NULL OR t.user_id IN (SELECT u.user_id FROM elt_raw.users u WHERE u.valid_from >= $1 OR u.valid_to >= $1))
+          AND NOT EXISTS (SELECT 1 FROM (SELECT u.user_id, count(*) AS n FROM elt_raw.users u GROUP BY u.user_id) c
+                          WHERE c.user_id = t.user_id AND t.version_ordinal < c.n)
+        $q$ USING v_ts;
+    WHEN 'dim_subscription' THEN
+        EXECUTE $q$
+        DELETE FROM elt_mart.dim_subscription t
+        WHERE t.subscription_key <> -1
+          AND ($1 IS NULL OR t.subscription_id IN (SELECT s.subscription_id FROM elt_raw.subscriptions s
+                                                   WHERE s.valid_from >= $1 OR s.valid_to >= $1))
+          AND NOT EXISTS (SELECT 1 FROM (SELECT s.subscription_id, count(*) AS n
+                                         FROM elt_raw.subscriptions s GROUP BY s.subscription_id) c
+                          WHERE c.subscription_id = t.subscription_id AND t.version_ordinal < c.n)
+        $q$ USING v_ts;
+    END CASE;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    -- back to normal triggers (elt__bulk_end cannot do it: its SET clause
+    -- would undo it at its exit), then check every fact key if rows went
+    IF v_fast THEN
+        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
+    END IF;
+    PERFORM @extschema@.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, NULL::pg_catalog.date);
+    PERFORM @extschema@.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, NULL::pg_catalog.date);
+    PERFORM @extschema@.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, NULL::pg_catalog.date);
+    RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt__purge_dim(text, date) IS
+'Internal: deletes the rows of a dimension that are no longer in the source (days outside the window, plans, versions); returns how many.';
 
 ------------------------------------------------------------------------------
 -- dim_date
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_dim_date()
+CREATE FUNCTION @extschema@.elt_build_dim_date(purge boolean DEFAULT true)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -198,23 +274,21 @@ BEGIN
                 excluded.is_weekend, excluded.is_month_end)
          WHERE (t.*) IS DISTINCT FROM (excluded.*)
         RETURNING 1
-    ),
-    del AS (
-        DELETE FROM elt_mart.dim_date t
-        WHERE t.date_key <> -1 AND NOT EXISTS (SELECT 1 FROM src WHERE src.date_key = t.date_key)
-        RETURNING 1
     )
-    SELECT (SELECT count(*) FROM ups) + (SELECT count(*) FROM del) INTO n;
+    SELECT count(*) FROM ups INTO n;
+    IF purge THEN
+        n := n + @extschema@.elt__purge_dim('dim_date'::pg_catalog.text, NULL::pg_catalog.date);
+    END IF;
     RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt_build_dim_date() IS
+COMMENT ON FUNCTION @extschema@.elt_build_dim_date(boolean) IS
 'Builds elt_mart.dim_date: one row per day from elt.settings start_date through clock (plus the Unknown day -1). Returns the number of rows written (inserted, changed or removed).';
 
 ------------------------------------------------------------------------------
 -- dim_plan
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_dim_plan()
+CREATE FUNCTION @extschema@.elt_build_dim_plan(purge boolean DEFAULT true)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -245,23 +319,21 @@ BEGIN
                 excluded.project_limit, excluded.feature_count, excluded.features)
          WHERE (t.*) IS DISTINCT FROM (excluded.*)
         RETURNING 1
-    ),
-    del AS (
-        DELETE FROM elt_mart.dim_plan t
-        WHERE t.plan_key <> -1 AND NOT EXISTS (SELECT 1 FROM src WHERE src.plan_key = t.plan_key)
-        RETURNING 1
     )
-    SELECT (SELECT count(*) FROM ups) + (SELECT count(*) FROM del) INTO n;
+    SELECT count(*) FROM ups INTO n;
+    IF purge THEN
+        n := n + @extschema@.elt__purge_dim('dim_plan'::pg_catalog.text, NULL::pg_catalog.date);
+    END IF;
     RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt_build_dim_plan() IS
+COMMENT ON FUNCTION @extschema@.elt_build_dim_plan(boolean) IS
 'Builds elt_mart.dim_plan from elt_raw.plans and elt_raw.plan_features: one row per plan with price, limits, feature count and feature list (plus the Unknown plan -1). Returns the number of rows written.';
 
 ------------------------------------------------------------------------------
 -- dim_user
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_dim_user(since date DEFAULT NULL)
+CREATE FUNCTION @extschema@.elt_build_dim_user(since date DEFAULT NULL, purge boolean DEFAULT true)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -312,26 +384,22 @@ BEGIN
                 excluded.valid_from, excluded.valid_to, excluded.is_current)
          WHERE (t.*) IS DISTINCT FROM (excluded.*)
         RETURNING 1
-    ),
-    del AS (
-        DELETE FROM elt_mart.dim_user t
-        WHERE t.user_key <> -1
-          AND ($1 IS NULL OR t.user_id IN (SELECT user_id FROM aff))
-          AND NOT EXISTS (SELECT 1 FROM src WHERE src.user_key = t.user_key)
-        RETURNING 1
     )
-    SELECT (SELECT count(*) FROM ups) + (SELECT count(*) FROM del)
+    SELECT count(*) FROM ups
     $q$ INTO n USING v_ts;
+    IF purge THEN
+        n := n + @extschema@.elt__purge_dim('dim_user'::pg_catalog.text, since);
+    END IF;
     RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt_build_dim_user(date) IS
+COMMENT ON FUNCTION @extschema@.elt_build_dim_user(date, boolean) IS
 'Builds elt_mart.dim_user from elt_raw.users: one row per user version, keyed user_id * 65536 + version ordinal, with plan, region and referral names. since NULL (default) rebuilds all users; a day rebuilds only users with a version starting or ending on or after that day. Returns the number of rows written.';
 
 ------------------------------------------------------------------------------
 -- dim_subscription
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_dim_subscription(since date DEFAULT NULL)
+CREATE FUNCTION @extschema@.elt_build_dim_subscription(since date DEFAULT NULL, purge boolean DEFAULT true)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -379,20 +447,16 @@ BEGIN
                 excluded.valid_from, excluded.valid_to, excluded.is_current)
          WHERE (t.*) IS DISTINCT FROM (excluded.*)
         RETURNING 1
-    ),
-    del AS (
-        DELETE FROM elt_mart.dim_subscription t
-        WHERE t.subscription_key <> -1
-          AND ($1 IS NULL OR t.subscription_id IN (SELECT subscription_id FROM aff))
-          AND NOT EXISTS (SELECT 1 FROM src WHERE src.subscription_key = t.subscription_key)
-        RETURNING 1
     )
-    SELECT (SELECT count(*) FROM ups) + (SELECT count(*) FROM del)
+    SELECT count(*) FROM ups
     $q$ INTO n USING v_ts;
+    IF purge THEN
+        n := n + @extschema@.elt__purge_dim('dim_subscription'::pg_catalog.text, since);
+    END IF;
     RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt_build_dim_subscription(date) IS
+COMMENT ON FUNCTION @extschema@.elt_build_dim_subscription(date, boolean) IS
 'Builds elt_mart.dim_subscription from elt_raw.subscriptions: one row per subscription version, keyed subscription_id * 65536 + version ordinal, with plan and payment method names. since NULL (default) rebuilds all; a day rebuilds only subscriptions with a version starting or ending on or after that day. Returns the number of rows written.';
 
 ------------------------------------------------------------------------------
@@ -402,32 +466,40 @@ CREATE FUNCTION @extschema@.elt_build_fct_usage_daily(since date DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET enable_nestloop = off     -- hash joins: millions of rows against whole dimensions
 AS $fn$
 DECLARE
     w     record;
-    n_del bigint;
     n_ins bigint;
+    n_del bigint;
     v_fast boolean;
+    v_merge boolean;
+    v_sql  text;
 BEGIN
     IF NOT isfinite(since) THEN
         RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
     END IF;
     w := @extschema@.elt__mart_begin();
+    v_fast := @extschema@.elt__bulk_begin();
+    -- rows gone from the source (one fact row per usage row)
     EXECUTE $q$
-    DELETE FROM elt_mart.fct_usage_daily WHERE $1 IS NULL OR usage_date >= $1
+    DELETE FROM elt_mart.fct_usage_daily t
+    WHERE ($1 IS NULL OR t.usage_date >= $1)
+      AND NOT EXISTS (SELECT 1 FROM elt_raw.usage x
+                      WHERE x.usage_date = t.usage_date AND x.subscription_id = t.subscription_id)
     $q$ USING since;
     GET DIAGNOSTICS n_del = ROW_COUNT;
-
+    -- New and changed rows; unchanged rows are left alone.
     -- A quota period of a subscription starts on start_date + k months
     -- (clamped to the month's last day, as PostgreSQL's date + interval
     -- does) and lasts at most 31 days: rows from since - 31 on give every
     -- period total of the rows from since on.
-    v_fast := @extschema@.elt__bulk_begin();
     EXECUTE $q$
-    INSERT INTO elt_mart.fct_usage_daily
-        (usage_date, subscription_id, date_key, user_key, subscription_key, plan_key, user_id, usage_id,
-         actions_performed, storage_used_mb, api_calls, active_minutes, period_start,
-         period_api_calls, period_storage_used_mb, api_quota_used_pct, storage_quota_used_pct)
+    SELECT EXISTS (SELECT 1 FROM elt_mart.fct_usage_daily t WHERE $1 IS NULL OR t.usage_date >= $1)
+    $q$ INTO v_merge USING since;
+    v_sql := $q$
+    INSERT INTO elt_mart.fct_usage_daily AS t
+        (usage_date, subscription_id, date_key, user_key, subscription_key, plan_key, user_id, usage_id, actions_performed, storage_used_mb, api_calls, active_minutes, period_start, period_api_calls, period_storage_used_mb, api_quota_used_pct, storage_quota_used_pct)
     WITH cur AS (
         SELECT s.subscription_id, s.start_date
         FROM elt_raw.subscriptions s
@@ -439,11 +511,11 @@ BEGIN
         LEFT JOIN cur ON cur.subscription_id = x.subscription_id
         LEFT JOIN LATERAL (
             SELECT CASE WHEN cur.start_date IS NULL OR x.usage_date < cur.start_date THEN NULL
-                        WHEN (cur.start_date + k.m * interval '1 month')::date > x.usage_date
-                        THEN (cur.start_date + (k.m - 1) * interval '1 month')::date
-                        ELSE (cur.start_date + k.m * interval '1 month')::date END AS period_start
-            FROM (SELECT ((EXTRACT(year FROM x.usage_date) - EXTRACT(year FROM cur.start_date)) * 12
-                        + EXTRACT(month FROM x.usage_date) - EXTRACT(month FROM cur.start_date))::integer AS m) k
+                        WHEN p.p0 > x.usage_date THEN (cur.start_date + (k.m - 1) * interval '1 month')::date
+                        ELSE p.p0 END AS period_start
+            FROM (SELECT ((date_part('year', x.usage_date::timestamp) - date_part('year', cur.start_date::timestamp)) * 12
+                        + date_part('month', x.usage_date::timestamp) - date_part('month', cur.start_date::timestamp))::integer AS m) k,
+                 LATERAL (SELECT (cur.start_date + k.m * interval '1 month')::date AS p0) p
         ) per ON true
         WHERE $1 IS NULL OR x.usage_date >= $1 - 31
     ),
@@ -453,6 +525,27 @@ BEGIN
                CASE WHEN u.period_start IS NOT NULL THEN sum(u.storage_used_mb) OVER per END AS period_storage_used_mb
         FROM u
         WINDOW per AS (PARTITION BY u.subscription_id, u.period_start ORDER BY u.usage_date)
+    ),
+    -- Versions as days [d0, d1): the point-in-time join compares days.  Keys
+    -- are computed from elt_raw with the dimensions' formula (id * 65536 +
+    -- ordinal), not read from the dimensions, which may still hold versions
+    -- gone from the source (they are purged after the facts); the foreign
+    -- keys check that every key exists.  From since on: only the users and
+    -- subscriptions with usage then.
+    vu AS MATERIALIZED (
+        SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
+               r.user_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
+        FROM elt_raw.users r
+        WHERE $1 IS NULL OR r.user_id IN (SELECT x.user_id FROM elt_raw.usage x WHERE x.usage_date >= $1)
+    ),
+    vs AS MATERIALIZED (
+        SELECT r.subscription_id * 65536 + row_number() OVER (PARTITION BY r.subscription_id ORDER BY r.valid_from) - 1
+                   AS subscription_key,
+               r.subscription_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
+        FROM elt_raw.subscriptions r
+        WHERE $1 IS NULL OR r.subscription_id IN (SELECT x.subscription_id FROM elt_raw.usage x WHERE x.usage_date >= $1)
     )
     SELECT c.usage_date, c.subscription_id,
            COALESCE(dd.date_key, -1), COALESCE(du.user_key, -1), COALESCE(ds.subscription_key, -1),
@@ -461,18 +554,29 @@ BEGIN
            c.period_start, c.period_api_calls, c.period_storage_used_mb,
            round(100.0 * c.period_api_calls / NULLIF(dp.api_limit, 0), 2),
            round(100.0 * c.period_storage_used_mb / NULLIF(dp.storage_limit_mb, 0), 2)
-    FROM (SELECT c.*, @extschema@.elt__day_ts(c.usage_date) AS ts FROM c
-          WHERE $1 IS NULL OR c.usage_date >= $1) c
+    FROM (SELECT * FROM c WHERE $1 IS NULL OR c.usage_date >= $1) c
     LEFT JOIN elt_mart.dim_date dd ON dd.date = c.usage_date
-    LEFT JOIN elt_mart.dim_user du
-           ON du.user_id = c.user_id AND du.valid_from <= c.ts AND (du.valid_to IS NULL OR du.valid_to > c.ts)
-    LEFT JOIN elt_mart.dim_subscription ds
-           ON ds.subscription_id = c.subscription_id AND ds.valid_from <= c.ts
-          AND (ds.valid_to IS NULL OR ds.valid_to > c.ts)
+    LEFT JOIN vu du ON du.user_id = c.user_id AND du.d0 <= c.usage_date AND c.usage_date < du.d1
+    LEFT JOIN vs ds ON ds.subscription_id = c.subscription_id AND ds.d0 <= c.usage_date AND c.usage_date < ds.d1
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = c.plan_id
-    ORDER BY c.usage_date, c.subscription_id
-    $q$ USING since;
+    ON CONFLICT (usage_date, subscription_id) DO UPDATE
+       SET (date_key, user_key, subscription_key, plan_key, user_id,
+            usage_id, actions_performed, storage_used_mb, api_calls, active_minutes,
+            period_start, period_api_calls, period_storage_used_mb, api_quota_used_pct, storage_quota_used_pct)
+         = (excluded.date_key, excluded.user_key, excluded.subscription_key, excluded.plan_key, excluded.user_id,
+            excluded.usage_id, excluded.actions_performed, excluded.storage_used_mb, excluded.api_calls, excluded.active_minutes,
+            excluded.period_start, excluded.period_api_calls, excluded.period_storage_used_mb, excluded.api_quota_used_pct, excluded.storage_quota_used_pct)
+     WHERE (t.*) IS DISTINCT FROM (excluded.*)
+    $q$;
+    IF NOT v_merge THEN
+        -- nothing there yet (first build, new days): a plain insert is cheaper
+        v_sql := left(v_sql, strpos(v_sql, 'ON CONFLICT') - 1);
+    END IF;
+    EXECUTE v_sql USING since;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
+    IF v_fast THEN   -- back to per-row triggers before the set-based check
+        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
+    END IF;
     PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, since);
     RETURN n_del + n_ins;
 END
@@ -489,9 +593,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
+    n_del   bigint;
     v_fast  boolean;
     w       record;
-    n_del   bigint;
     n_ins   bigint;
     v_first date;
     v_last  date;
@@ -509,15 +613,13 @@ BEGIN
                  ELSE GREATEST(v_first, date_trunc('month', (since - 1)::timestamp)::date) END;
 
     EXECUTE $q$
-    DELETE FROM elt_mart.fct_mrr_monthly WHERE $1 IS NULL OR month_start >= $2
+    DELETE FROM elt_mart.fct_mrr_monthly t WHERE $1 IS NULL OR t.month_start >= $2
     $q$ USING since, v_lo;
     GET DIAGNOSTICS n_del = ROW_COUNT;
-
     v_fast := @extschema@.elt__bulk_begin();
     EXECUTE $q$
     INSERT INTO elt_mart.fct_mrr_monthly
-        (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement,
-         new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
+        (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement, new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
     WITH months AS MATERIALIZED (
         -- the months to write, and the one before (for previous MRR)
         SELECT g::date AS month_start,
@@ -584,12 +686,18 @@ BEGIN
            CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END
     FROM y
     LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
-    LEFT JOIN elt_mart.dim_user du
+    LEFT JOIN (SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
+                      r.user_id, r.valid_from, r.valid_to
+               FROM elt_raw.users r
+               WHERE r.user_id IN (SELECT um.user_id FROM um)) du   -- keys from elt_raw, as in fct_usage_daily
            ON du.user_id = y.user_id AND du.valid_from <= y.ts AND (du.valid_to IS NULL OR du.valid_to > y.ts)
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
     $q$ USING since, v_lo, v_first, v_last, w.clock;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
+    IF v_fast THEN   -- back to per-row triggers before the set-based check
+        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
+    END IF;
     PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
     RETURN n_del + n_ins;
 END
@@ -607,8 +715,8 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     w     record;
-    n_del bigint;
     n_ins bigint;
+    n_del bigint;
     v_fast boolean;
     v_lo  date;
 BEGIN
@@ -618,21 +726,19 @@ BEGIN
     w := @extschema@.elt__mart_begin();
     v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
 
-    EXECUTE $q$
-    DELETE FROM elt_mart.fct_kpi_daily WHERE $1 IS NULL OR date >= $2
-    $q$ USING since, v_lo;
-    GET DIAGNOSTICS n_del = ROW_COUNT;
-
     -- MRR and paying users as running sums of +/- events from v_lo on: a
     -- paid subscription adds its price on max(start, v_lo) and removes it on
     -- its end date; a user's paid subscriptions merged into paying stretches
     -- add one paying user on the stretch's start and remove it (one churned
     -- user) on its end.
+    EXECUTE $q$
+    DELETE FROM elt_mart.fct_kpi_daily t WHERE $3 IS NULL OR t.date >= $1
+    $q$ USING v_lo, w.clock, since;
+    GET DIAGNOSTICS n_del = ROW_COUNT;
     v_fast := @extschema@.elt__bulk_begin();
     EXECUTE $q$
     INSERT INTO elt_mart.fct_kpi_daily
-        (date_key, date, signups, active_users, paying_users, churned_users, mrr, arr,
-         actions_performed, api_calls, storage_used_mb, active_minutes)
+        (date_key, date, signups, active_users, paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)
     WITH days AS (
         SELECT g::date AS d FROM generate_series($1::timestamp, $2::timestamp, interval '1 day') g
     ),
@@ -705,8 +811,11 @@ BEGIN
     FROM k
     JOIN elt_mart.dim_date dd ON dd.date = k.d
     ORDER BY k.d
-    $q$ USING v_lo, w.clock;
+    $q$ USING v_lo, w.clock, since;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
+    IF v_fast THEN   -- back to per-row triggers before the set-based check
+        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
+    END IF;
     PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, v_lo);
     RETURN n_del + n_ins;
 END
@@ -717,27 +826,56 @@ COMMENT ON FUNCTION @extschema@.elt_build_fct_kpi_daily(date) IS
 ------------------------------------------------------------------------------
 -- Entry points
 ------------------------------------------------------------------------------
+-- Internal: the build itself, full (since NULL) or from a day on.  Dimension
+-- rows are inserted or updated first, facts merged next (which removes fact
+-- rows gone from the source), dimension rows gone from the source last.
+CREATE FUNCTION @extschema@.elt__build(since date)
+RETURNS TABLE (table_name text, rows_written bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    n_date bigint;
+    n_plan bigint;
+    n_user bigint;
+    n_sub  bigint;
+BEGIN
+    PERFORM @extschema@.elt__mart_begin();
+    n_date := @extschema@.elt_build_dim_date(false);
+    n_plan := @extschema@.elt_build_dim_plan(false);
+    n_user := @extschema@.elt_build_dim_user(since, false);
+    n_sub  := @extschema@.elt_build_dim_subscription(since, false);
+    IF since IS NULL THEN
+        -- fresh statistics for the joins of the facts
+        ANALYZE elt_mart.dim_date, elt_mart.dim_plan, elt_mart.dim_user, elt_mart.dim_subscription;
+    END IF;
+    table_name := 'elt_mart.fct_usage_daily';  rows_written := @extschema@.elt_build_fct_usage_daily(since);  RETURN NEXT;
+    table_name := 'elt_mart.fct_mrr_monthly';  rows_written := @extschema@.elt_build_fct_mrr_monthly(since);  RETURN NEXT;
+    table_name := 'elt_mart.fct_kpi_daily';    rows_written := @extschema@.elt_build_fct_kpi_daily(since);    RETURN NEXT;
+    -- dimension rows gone from the source: their facts are gone by now
+    n_date := n_date + @extschema@.elt__purge_dim('dim_date'::pg_catalog.text, since);
+    n_plan := n_plan + @extschema@.elt__purge_dim('dim_plan'::pg_catalog.text, since);
+    n_user := n_user + @extschema@.elt__purge_dim('dim_user'::pg_catalog.text, since);
+    n_sub  := n_sub + @extschema@.elt__purge_dim('dim_subscription'::pg_catalog.text, since);
+    table_name := 'elt_mart.dim_date';         rows_written := n_date;  RETURN NEXT;
+    table_name := 'elt_mart.dim_plan';         rows_written := n_plan;  RETURN NEXT;
+    table_name := 'elt_mart.dim_user';         rows_written := n_user;  RETURN NEXT;
+    table_name := 'elt_mart.dim_subscription'; rows_written := n_sub;   RETURN NEXT;
+    IF since IS NULL THEN
+        ANALYZE elt_mart.fct_usage_daily, elt_mart.fct_mrr_monthly, elt_mart.fct_kpi_daily;
+    END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt__build(date) IS
+'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table.';
+
 CREATE FUNCTION @extschema@.elt_build_marts()
 RETURNS TABLE (table_name text, row_count bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    PERFORM @extschema@.elt__mart_begin();
-    -- facts first, so that dimension rows gone from the source can go too
-    DELETE FROM elt_mart.fct_usage_daily;
-    DELETE FROM elt_mart.fct_mrr_monthly;
-    DELETE FROM elt_mart.fct_kpi_daily;
-    PERFORM @extschema@.elt_build_dim_date();
-    PERFORM @extschema@.elt_build_dim_plan();
-    PERFORM @extschema@.elt_build_dim_user();
-    PERFORM @extschema@.elt_build_dim_subscription();
-    -- fresh statistics for the joins of the facts, and for BI queries
-    ANALYZE elt_mart.dim_date, elt_mart.dim_plan, elt_mart.dim_user, elt_mart.dim_subscription;
-    PERFORM @extschema@.elt_build_fct_usage_daily();
-    PERFORM @extschema@.elt_build_fct_mrr_monthly();
-    PERFORM @extschema@.elt_build_fct_kpi_daily();
-    ANALYZE elt_mart.fct_usage_daily, elt_mart.fct_mrr_monthly, elt_mart.fct_kpi_daily;
+    PERFORM @extschema@.elt__build(NULL::pg_catalog.date);
     RETURN QUERY
         SELECT 'elt_mart.dim_date', count(*) FROM elt_mart.dim_date
         UNION ALL SELECT 'elt_mart.dim_plan', count(*) FROM elt_mart.dim_plan
@@ -749,7 +887,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_marts() IS
-'Builds every elt_mart table from elt_raw in one transaction (readers keep seeing the previous rows until it commits). Returns one row per mart table with its row count (Unknown members included).';
+'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, and readers keep seeing the previous rows until it commits. Returns one row per mart table with its row count (Unknown members included).';
 
 CREATE FUNCTION @extschema@.elt_update_marts(since date)
 RETURNS TABLE (table_name text, rows_written bigint)
@@ -772,29 +910,22 @@ BEGIN
     END IF;
     w := @extschema@.elt__mart_begin();
     SELECT min(d.date), max(d.date) INTO v_min, v_max FROM elt_mart.dim_date d WHERE d.date_key <> -1;
-
     IF v_min IS NULL OR v_min <> w.start_date OR v_max > w.clock OR since <= w.start_date THEN
         -- never built, another window, or everything changed: full build
-        DELETE FROM elt_mart.fct_usage_daily;
-        DELETE FROM elt_mart.fct_mrr_monthly;
-        DELETE FROM elt_mart.fct_kpi_daily;
         v_lo := NULL;
     ELSE
         -- the marts hold the days through v_max: what comes after is new too
         v_lo := LEAST(since, v_max + 1);
     END IF;
-
-    table_name := 'elt_mart.dim_date';         rows_written := @extschema@.elt_build_dim_date();               RETURN NEXT;
-    table_name := 'elt_mart.dim_plan';         rows_written := @extschema@.elt_build_dim_plan();               RETURN NEXT;
-    table_name := 'elt_mart.dim_user';         rows_written := @extschema@.elt_build_dim_user(v_lo);          RETURN NEXT;
-    table_name := 'elt_mart.dim_subscription'; rows_written := @extschema@.elt_build_dim_subscription(v_lo);  RETURN NEXT;
-    table_name := 'elt_mart.fct_usage_daily';  rows_written := @extschema@.elt_build_fct_usage_daily(v_lo);   RETURN NEXT;
-    table_name := 'elt_mart.fct_mrr_monthly';  rows_written := @extschema@.elt_build_fct_mrr_monthly(v_lo);   RETURN NEXT;
-    table_name := 'elt_mart.fct_kpi_daily';    rows_written := @extschema@.elt_build_fct_kpi_daily(v_lo);     RETURN NEXT;
+    RETURN QUERY
+        SELECT b.table_name, b.rows_written FROM @extschema@.elt__build(v_lo) b
+        ORDER BY array_position(ARRAY['elt_mart.dim_date', 'elt_mart.dim_plan', 'elt_mart.dim_user',
+                                      'elt_mart.dim_subscription', 'elt_mart.fct_usage_daily',
+                                      'elt_mart.fct_mrr_monthly', 'elt_mart.fct_kpi_daily'], b.table_name);
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_update_marts(date) IS
-'Brings elt_mart up to date after the source changed only on business days >= since (new versions from since on, versions closed on or after since, usage from since on), e.g. since = the old clock + 1 after the clock advanced. Rewrites only the affected users, subscriptions, days and months; the result is the same as elt_build_marts(). Falls back to a full build if the marts were never built or the window moved. Returns rows written per table.';
+'Brings elt_mart up to date after the source changed only on business days >= since (new versions from since on, versions closed on or after since, usage from since on), e.g. since = the old clock + 1 after the clock advanced. Rewrites only the affected users, subscriptions, days and months; the result is the same as elt_build_marts(). Falls back to a full build if the marts were never built or the window moved. Returns rows written (inserted, changed or deleted) per table.';
 
 CREATE FUNCTION @extschema@.elt_grant_reader(role name)
 RETURNS void
@@ -826,14 +957,16 @@ COMMENT ON FUNCTION @extschema@.elt_grant_reader(name) IS
 REVOKE ALL ON FUNCTION @extschema@.elt__mart_begin() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__bulk_begin() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__purge_dim(text, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_date() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_plan() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_user(date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_subscription(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_date(boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_plan(boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_user(date, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_subscription(date, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_usage_daily(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_kpi_daily(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__build(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_marts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_update_marts(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_grant_reader(name) FROM PUBLIC;
