@@ -503,10 +503,10 @@ BEGIN
     END IF;
     w := @extschema@.elt__mart_begin();
     SELECT max(t.usage_date) INTO v_last FROM elt_mart.fct_usage_daily t;   -- one probe of the primary key
-    v_state := since IS NOT NULL
-               AND (v_last IS NULL
-                    OR (since > v_last
-                        AND (SELECT max(q.through) FROM elt.mart_usage_totals q) IS NOT DISTINCT FROM v_last));
+    -- the totals table serves when only days after the facts' last day are
+    -- added and it is at that day (not without facts: the slow path costs
+    -- nothing then, and rebuilding drops any leftover totals)
+    v_state := COALESCE(since > v_last AND (SELECT max(q.through) FROM elt.mart_usage_totals q) = v_last, false);
     IF since IS NOT NULL THEN
         -- a day or a few of usage: index lookups beat hashing whole dimensions
         PERFORM pg_catalog.set_config('enable_nestloop'::pg_catalog.text, 'on'::pg_catalog.text, true);
