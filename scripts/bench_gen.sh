@@ -12,7 +12,6 @@ set -euo pipefail
 work=${ELT_BENCH_WORK:?run through scripts/bench.sh}
 big=${ELT_BENCH_BIG_USERS:-1000000}
 q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
-secs() { q -c "SELECT extract(epoch FROM clock_timestamp() - '$1'::timestamptz)"; }
 
 # elapsed seconds of one SQL statement, measured inside the server
 timed() {
