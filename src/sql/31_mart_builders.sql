@@ -20,13 +20,17 @@
 -- JIT-compiles with full optimisation and inlining, which took 1.4 s of a
 -- 1.5 s incremental MRR update at 100k users.
 
--- Internal: locks for a build, and the simulated window.
-CREATE FUNCTION @extschema@.elt__mart_begin(OUT start_date date, OUT clock date)
+-- Internal: checks a builder's since, takes the locks of a build, and
+-- returns the simulated window.
+CREATE FUNCTION @extschema@.elt__mart_begin(since date DEFAULT NULL, OUT start_date date, OUT clock date)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top
 AS $fn$
 BEGIN
+    IF NOT isfinite(since) THEN
+        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
+    END IF;
     LOCK TABLE elt.settings IN SHARE ROW EXCLUSIVE MODE;
     LOCK TABLE elt_mart.dim_date, elt_mart.dim_plan, elt_mart.dim_user, elt_mart.dim_subscription,
                elt_mart.fct_usage_daily, elt_mart.fct_mrr_monthly, elt_mart.fct_kpi_daily
@@ -42,8 +46,8 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__mart_begin() IS
-'Internal: takes the locks of a mart build and returns the simulated window (start_date, clock) from elt.settings.';
+COMMENT ON FUNCTION @extschema@.elt__mart_begin(date) IS
+'Internal: refuses an infinite since (22008), takes the locks of a mart build and returns the simulated window (start_date, clock) from elt.settings.';
 
 -- Internal: a day's instant (midnight UTC); NULL stays NULL.
 -- (Inlined SQL function: fully qualified, no SET clause.)
@@ -361,10 +365,7 @@ DECLARE
     n    bigint;
     v_ts timestamptz := @extschema@.elt__day_ts(since);
 BEGIN
-    IF NOT isfinite(since) THEN
-        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
-    END IF;
-    w := @extschema@.elt__mart_begin();
+    w := @extschema@.elt__mart_begin(since);
     PERFORM @extschema@.elt__check_versions('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
     -- users touched by a change on or after since: all their versions are
     -- recomputed (the ordinal of a version depends on the others)
@@ -428,10 +429,7 @@ DECLARE
     n    bigint;
     v_ts timestamptz := @extschema@.elt__day_ts(since);
 BEGIN
-    IF NOT isfinite(since) THEN
-        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
-    END IF;
-    w := @extschema@.elt__mart_begin();
+    w := @extschema@.elt__mart_begin(since);
     PERFORM @extschema@.elt__check_versions('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
     EXECUTE $q$
     WITH aff AS MATERIALIZED (
@@ -498,10 +496,7 @@ DECLARE
     v_last  date;      -- the facts' last usage day before this build
     v_state boolean;   -- elt.mart_usage_totals is in step with the facts and only days after them change
 BEGIN
-    IF NOT isfinite(since) THEN
-        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
-    END IF;
-    w := @extschema@.elt__mart_begin();
+    w := @extschema@.elt__mart_begin(since);
     SELECT max(t.usage_date) INTO v_last FROM elt_mart.fct_usage_daily t;   -- one probe of the primary key
     -- the totals table serves when only days after the facts' last day are
     -- added and it is at that day (not without facts: the slow path costs
@@ -682,10 +677,7 @@ DECLARE
     v_last  date;
     v_lo    date;
 BEGIN
-    IF NOT isfinite(since) THEN
-        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
-    END IF;
-    w := @extschema@.elt__mart_begin();
+    w := @extschema@.elt__mart_begin(since);
     v_first := date_trunc('month', w.start_date::timestamp)::date;
     v_last  := date_trunc('month', w.clock::timestamp)::date;
     -- the month holding the day before since was measured on a day that may
@@ -822,10 +814,7 @@ DECLARE
     v_fast boolean;
     v_lo  date;
 BEGIN
-    IF NOT isfinite(since) THEN
-        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
-    END IF;
-    w := @extschema@.elt__mart_begin();
+    w := @extschema@.elt__mart_begin(since);
     v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
 
     -- MRR and paying users as running sums of +/- events from v_lo on: a
@@ -1010,10 +999,7 @@ BEGIN
             USING ERRCODE = '22004',
                   HINT = 'Pass the first business day whose source data changed (the old clock + 1), or call elt_build_marts() to rebuild everything.';
     END IF;
-    IF NOT isfinite(since) THEN
-        RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
-    END IF;
-    w := @extschema@.elt__mart_begin();
+    w := @extschema@.elt__mart_begin(since);
     SELECT min(d.date), max(d.date) INTO v_min, v_max FROM elt_mart.dim_date d WHERE d.date_key <> -1;
     IF v_min IS NULL OR v_min <> w.start_date OR v_max > w.clock OR since <= w.start_date THEN
         -- never built, another window, or everything changed: full build
@@ -1060,7 +1046,7 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt_grant_reader(name) IS
 'Gives a role read-only access to the star schema: USAGE on schema elt_mart and SELECT on its tables, nothing else (no access to elt_raw or elt, no writes).';
 
-REVOKE ALL ON FUNCTION @extschema@.elt__mart_begin() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__mart_begin(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__bulk_begin() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__purge_dim(text, date) FROM PUBLIC;
