@@ -3,6 +3,13 @@
  * table access method's multi-insert path in bounded batches, as COPY FROM
  * does; since the table started empty, its indexes are rebuilt once at the
  * end (a sorted build) rather than maintained row by row.
+ *
+ * When the table was emptied by a TRUNCATE in the current subtransaction
+ * (elt_generate does that), rows are written frozen and their pages marked
+ * all-visible, as COPY FREEZE does: no other transaction can see the new
+ * file until commit, and the first readers afterwards (a refresh, a BI
+ * query) need not set hint bits on millions of rows, nor VACUUM rewrite
+ * every page to freeze them.
  */
 #include "postgres.h"
 
@@ -53,6 +60,11 @@ elt_bulk_open(Oid relid)
 		b->slots[i] = table_slot_create(b->rel, NULL);
 	b->bistate = GetBulkInsertState();
 	b->cid = GetCurrentCommandId(true);
+	/* COPY FREEZE's condition: the file is new in this subtransaction, so
+	 * no other transaction can see it before commit */
+	if (b->rel->rd_createSubid == GetCurrentSubTransactionId() ||
+		b->rel->rd_newRelfilenodeSubid == GetCurrentSubTransactionId())
+		b->options |= TABLE_INSERT_FROZEN;
 	return b;
 }
 
@@ -61,7 +73,7 @@ flush(EltBulk *b)
 {
 	if (b->nbuffered == 0)
 		return;
-	table_multi_insert(b->rel, b->slots, b->nbuffered, b->cid, 0, b->bistate);
+	table_multi_insert(b->rel, b->slots, b->nbuffered, b->cid, b->options, b->bistate);
 	for (int i = 0; i < b->nbuffered; i++)
 		ExecClearTuple(b->slots[i]);
 	b->nbuffered = 0;

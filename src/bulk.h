@@ -18,6 +18,7 @@ typedef struct EltBulk
 	int64		rows;
 	BulkInsertState bistate;
 	CommandId	cid;
+	int			options;		/* table_multi_insert options */
 } EltBulk;
 
 extern EltBulk *elt_bulk_open(Oid relid);

@@ -78,6 +78,13 @@ BEGIN
         'elt_raw.users', v_raw.users_rows,
         'elt_raw.subscriptions', v_raw.subscriptions_rows,
         'elt_raw.usage', v_raw.usage_rows);
+    -- statistics now, not when autovacuum gets to it: the mart build and
+    -- the first refreshes plan their joins and index scans on them (only
+    -- the owner may: others would get a WARNING per table)
+    IF pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                               WHERE c.oid = 'elt_raw.usage'::pg_catalog.regclass), 'USAGE') THEN
+        ANALYZE elt_raw.users, elt_raw.subscriptions, elt_raw.usage;
+    END IF;
 
     -- settings first: the mart builders read the window and clock from them
     INSERT INTO elt.settings AS s (singleton, seed, users, start_date, clock, marts_built, generated_at, refreshed_at)

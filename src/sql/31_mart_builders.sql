@@ -131,6 +131,9 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top
+-- in the clause so that the set_config calls below end with the function
+SET enable_hashjoin = on
+SET enable_mergejoin = on
 AS $fn$
 DECLARE
     c      record;
@@ -164,7 +167,13 @@ BEGIN
     IF v_sql = '' THEN
         RETURN;
     END IF;
-    -- an aggregate, not LIMIT 1: hash joins over all new rows
+    -- an aggregate, not LIMIT 1: hash joins over all new rows of a full
+    -- build; a day or a few (lo given) are checked by index lookups instead
+    -- of hashing whole dimensions
+    IF lo IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('enable_hashjoin', 'off', true);
+        PERFORM pg_catalog.set_config('enable_mergejoin', 'off', true);
+    END IF;
     EXECUTE pg_catalog.format('SELECT min(CASE%s END) FROM %s f%s WHERE %s',
                               v_case, tab, v_sql, cond)
         INTO v_bad;
@@ -587,7 +596,8 @@ BEGIN
                r.user_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
                COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
         FROM elt_raw.users r
-        WHERE $1 IS NULL OR r.user_id IN (SELECT x.user_id FROM elt_raw.usage x WHERE x.usage_date >= $1)
+        WHERE $1 IS NULL   -- or the users with usage from since on, through the primary key
+           OR r.user_id = ANY (ARRAY(SELECT DISTINCT x.user_id FROM elt_raw.usage x WHERE x.usage_date >= $1))
     ),
     vs AS MATERIALIZED (
         SELECT r.subscription_id * 65536 + row_number() OVER (PARTITION BY r.subscription_id ORDER BY r.valid_from) - 1
@@ -595,7 +605,8 @@ BEGIN
                r.subscription_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
                COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
         FROM elt_raw.subscriptions r
-        WHERE $1 IS NULL OR r.subscription_id IN (SELECT x.subscription_id FROM elt_raw.usage x WHERE x.usage_date >= $1)
+        WHERE $1 IS NULL
+           OR r.subscription_id = ANY (ARRAY(SELECT DISTINCT x.subscription_id FROM elt_raw.usage x WHERE x.usage_date >= $1))
     )
     SELECT c.usage_date, c.subscription_id,
            COALESCE(dd.date_key, -1), COALESCE(du.user_key, -1), COALESCE(ds.subscription_key, -1),
