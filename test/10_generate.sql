@@ -4,9 +4,21 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(45);
+SELECT plan(47);
 
 SELECT lives_ok($$SELECT elt_generate(2000, 42, '2025-06-30', build_marts => false)$$, 'elt_generate(2000) runs');
+
+-- loaded like COPY FREEZE (the TRUNCATE was in the same transaction): every
+-- page all-visible and all-frozen, so that first readers set no hint bits;
+-- and analysed, so that the first refreshes plan with statistics
+CREATE EXTENSION IF NOT EXISTS pg_visibility;
+SELECT results_eq($$SELECT v.all_visible = b.n AND v.all_frozen = b.n AND b.n > 0
+                    FROM pg_visibility_map_summary('elt_raw.usage') v,
+                         (SELECT pg_relation_size('elt_raw.usage') / current_setting('block_size')::int AS n) b$$,
+                  $$VALUES (true)$$, 'usage pages are all-visible and frozen after elt_generate');
+SELECT ok((SELECT count(*) FROM pg_stats WHERE schemaname = 'elt_raw'
+            AND tablename IN ('users', 'subscriptions', 'usage') AND attname IN ('valid_from', 'usage_date')) = 3,
+          'elt_generate analysed users, subscriptions and usage');
 
 -- keys and foreign keys
 SELECT col_is_pk('elt_raw', 'users', ARRAY['user_id', 'valid_from'], 'users: PK (user_id, valid_from)');
