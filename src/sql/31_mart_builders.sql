@@ -82,7 +82,8 @@ DECLARE
 BEGIN
     EXECUTE format(
         'SELECT %1$I, count(*) FROM %2$s
-          WHERE $1 IS NULL OR %1$I IN (SELECT %1$I FROM %2$s WHERE valid_from >= $1 OR valid_to >= $1)
+          WHERE $1 IS NULL   -- or the ids changed since, through the primary key
+             OR %1$I = ANY (ARRAY(SELECT DISTINCT %1$I FROM %2$s WHERE valid_from >= $1 OR valid_to >= $1))
           GROUP BY %1$I
          HAVING count(*) > 65536 OR %1$I < 0 OR %1$I >= 140737488355328
           LIMIT 1', id_column, tab)
@@ -221,7 +222,8 @@ BEGIN
         EXECUTE $q$
         DELETE FROM elt_mart.dim_user t
         WHERE t.user_key <> -1
-          AND ($1 IS NULL OR t.user_id IN (SELECT u.user_id FROM elt_raw.users u WHERE u.valid_from >= $1 OR u.valid_to >= $1))
+          AND ($1 IS NULL OR t.user_id = ANY (ARRAY(SELECT DISTINCT u.user_id FROM elt_raw.users u
+                                                    WHERE u.valid_from >= $1 OR u.valid_to >= $1)))
           AND CASE WHEN $1 IS NULL   -- all users: count versions in one pass
                    THEN NOT EXISTS (SELECT 1 FROM (SELECT u.user_id, count(*) AS n FROM elt_raw.users u GROUP BY u.user_id) c
                                     WHERE c.user_id = t.user_id AND t.version_ordinal < c.n)
@@ -232,8 +234,8 @@ BEGIN
         EXECUTE $q$
         DELETE FROM elt_mart.dim_subscription t
         WHERE t.subscription_key <> -1
-          AND ($1 IS NULL OR t.subscription_id IN (SELECT s.subscription_id FROM elt_raw.subscriptions s
-                                                   WHERE s.valid_from >= $1 OR s.valid_to >= $1))
+          AND ($1 IS NULL OR t.subscription_id = ANY (ARRAY(SELECT DISTINCT s.subscription_id FROM elt_raw.subscriptions s
+                                                            WHERE s.valid_from >= $1 OR s.valid_to >= $1)))
           AND CASE WHEN $1 IS NULL
                    THEN NOT EXISTS (SELECT 1 FROM (SELECT s.subscription_id, count(*) AS n
                                                    FROM elt_raw.subscriptions s GROUP BY s.subscription_id) c
@@ -393,7 +395,7 @@ BEGIN
                u.valid_from, u.valid_to, u.valid_to IS NULL AS is_current
         FROM (SELECT x.*, row_number() OVER (PARTITION BY x.user_id ORDER BY x.valid_from) - 1 AS ord
               FROM elt_raw.users x
-              WHERE $1 IS NULL OR x.user_id IN (SELECT user_id FROM aff)) u
+              WHERE $1 IS NULL OR x.user_id = ANY (ARRAY(SELECT user_id FROM aff))) u   -- primary key lookups
         LEFT JOIN elt_raw.plans p ON p.plan_id = u.plan_id
         LEFT JOIN elt_raw.regions r ON r.region_id = u.region_id
         LEFT JOIN elt_raw.referral_sources f ON f.referral_source_id = u.referral_source_id
@@ -455,7 +457,7 @@ BEGIN
                s.valid_from, s.valid_to, s.valid_to IS NULL AS is_current
         FROM (SELECT x.*, row_number() OVER (PARTITION BY x.subscription_id ORDER BY x.valid_from) - 1 AS ord
               FROM elt_raw.subscriptions x
-              WHERE $1 IS NULL OR x.subscription_id IN (SELECT subscription_id FROM aff)) s
+              WHERE $1 IS NULL OR x.subscription_id = ANY (ARRAY(SELECT subscription_id FROM aff))) s
         LEFT JOIN elt_raw.plans p ON p.plan_id = s.plan_id
         LEFT JOIN elt_raw.payment_methods m ON m.payment_method_id = s.payment_method_id
     ),
