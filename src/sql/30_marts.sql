@@ -1,5 +1,5 @@
 -- elt_mart: the star schema for BI tools.  The tables are extension members
--- created here; the builders (31_mart_builders.sql) only fill them.
+-- created here; the builders (31_mart_builders.sql to 34_mart_build.sql) only fill them.
 --
 -- Keys are deterministic, whatever the build order:
 --   date_key         = yyyymmdd

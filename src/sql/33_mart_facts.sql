@@ -1,0 +1,441 @@
+-- elt_mart fact builders (see 31_mart_builders.sql for the shared rules).
+
+------------------------------------------------------------------------------
+-- fct_usage_daily
+------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.elt_build_fct_usage_daily(since date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top
+SET enable_nestloop = off     -- hash joins: millions of rows against whole dimensions
+AS $fn$
+DECLARE
+    w     record;
+    n_ins bigint;
+    n_del bigint;
+    v_fast boolean;
+    v_merge boolean;
+    v_sql  text;
+    v_last  date;      -- the facts' last usage day before this build
+    v_state boolean;   -- elt.mart_usage_totals is in step with the facts and only days after them change
+BEGIN
+    w := @extschema@.elt__mart_begin(since);
+    SELECT max(t.usage_date) INTO v_last FROM elt_mart.fct_usage_daily t;   -- one probe of the primary key
+    -- the totals table serves when only days after the facts' last day are
+    -- added and it is at that day (not without facts: the slow path costs
+    -- nothing then, and rebuilding drops any leftover totals)
+    v_state := COALESCE(since > v_last AND (SELECT max(q.through) FROM elt.mart_usage_totals q) = v_last, false);
+    IF since IS NOT NULL THEN
+        -- a day or a few of usage: index lookups beat hashing whole dimensions
+        PERFORM pg_catalog.set_config('enable_nestloop'::pg_catalog.text, 'on'::pg_catalog.text, true);
+    END IF;
+    v_fast := @extschema@.elt__bulk_begin();
+    -- rows gone from the source (one fact row per usage row)
+    EXECUTE $q$
+    DELETE FROM elt_mart.fct_usage_daily t
+    WHERE ($1 IS NULL OR t.usage_date >= $1)
+      AND NOT EXISTS (SELECT 1 FROM elt_raw.usage x
+                      WHERE x.usage_date = t.usage_date AND x.subscription_id = t.subscription_id
+                        AND ($1 IS NULL OR x.usage_date >= $1))   -- lets the BRIN index skip old days
+    $q$ USING since;
+    GET DIAGNOSTICS n_del = ROW_COUNT;
+    -- New and changed rows; unchanged rows are left alone.
+    -- A quota period of a subscription starts on start_date + k months
+    -- (clamped to the month's last day, as PostgreSQL's date + interval
+    -- does) and lasts at most 31 days: rows from since - 31 on give every
+    -- period total of the rows from since on.
+    EXECUTE $q$
+    SELECT EXISTS (SELECT 1 FROM elt_mart.fct_usage_daily t WHERE $1 IS NULL OR t.usage_date >= $1)
+    $q$ INTO v_merge USING since;
+    v_sql := $q$
+    INSERT INTO elt_mart.fct_usage_daily AS t
+        (usage_date, subscription_id, date_key, user_key, subscription_key, plan_key, user_id, usage_id, actions_performed, storage_used_mb, api_calls, active_minutes, period_start, period_api_calls, period_storage_used_mb, api_quota_used_pct, storage_quota_used_pct)
+    WITH cur AS (
+        SELECT s.subscription_id, s.start_date
+        FROM elt_raw.subscriptions s
+        WHERE s.valid_to IS NULL
+    ),
+    u AS (
+        SELECT x.*, per.period_start
+        FROM elt_raw.usage x
+        LEFT JOIN cur ON cur.subscription_id = x.subscription_id
+        LEFT JOIN LATERAL (
+            SELECT CASE WHEN cur.start_date IS NULL OR x.usage_date < cur.start_date THEN NULL
+                        WHEN p.p0 > x.usage_date THEN (cur.start_date + (k.m - 1) * interval '1 month')::date
+                        ELSE p.p0 END AS period_start
+            FROM (SELECT ((date_part('year', x.usage_date::timestamp) - date_part('year', cur.start_date::timestamp)) * 12
+                        + date_part('month', x.usage_date::timestamp) - date_part('month', cur.start_date::timestamp))::integer AS m) k,
+                 LATERAL (SELECT (cur.start_date + k.m * interval '1 month')::date AS p0) p
+        ) per ON true
+        WHERE $1 IS NULL OR x.usage_date >= $1     -- the BRIN index skips older days
+    ),
+    -- Incremental: a period's use before since is the running total of the
+    -- last fact row of that period before since (nothing before since
+    -- changed, so it is what a full build gives).  A period lasts at most
+    -- 31 days, so those rows are among the last 31 days of facts.
+    -- When days after the facts are added ($2), those totals are in
+    -- elt.mart_usage_totals; otherwise they are read from the facts:
+    -- running totals never decrease (the measures are >= 0), so the last
+    -- one is the largest.
+    prev AS (
+        SELECT q.subscription_id, q.period_start, q.api_calls AS api0, q.storage_used_mb AS storage0
+        FROM elt.mart_usage_totals q
+        WHERE $2 AND q.subscription_id IN (SELECT u.subscription_id FROM u)
+        UNION ALL
+        SELECT f.subscription_id, f.period_start,
+               max(f.period_api_calls), max(f.period_storage_used_mb)
+        FROM elt_mart.fct_usage_daily f
+        WHERE $1 IS NOT NULL AND NOT $2
+          AND f.usage_date >= $1 - 31 AND f.usage_date < $1 AND f.period_start IS NOT NULL
+          AND f.subscription_id IN (SELECT u.subscription_id FROM u)
+        GROUP BY f.subscription_id, f.period_start
+    ),
+    c AS (
+        SELECT u.*,
+               CASE WHEN u.period_start IS NOT NULL THEN COALESCE(pv.api0, 0) + sum(u.api_calls) OVER per END AS period_api_calls,
+               CASE WHEN u.period_start IS NOT NULL THEN COALESCE(pv.storage0, 0) + sum(u.storage_used_mb) OVER per END
+                   AS period_storage_used_mb
+        FROM u
+        LEFT JOIN prev pv ON pv.subscription_id = u.subscription_id AND pv.period_start = u.period_start
+        WINDOW per AS (PARTITION BY u.subscription_id, u.period_start ORDER BY u.usage_date)
+    ),
+    -- Versions as days [d0, d1): the point-in-time join compares days.  Keys
+    -- are computed from elt_raw with the dimensions' formula (id * 65536 +
+    -- ordinal), not read from the dimensions, which may still hold versions
+    -- gone from the source (they are purged after the facts); the foreign
+    -- keys check that every key exists.  From since on: only the users and
+    -- subscriptions with usage then.
+    vu AS MATERIALIZED (
+        SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
+               r.user_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
+        FROM elt_raw.users r
+        WHERE $1 IS NULL   -- or the users with usage from since on, through the primary key
+           OR r.user_id = ANY (ARRAY(SELECT DISTINCT x.user_id FROM elt_raw.usage x WHERE x.usage_date >= $1))
+    ),
+    vs AS MATERIALIZED (
+        SELECT r.subscription_id * 65536 + row_number() OVER (PARTITION BY r.subscription_id ORDER BY r.valid_from) - 1
+                   AS subscription_key,
+               r.subscription_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
+        FROM elt_raw.subscriptions r
+        WHERE $1 IS NULL
+           OR r.subscription_id = ANY (ARRAY(SELECT DISTINCT x.subscription_id FROM elt_raw.usage x WHERE x.usage_date >= $1))
+    )
+    SELECT c.usage_date, c.subscription_id,
+           COALESCE(dd.date_key, -1), COALESCE(du.user_key, -1), COALESCE(ds.subscription_key, -1),
+           COALESCE(dp.plan_key, -1), c.user_id, c.usage_id,
+           c.actions_performed, c.storage_used_mb, c.api_calls, c.active_minutes,
+           c.period_start, c.period_api_calls, c.period_storage_used_mb,
+           round(100.0 * c.period_api_calls / NULLIF(dp.api_limit, 0), 2),
+           round(100.0 * c.period_storage_used_mb / NULLIF(dp.storage_limit_mb, 0), 2)
+    FROM (SELECT * FROM c WHERE $1 IS NULL OR c.usage_date >= $1) c
+    LEFT JOIN elt_mart.dim_date dd ON dd.date = c.usage_date
+    LEFT JOIN vu du ON du.user_id = c.user_id AND du.d0 <= c.usage_date AND c.usage_date < du.d1
+    LEFT JOIN vs ds ON ds.subscription_id = c.subscription_id AND ds.d0 <= c.usage_date AND c.usage_date < ds.d1
+    LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = c.plan_id
+    ON CONFLICT (usage_date, subscription_id) DO UPDATE
+       SET (date_key, user_key, subscription_key, plan_key, user_id,
+            usage_id, actions_performed, storage_used_mb, api_calls, active_minutes,
+            period_start, period_api_calls, period_storage_used_mb, api_quota_used_pct, storage_quota_used_pct)
+         = (excluded.date_key, excluded.user_key, excluded.subscription_key, excluded.plan_key, excluded.user_id,
+            excluded.usage_id, excluded.actions_performed, excluded.storage_used_mb, excluded.api_calls, excluded.active_minutes,
+            excluded.period_start, excluded.period_api_calls, excluded.period_storage_used_mb, excluded.api_quota_used_pct, excluded.storage_quota_used_pct)
+     WHERE (t.*) IS DISTINCT FROM (excluded.*)
+    $q$;
+    IF NOT v_merge THEN
+        -- nothing there yet (first build, new days): a plain insert is cheaper
+        v_sql := left(v_sql, strpos(v_sql, 'ON CONFLICT') - 1);
+    END IF;
+    EXECUTE v_sql USING since, v_state;
+    GET DIAGNOSTICS n_ins = ROW_COUNT;
+    -- Keep elt.mart_usage_totals in step: after days were added, fold in
+    -- the new rows' totals; otherwise recompute it from the last 31 days of
+    -- facts.  Either way drop periods with no fact row in the last 31 days
+    -- (a period lasts at most 31 days: no later row can continue them).
+    IF v_state THEN
+        INSERT INTO elt.mart_usage_totals AS q (subscription_id, period_start, through, api_calls, storage_used_mb)
+        SELECT f.subscription_id, f.period_start, max(f.usage_date),
+               max(f.period_api_calls), max(f.period_storage_used_mb)
+        FROM elt_mart.fct_usage_daily f
+        WHERE f.usage_date >= since AND f.period_start IS NOT NULL
+        GROUP BY f.subscription_id, f.period_start
+        ON CONFLICT (subscription_id, period_start) DO UPDATE
+           SET (through, api_calls, storage_used_mb) = (excluded.through, excluded.api_calls, excluded.storage_used_mb);
+    ELSE
+        DELETE FROM elt.mart_usage_totals;
+        INSERT INTO elt.mart_usage_totals (subscription_id, period_start, through, api_calls, storage_used_mb)
+        SELECT f.subscription_id, f.period_start, max(f.usage_date),
+               max(f.period_api_calls), max(f.period_storage_used_mb)
+        FROM elt_mart.fct_usage_daily f
+        WHERE f.usage_date >= (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31
+          AND f.period_start IS NOT NULL
+        GROUP BY f.subscription_id, f.period_start;
+    END IF;
+    DELETE FROM elt.mart_usage_totals q
+    WHERE q.through < (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31;
+    IF v_fast THEN   -- back to per-row triggers before the set-based check
+        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
+    END IF;
+    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, since);
+    RETURN n_del + n_ins;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_build_fct_usage_daily(date) IS
+'Builds elt_mart.fct_usage_daily from elt_raw.usage and the user and subscription dimensions (point-in-time: the versions valid at midnight UTC of the usage day), with API and storage quota use so far in the subscription''s monthly period. since NULL (default) rebuilds all; a day rewrites usage days from that day on. Returns the number of rows written (deleted plus inserted).';
+
+------------------------------------------------------------------------------
+-- fct_mrr_monthly
+------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.elt_build_fct_mrr_monthly(since date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top
+AS $fn$
+DECLARE
+    n_del   bigint;
+    v_fast  boolean;
+    w       record;
+    n_ins   bigint;
+    v_first date;
+    v_last  date;
+    v_lo    date;
+BEGIN
+    w := @extschema@.elt__mart_begin(since);
+    v_first := date_trunc('month', w.start_date::timestamp)::date;
+    v_last  := date_trunc('month', w.clock::timestamp)::date;
+    -- the month holding the day before since was measured on a day that may
+    -- now be later (the old clock): rewrite from that month on
+    v_lo := CASE WHEN since IS NULL THEN v_first
+                 ELSE GREATEST(v_first, date_trunc('month', (since - 1)::timestamp)::date) END;
+    -- ... unless that month was already measured on its last day (since is
+    -- the 1st and the month's rows say so): then it is final
+    IF since IS NOT NULL AND v_lo < since AND EXTRACT(day FROM since) = 1
+       AND EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly f WHERE f.month_start = v_lo)
+       AND NOT EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly f
+                       JOIN elt_mart.dim_date d ON d.date_key = f.date_key
+                       WHERE f.month_start = v_lo AND d.date IS DISTINCT FROM since - 1) THEN
+        v_lo := since;
+    END IF;
+
+    EXECUTE $q$
+    DELETE FROM elt_mart.fct_mrr_monthly t WHERE $1 IS NULL OR t.month_start >= $2
+    $q$ USING since, v_lo;
+    GET DIAGNOSTICS n_del = ROW_COUNT;
+    v_fast := @extschema@.elt__bulk_begin();
+    EXECUTE $q$
+    INSERT INTO elt_mart.fct_mrr_monthly
+        (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement, new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
+    WITH months AS MATERIALIZED (
+        -- the months to write, and the one before (for previous MRR)
+        SELECT g::date AS month_start,
+               LEAST((g + interval '1 month' - interval '1 day')::date, $5) AS md
+        FROM generate_series(GREATEST(($2 - interval '1 month')::date, $3)::timestamp,
+                             $4::timestamp, interval '1 month') g
+    ),
+    paid AS (
+        SELECT s.user_id, s.plan_id, p.monthly_price AS price, s.start_date, s.end_date
+        FROM elt_raw.subscriptions s
+        JOIN elt_raw.plans p ON p.plan_id = s.plan_id
+        WHERE s.valid_to IS NULL AND p.monthly_price > 0
+          AND (s.end_date IS NULL OR s.end_date > (SELECT min(md) FROM months))
+    ),
+    um AS MATERIALIZED (
+        -- MRR of each paying user on each measurement day
+        SELECT mo.month_start, pd.user_id, sum(pd.price) AS mrr,
+               (array_agg(pd.plan_id ORDER BY pd.price DESC, pd.plan_id))[1] AS plan_id
+        FROM months mo
+        JOIN paid pd ON pd.start_date <= mo.md AND (pd.end_date IS NULL OR pd.end_date > mo.md)
+        WHERE $1 IS NULL OR mo.month_start >= $2
+        GROUP BY mo.month_start, pd.user_id
+        UNION ALL
+        -- incremental: the month before the rewritten ones is final (it
+        -- was measured on its last day), so its MRR is read from the facts
+        SELECT f.month_start, f.user_id, f.mrr, f.plan_key
+        FROM elt_mart.fct_mrr_monthly f
+        WHERE $1 IS NOT NULL AND f.month_start = ($2 - interval '1 month')::date AND f.mrr > 0
+    ),
+    firsts AS (
+        -- first paying month of each user among these months (months kept
+        -- from earlier builds are looked up below, only where it matters)
+        SELECT um.user_id, min(um.month_start) AS first_paid FROM um GROUP BY um.user_id
+    ),
+    grid AS (
+        -- paying months, and the month after each (a churn when not paying then)
+        SELECT um.month_start, um.user_id FROM um WHERE um.month_start >= $2
+        UNION
+        SELECT (um.month_start + interval '1 month')::date, um.user_id FROM um WHERE um.month_start < $4
+    ),
+    x AS (
+        SELECT g.month_start, g.user_id, mo.md,
+               COALESCE(c.mrr, 0) AS mrr, COALESCE(p.mrr, 0) AS prev,
+               COALESCE(c.plan_id, p.plan_id) AS plan_id, f.first_paid
+        FROM grid g
+        JOIN months mo ON mo.month_start = g.month_start
+        LEFT JOIN um c ON c.month_start = g.month_start AND c.user_id = g.user_id
+        LEFT JOIN um p ON p.month_start = (g.month_start - interval '1 month')::date AND p.user_id = g.user_id
+        LEFT JOIN firsts f ON f.user_id = g.user_id
+    ),
+    y AS MATERIALIZED (   -- movement is used six times: compute it once
+        SELECT x.*, @extschema@.elt__day_ts(x.md) AS ts,
+               CASE WHEN x.prev = 0
+                         AND (x.first_paid < x.month_start
+                              -- incremental: paid in a month kept from earlier builds
+                              -- (index on user_id, month_start; only users not paying
+                              -- the month before get here)
+                              OR ($1 IS NOT NULL
+                                  AND EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly f
+                                              WHERE f.user_id = x.user_id AND f.month_start < $2 AND f.mrr > 0)))
+                    THEN 'reactivation'
+                    WHEN x.prev = 0 THEN 'new'
+                    WHEN x.mrr = 0 THEN 'churn'
+                    WHEN x.mrr > x.prev THEN 'expansion'
+                    WHEN x.mrr < x.prev THEN 'contraction'
+                    ELSE 'retained' END AS movement
+        FROM x
+    )
+    SELECT y.month_start, y.user_id, COALESCE(dd.date_key, -1), COALESCE(du.user_key, -1),
+           COALESCE(dp.plan_key, -1), y.mrr, y.prev, y.mrr - y.prev, y.movement,
+           CASE WHEN y.movement = 'new' THEN y.mrr ELSE 0 END,
+           CASE WHEN y.movement = 'expansion' THEN y.mrr - y.prev ELSE 0 END,
+           CASE WHEN y.movement = 'contraction' THEN y.mrr - y.prev ELSE 0 END,
+           CASE WHEN y.movement = 'churn' THEN -y.prev ELSE 0 END,
+           CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END
+    FROM y
+    LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
+    LEFT JOIN (SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
+                      r.user_id, r.valid_from, r.valid_to
+               FROM elt_raw.users r
+               WHERE r.user_id IN (SELECT um.user_id FROM um)) du   -- keys from elt_raw, as in fct_usage_daily
+           ON du.user_id = y.user_id AND du.valid_from <= y.ts AND (du.valid_to IS NULL OR du.valid_to > y.ts)
+    LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
+    ORDER BY y.month_start, y.user_id
+    $q$ USING since, v_lo, v_first, v_last, w.clock;
+    GET DIAGNOSTICS n_ins = ROW_COUNT;
+    IF v_fast THEN   -- back to per-row triggers before the set-based check
+        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
+    END IF;
+    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
+    RETURN n_del + n_ins;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) IS
+'Builds elt_mart.fct_mrr_monthly: per user and month, MRR on the month''s last day (the clock day for the current month) = monthly price of the user''s paid subscriptions covering that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Returns the number of rows written (deleted plus inserted).';
+
+------------------------------------------------------------------------------
+-- fct_kpi_daily
+------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.elt_build_fct_kpi_daily(since date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top
+AS $fn$
+DECLARE
+    w     record;
+    n_ins bigint;
+    n_del bigint;
+    v_fast boolean;
+    v_lo  date;
+BEGIN
+    w := @extschema@.elt__mart_begin(since);
+    v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
+
+    -- MRR and paying users as running sums of +/- events from v_lo on: a
+    -- paid subscription adds its price on max(start, v_lo) and removes it on
+    -- its end date; a user's paid subscriptions merged into paying stretches
+    -- add one paying user on the stretch's start and remove it (one churned
+    -- user) on its end.
+    EXECUTE $q$
+    DELETE FROM elt_mart.fct_kpi_daily t WHERE $3 IS NULL OR t.date >= $1
+    $q$ USING v_lo, w.clock, since;
+    GET DIAGNOSTICS n_del = ROW_COUNT;
+    v_fast := @extschema@.elt__bulk_begin();
+    EXECUTE $q$
+    INSERT INTO elt_mart.fct_kpi_daily
+        (date_key, date, signups, active_users, paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)
+    WITH days AS (
+        SELECT g::date AS d FROM generate_series($1::timestamp, $2::timestamp, interval '1 day') g
+    ),
+    paid AS MATERIALIZED (
+        SELECT s.user_id, p.monthly_price AS price, s.start_date,
+               COALESCE(s.end_date, 'infinity'::date) AS end_date
+        FROM elt_raw.subscriptions s
+        JOIN elt_raw.plans p ON p.plan_id = s.plan_id
+        WHERE s.valid_to IS NULL AND p.monthly_price > 0
+          AND (s.end_date IS NULL OR s.end_date >= $1) AND s.start_date <= $2
+    ),
+    brk AS (
+        SELECT pd.*,
+               CASE WHEN pd.start_date <= max(pd.end_date) OVER (PARTITION BY pd.user_id ORDER BY pd.start_date, pd.end_date
+                                                                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                    THEN 0 ELSE 1 END AS new_stretch
+        FROM paid pd
+    ),
+    stretch AS (
+        SELECT b.user_id, min(b.start_date) AS s, max(b.end_date) AS e
+        FROM (SELECT brk.*, sum(brk.new_stretch) OVER (PARTITION BY brk.user_id ORDER BY brk.start_date, brk.end_date
+                                                       ROWS UNBOUNDED PRECEDING) AS k
+              FROM brk) b
+        GROUP BY b.user_id, b.k
+    ),
+    ev AS (
+        SELECT e.d, sum(e.dmrr) AS dmrr, sum(e.dpay) AS dpay, sum(e.dchurn) AS dchurn
+        FROM (SELECT GREATEST(pd.start_date, $1) AS d, pd.price AS dmrr, 0 AS dpay, 0 AS dchurn FROM paid pd
+              UNION ALL
+              SELECT pd.end_date, -pd.price, 0, 0 FROM paid pd WHERE pd.end_date <= $2
+              UNION ALL
+              SELECT GREATEST(st.s, $1), 0, 1, 0 FROM stretch st
+              UNION ALL
+              SELECT st.e, 0, -1, 1 FROM stretch st WHERE st.e <= $2) e
+        GROUP BY e.d
+    ),
+    sig AS (
+        SELECT u.signup_date AS d, count(DISTINCT u.user_id) AS n
+        FROM elt_raw.users u
+        WHERE u.signup_date BETWEEN $1 AND $2
+        GROUP BY u.signup_date
+    ),
+    use AS (
+        SELECT x.usage_date AS d, count(DISTINCT x.user_id) AS active_users,
+               sum(x.actions_performed) AS actions_performed, sum(x.api_calls) AS api_calls,
+               sum(x.storage_used_mb) AS storage_used_mb, sum(x.active_minutes) AS active_minutes
+        FROM elt_raw.usage x
+        WHERE x.usage_date BETWEEN $1 AND $2
+        GROUP BY x.usage_date
+    ),
+    k AS (
+        SELECT days.d,
+               COALESCE(sig.n, 0) AS signups,
+               COALESCE(use.active_users, 0) AS active_users,
+               sum(COALESCE(ev.dpay, 0)) OVER run AS paying_users,
+               COALESCE(ev.dchurn, 0) AS churned_users,
+               sum(COALESCE(ev.dmrr, 0)) OVER run AS mrr,
+               COALESCE(use.actions_performed, 0) AS actions_performed,
+               COALESCE(use.api_calls, 0) AS api_calls,
+               COALESCE(use.storage_used_mb, 0) AS storage_used_mb,
+               COALESCE(use.active_minutes, 0) AS active_minutes
+        FROM days
+        LEFT JOIN ev ON ev.d = days.d
+        LEFT JOIN sig ON sig.d = days.d
+        LEFT JOIN use ON use.d = days.d
+        WINDOW run AS (ORDER BY days.d)
+    )
+    SELECT dd.date_key, k.d, k.signups, k.active_users, k.paying_users, k.churned_users,
+           k.mrr, 12 * k.mrr, k.actions_performed, k.api_calls, k.storage_used_mb, k.active_minutes
+    FROM k
+    JOIN elt_mart.dim_date dd ON dd.date = k.d
+    ORDER BY k.d
+    $q$ USING v_lo, w.clock, since;
+    GET DIAGNOSTICS n_ins = ROW_COUNT;
+    IF v_fast THEN   -- back to per-row triggers before the set-based check
+        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
+    END IF;
+    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, v_lo);
+    RETURN n_del + n_ins;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_build_fct_kpi_daily(date) IS
+'Builds elt_mart.fct_kpi_daily: per day of the window, signups, active users (distinct users with usage), paying users (MRR above 0), churned users (paying the day before, not that day), MRR, ARR = 12 x MRR, and usage totals. since NULL (default) rebuilds all; a day rewrites the days from that day on. Returns the number of rows written (deleted plus inserted).';

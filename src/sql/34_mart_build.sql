@@ -1,0 +1,150 @@
+-- elt_mart entry points: full build, incremental update, reader grants.
+
+------------------------------------------------------------------------------
+-- Entry points
+------------------------------------------------------------------------------
+-- Internal: the build itself, full (since NULL) or from a day on.  Dimension
+-- rows are inserted or updated first, facts merged next (which removes fact
+-- rows gone from the source), dimension rows gone from the source last.
+CREATE FUNCTION @extschema@.elt__build(since date)
+RETURNS TABLE (table_name text, rows_written bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top
+AS $fn$
+DECLARE
+    n_date bigint;
+    n_plan bigint;
+    n_user bigint;
+    n_sub  bigint;
+BEGIN
+    PERFORM @extschema@.elt__mart_begin();
+    n_date := @extschema@.elt_build_dim_date(false);
+    n_plan := @extschema@.elt_build_dim_plan(false);
+    n_user := @extschema@.elt_build_dim_user(since, false);
+    n_sub  := @extschema@.elt_build_dim_subscription(since, false);
+    IF since IS NULL THEN
+        -- fresh statistics for the joins of the facts
+        ANALYZE elt_mart.dim_date, elt_mart.dim_plan, elt_mart.dim_user, elt_mart.dim_subscription;
+    END IF;
+    table_name := 'elt_mart.fct_usage_daily';  rows_written := @extschema@.elt_build_fct_usage_daily(since);  RETURN NEXT;
+    table_name := 'elt_mart.fct_mrr_monthly';  rows_written := @extschema@.elt_build_fct_mrr_monthly(since);  RETURN NEXT;
+    table_name := 'elt_mart.fct_kpi_daily';    rows_written := @extschema@.elt_build_fct_kpi_daily(since);    RETURN NEXT;
+    -- dimension rows gone from the source: their facts are gone by now
+    n_date := n_date + @extschema@.elt__purge_dim('dim_date'::pg_catalog.text, since);
+    n_plan := n_plan + @extschema@.elt__purge_dim('dim_plan'::pg_catalog.text, since);
+    n_user := n_user + @extschema@.elt__purge_dim('dim_user'::pg_catalog.text, since);
+    n_sub  := n_sub + @extschema@.elt__purge_dim('dim_subscription'::pg_catalog.text, since);
+    table_name := 'elt_mart.dim_date';         rows_written := n_date;  RETURN NEXT;
+    table_name := 'elt_mart.dim_plan';         rows_written := n_plan;  RETURN NEXT;
+    table_name := 'elt_mart.dim_user';         rows_written := n_user;  RETURN NEXT;
+    table_name := 'elt_mart.dim_subscription'; rows_written := n_sub;   RETURN NEXT;
+    IF since IS NULL THEN
+        ANALYZE elt_mart.fct_usage_daily, elt_mart.fct_mrr_monthly, elt_mart.fct_kpi_daily;
+    END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt__build(date) IS
+'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table.';
+
+CREATE FUNCTION @extschema@.elt_build_marts()
+RETURNS TABLE (table_name text, row_count bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top
+AS $fn$
+BEGIN
+    PERFORM @extschema@.elt__build(NULL::pg_catalog.date);
+    RETURN QUERY
+        SELECT 'elt_mart.dim_date', count(*) FROM elt_mart.dim_date
+        UNION ALL SELECT 'elt_mart.dim_plan', count(*) FROM elt_mart.dim_plan
+        UNION ALL SELECT 'elt_mart.dim_user', count(*) FROM elt_mart.dim_user
+        UNION ALL SELECT 'elt_mart.dim_subscription', count(*) FROM elt_mart.dim_subscription
+        UNION ALL SELECT 'elt_mart.fct_usage_daily', count(*) FROM elt_mart.fct_usage_daily
+        UNION ALL SELECT 'elt_mart.fct_mrr_monthly', count(*) FROM elt_mart.fct_mrr_monthly
+        UNION ALL SELECT 'elt_mart.fct_kpi_daily', count(*) FROM elt_mart.fct_kpi_daily;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_build_marts() IS
+'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, and readers keep seeing the previous rows until it commits. Returns one row per mart table with its row count (Unknown members included).';
+
+CREATE FUNCTION @extschema@.elt_update_marts(since date)
+RETURNS TABLE (table_name text, rows_written bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top
+AS $fn$
+DECLARE
+    w      record;
+    v_min  date;
+    v_max  date;
+    v_lo   date;
+BEGIN
+    IF since IS NULL THEN
+        RAISE EXCEPTION 'since must not be NULL'
+            USING ERRCODE = '22004',
+                  HINT = 'Pass the first business day whose source data changed (the old clock + 1), or call elt_build_marts() to rebuild everything.';
+    END IF;
+    w := @extschema@.elt__mart_begin(since);
+    SELECT min(d.date), max(d.date) INTO v_min, v_max FROM elt_mart.dim_date d WHERE d.date_key <> -1;
+    IF v_min IS NULL OR v_min <> w.start_date OR v_max > w.clock OR since <= w.start_date THEN
+        -- never built, another window, or everything changed: full build
+        v_lo := NULL;
+    ELSE
+        -- the marts hold the days through v_max: what comes after is new too
+        v_lo := LEAST(since, v_max + 1);
+    END IF;
+    RETURN QUERY
+        SELECT b.table_name, b.rows_written FROM @extschema@.elt__build(v_lo) b
+        ORDER BY array_position(ARRAY['elt_mart.dim_date', 'elt_mart.dim_plan', 'elt_mart.dim_user',
+                                      'elt_mart.dim_subscription', 'elt_mart.fct_usage_daily',
+                                      'elt_mart.fct_mrr_monthly', 'elt_mart.fct_kpi_daily'], b.table_name);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_update_marts(date) IS
+'Brings elt_mart up to date after the source changed only on business days >= since (new versions from since on, versions closed on or after since, usage from since on), e.g. since = the old clock + 1 after the clock advanced. Rewrites only the affected users, subscriptions, days and months; the result is the same as elt_build_marts(). Falls back to a full build if the marts were never built or the window moved. Returns rows written (inserted, changed or deleted) per table.';
+
+CREATE FUNCTION @extschema@.elt_grant_reader(role name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top
+AS $fn$
+DECLARE
+    v_owner oid;
+BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role) THEN
+        RAISE EXCEPTION 'role "%" does not exist', role
+            USING ERRCODE = '42704', HINT = 'Create it first, e.g. CREATE ROLE bi_reader LOGIN;';
+    END IF;
+    SELECT n.nspowner INTO v_owner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'elt_mart';
+    IF NOT pg_catalog.pg_has_role(current_user, v_owner, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to grant access to elt_mart'
+            USING ERRCODE = '42501', HINT = 'Run elt_grant_reader as the owner of the elt extension or a superuser.';
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA elt_mart TO %I', role);
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA elt_mart TO %I', role);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_grant_reader(name) IS
+'Gives a role read-only access to the star schema: USAGE on schema elt_mart and SELECT on its tables, nothing else (no access to elt_raw or elt, no writes).';
+
+REVOKE ALL ON FUNCTION @extschema@.elt__mart_begin(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__bulk_begin() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__purge_dim(text, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_date(boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_plan(boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_user(date, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_subscription(date, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_usage_daily(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_kpi_daily(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__build(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_marts() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_update_marts(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_grant_reader(name) FROM PUBLIC;
