@@ -6,6 +6,7 @@
 #define ELT_SCD2_H
 
 #include "access/tupdesc.h"
+#include "fmgr.h"
 #include "nodes/params.h"
 #include "storage/block.h"
 #include "storage/itemptr.h"
@@ -37,6 +38,11 @@ typedef struct MergeCol
 	int32		stypmod;
 	Oid			scoll;
 	bool		tracked;
+	/* tracked columns: the target type's equality (none: compare as text) */
+	Oid			eqfunc;
+	FmgrInfo	eqflinfo;
+	int16		typlen;
+	bool		typbyval;
 } MergeCol;
 
 typedef struct MergeState
@@ -54,7 +60,8 @@ typedef struct MergeState
 
 	/* filled by the diff receiver */
 	MemoryContext cxt;
-	TupleDesc	desc;
+	TupleDesc	desc;			/* of the spool: _op, _tid, _k0.., _v0.. */
+	TupleTableSlot *spool_slot;
 	Tuplestorestate *spool;		/* OP_INSERT, OP_UPDATE, OP_REPLACE rows */
 	int64		counts[7];
 	ItemPointerData *close_tids;	/* OP_UPDATE, OP_DELETE */

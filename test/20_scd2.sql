@@ -3,7 +3,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
-SELECT plan(66);
+SELECT plan(70);
 SET client_min_messages = warning;
 
 SELECT has_function('elt_scd2_merge',
@@ -163,6 +163,26 @@ SELECT lives_ok($$SELECT * FROM elt_scd2_merge('j', 'j_src', '{id}', '2024-02-01
 UPDATE j_src SET doc = '{"a": 2}' WHERE id = 1;
 SELECT results_eq($$SELECT * FROM elt_scd2_merge('j', 'j_src', '{id}', '2024-02-02')$$,
     $$VALUES (0::bigint, 1::bigint, 0::bigint, 1::bigint)$$, 'json change detected');
+
+-- values equal by their type's equality but stored differently are unchanged
+-- (numeric scale, signed zero, case in a case-insensitive collation, a long
+-- value compressed on one side only); a change at the end of a long value is
+-- a change
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE eqv (id int, n numeric, f float8, t text COLLATE ci, big text,
+                  valid_from timestamptz NOT NULL, valid_to timestamptz);
+CREATE TABLE eqv_src (id int, n numeric, f float8, t text, big text);
+ALTER TABLE eqv_src ALTER COLUMN big SET STORAGE EXTERNAL;
+INSERT INTO eqv_src VALUES (1, 1.0, 0, 'Abc', repeat('x', 100000)), (2, 2, 1, 'b', NULL);
+SELECT results_eq($$SELECT * FROM elt_scd2_merge('eqv', 'eqv_src', '{id}', '2024-02-01')$$,
+    $$VALUES (2::bigint, 0::bigint, 0::bigint, 0::bigint)$$, 'equal values: first load');
+UPDATE eqv_src SET n = 1.00, f = '-0', t = 'aBC' WHERE id = 1;
+SELECT results_eq($$SELECT * FROM elt_scd2_merge('eqv', 'eqv_src', '{id}', '2024-02-02')$$,
+    $$VALUES (0::bigint, 0::bigint, 0::bigint, 2::bigint)$$, 'equal by the type''s equality, not byte for byte: unchanged');
+UPDATE eqv_src SET big = repeat('x', 99999) || 'y' WHERE id = 1;
+SELECT results_eq($$SELECT * FROM elt_scd2_merge('eqv', 'eqv_src', '{id}', '2024-02-03')$$,
+    $$VALUES (0::bigint, 1::bigint, 0::bigint, 1::bigint)$$, 'a change at the end of a long value: updated');
+SELECT is((SELECT big FROM eqv WHERE id = 1 AND valid_to IS NULL), repeat('x', 99999) || 'y', 'the new version has the new long value');
 
 -- results do not depend on the session TimeZone
 CREATE TABLE tz_a (id int, v int, valid_from timestamptz NOT NULL, valid_to timestamptz);
