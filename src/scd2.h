@@ -57,6 +57,8 @@ typedef struct MergeState
 	MergeCol   *cols;
 	bool		invalidate;
 	TimestampTz as_of;
+	bool		current_in_diff;	/* the diff checks current valid_from */
+	bool		future;			/* it found one after as_of */
 
 	/* filled by the diff receiver */
 	MemoryContext cxt;
@@ -80,6 +82,7 @@ extern void scd2_set_planner_option(const char *name, const char *value);
 extern ParamListInfo scd2_params(MergeState *ms, Datum tids, bool with_tids);
 extern bool scd2_begin_read(void);
 extern void scd2_end_read(bool pushed);
+extern void scd2_as_of_error(MergeState *ms);
 
 /* scd2_diff.c */
 extern void scd2_run_diff(MergeState *ms);

@@ -400,6 +400,12 @@ diff_receive(TupleTableSlot *slot, DestReceiver *self)
 			push_tid(ms, &ms->drop_tids, &ms->ndrop, &ms->cap_drop, tid);
 			break;
 		case OP_FUTURE:
+			/* reported after the pass when check_as_of left it to the diff */
+			if (ms->current_in_diff)
+			{
+				ms->future = true;
+				break;
+			}
 			/* check_as_of rules this out; never write an inverted interval */
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -587,6 +593,8 @@ scd2_run_diff(MergeState *ms)
 	AtEOXact_GUC(true, nest);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(rc));
+	if (ms->future)
+		scd2_as_of_error(ms);
 }
 
 void
