@@ -13,7 +13,9 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/tableam.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -31,6 +33,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -387,34 +390,19 @@ run_write_batch(MergeState *ms, const char *sql, ItemPointerData *tids, int64 nt
 	return SPI_processed;
 }
 
-/*
- * as_of may not go back before any version boundary already written.  An
- * existence probe (serial: it is I/O-bound and usually finds nothing) is
- * cheaper than aggregating; the newest boundary is computed only to report.
- */
-static void
-check_as_of(MergeState *ms)
+/* The error for an as_of before the newest boundary, which it reports. */
+void
+scd2_as_of_error(MergeState *ms)
 {
-	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	Datum		args[1] = {TimestampTzGetDatum(ms->as_of)};
-	SPIPlanPtr	plan;
 	bool		isnull;
 	bool		ro;
 	TimestampTz newest;
 
-	plan = SPI_prepare(psprintf("SELECT 1 FROM ONLY %s WHERE valid_from OPERATOR(pg_catalog.>) $1 "
-								"OR valid_to OPERATOR(pg_catalog.>) $1 LIMIT 1", ms->tname),
-					   1, argtypes);
 	ro = scd2_begin_read();
-	if (plan == NULL || SPI_execute_plan(plan, args, NULL, ro, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the validity range of %s", ms->tname);
-	if (SPI_processed > 0 &&
-		SPI_execute(psprintf("SELECT pg_catalog.max(GREATEST(valid_from, valid_to)) FROM ONLY %s",
+	if (SPI_execute(psprintf("SELECT pg_catalog.max(GREATEST(valid_from, valid_to)) FROM ONLY %s",
 							 ms->tname), ro, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the validity range of %s", ms->tname);
 	scd2_end_read(ro);
-	if (SPI_processed == 0)
-		return;
 	newest = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
 											   SPI_tuptable->tupdesc, 1, &isnull));
 	ereport(ERROR,
@@ -423,6 +411,87 @@ check_as_of(MergeState *ms)
 					pstrdup(timestamptz_to_str(ms->as_of)),
 					pstrdup(timestamptz_to_str(newest)), ms->tname),
 			 errhint("Merge snapshots in time order: as_of must be at or after the latest valid_from and valid_to already written.")));
+}
+
+/*
+ * Does a version read by a heap scan have a boundary after as_of?  When
+ * skip_current, current versions (valid_to NULL: one bit in the header) are
+ * left to the diff pass, which sees all of them in a full join, so only
+ * closed versions are deformed.
+ */
+static bool
+heap_boundary_after(MergeState *ms, bool skip_current)
+{
+	TupleDesc	desc = RelationGetDescr(ms->target);
+	AttrNumber	vf = scd2_find_column(ms->target, "valid_from")->attnum;
+	AttrNumber	vt = scd2_find_column(ms->target, "valid_to")->attnum;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+	bool		ro = scd2_begin_read();
+	uint64		n = 0;
+
+	/* the snapshot a read-write SPI statement would take */
+	if (!ro)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	scan = table_beginscan(ms->target, GetActiveSnapshot(), 0, NULL);
+	while (!found && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		d;
+
+		if ((++n & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (heap_attisnull(tup, vt, desc))
+		{
+			if (skip_current)
+				continue;
+		}
+		else
+		{
+			d = heap_getattr(tup, vt, desc, &isnull);
+			found = DatumGetTimestampTz(d) > ms->as_of;
+		}
+		d = heap_getattr(tup, vf, desc, &isnull);
+		found |= !isnull && DatumGetTimestampTz(d) > ms->as_of;
+	}
+	table_endscan(scan);
+	PopActiveSnapshot();
+	return found;
+}
+
+/*
+ * as_of may not go back before any version boundary already written.  A
+ * heap target is checked by a scan in C (see heap_boundary_after); under
+ * row-level security, or for another table access method, by an existence
+ * probe in SQL (serial: it is I/O-bound and usually finds nothing).
+ */
+static void
+check_as_of(MergeState *ms)
+{
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		args[1] = {TimestampTzGetDatum(ms->as_of)};
+	SPIPlanPtr	plan;
+	bool		ro;
+
+	ms->current_in_diff = false;
+	if (ms->target->rd_tableam == GetHeapamTableAmRoutine() &&
+		check_enable_rls(RelationGetRelid(ms->target), InvalidOid, true) != RLS_ENABLED)
+	{
+		ms->current_in_diff = ms->invalidate;
+		if (heap_boundary_after(ms, ms->current_in_diff))
+			scd2_as_of_error(ms);
+		return;
+	}
+	plan = SPI_prepare(psprintf("SELECT 1 FROM ONLY %s WHERE valid_from OPERATOR(pg_catalog.>) $1 "
+								"OR valid_to OPERATOR(pg_catalog.>) $1 LIMIT 1", ms->tname),
+					   1, argtypes);
+	ro = scd2_begin_read();
+	if (plan == NULL || SPI_execute_plan(plan, args, NULL, ro, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the validity range of %s", ms->tname);
+	scd2_end_read(ro);
+	if (SPI_processed > 0)
+		scd2_as_of_error(ms);
 }
 
 /*

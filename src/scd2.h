@@ -6,6 +6,7 @@
 #define ELT_SCD2_H
 
 #include "access/tupdesc.h"
+#include "fmgr.h"
 #include "nodes/params.h"
 #include "storage/block.h"
 #include "storage/itemptr.h"
@@ -37,6 +38,11 @@ typedef struct MergeCol
 	int32		stypmod;
 	Oid			scoll;
 	bool		tracked;
+	/* tracked columns: the target type's equality (none: compare as text) */
+	Oid			eqfunc;
+	FmgrInfo	eqflinfo;
+	int16		typlen;
+	bool		typbyval;
 } MergeCol;
 
 typedef struct MergeState
@@ -51,10 +57,13 @@ typedef struct MergeState
 	MergeCol   *cols;
 	bool		invalidate;
 	TimestampTz as_of;
+	bool		current_in_diff;	/* the diff checks current valid_from */
+	bool		future;			/* it found one after as_of */
 
 	/* filled by the diff receiver */
 	MemoryContext cxt;
-	TupleDesc	desc;
+	TupleDesc	desc;			/* of the spool: _op, _tid, _k0.., _v0.. */
+	TupleTableSlot *spool_slot;
 	Tuplestorestate *spool;		/* OP_INSERT, OP_UPDATE, OP_REPLACE rows */
 	int64		counts[7];
 	ItemPointerData *close_tids;	/* OP_UPDATE, OP_DELETE */
@@ -73,6 +82,7 @@ extern void scd2_set_planner_option(const char *name, const char *value);
 extern ParamListInfo scd2_params(MergeState *ms, Datum tids, bool with_tids);
 extern bool scd2_begin_read(void);
 extern void scd2_end_read(bool pushed);
+extern void scd2_as_of_error(MergeState *ms);
 
 /* scd2_diff.c */
 extern void scd2_run_diff(MergeState *ms);

@@ -1,9 +1,10 @@
 /*
  * scd2_diff.c: the one read pass of elt_scd2_merge.  A full (or, when
  * missing keys are ignored, left) join of the source against the current
- * target rows, classified in SQL, streams into a DestReceiver that counts
- * unchanged rows, collects the TIDs of versions to close and spools the rows
- * that need a new version; duplicate and NULL keys are caught on the way.
+ * target rows streams into a DestReceiver that classifies each row in C,
+ * counts unchanged rows, collects the TIDs of versions to close and spools
+ * the rows that need a new version; duplicate and NULL keys are caught on
+ * the way.
  */
 #include "postgres.h"
 
@@ -16,7 +17,11 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/primnodes.h"
+#include "optimizer/optimizer.h"
+#include "utils/acl.h"
+#include "utils/datum.h"
 #include "storage/bufmgr.h"
 #include "tcop/dest.h"
 #include "utils/builtins.h"
@@ -29,6 +34,12 @@
 #include "utils/typcache.h"
 
 #include "scd2.h"
+
+/* Columns of the diff query (0-based), see build_diff_query. */
+#define DIFF_TID		0
+#define DIFF_VF			1
+#define DIFF_PRESENT	2
+#define DIFF_KEYS		3
 
 typedef struct DiffReceiver
 {
@@ -77,61 +88,48 @@ append_source_expr(StringInfo buf, MergeCol *col)
 }
 
 /*
- * "Changed" for one tracked column: NULL to value and value to NULL are
- * changes, NULL to NULL is not.  Types without an equality operator are
- * compared by their text form.
+ * "Changed" in SQL, for a tracked column whose type has no equality
+ * operator: compared by the text form.  NULL to value and value to NULL are
+ * changes, NULL to NULL is not.  (Columns with one are compared in C.)
  */
 static void
-append_changed(StringInfo buf, MergeCol *col, int i)
+append_changed_as_text(StringInfo buf, int i)
 {
-	char	   *eq = equality_operator(col->ttype);
-	char	   *t = psprintf("c._t%d", i);
-	char	   *s = psprintf("s._v%d", i);
-
-	if (eq == NULL)
-	{
-		t = psprintf("CAST(%s AS pg_catalog.text)", t);
-		s = psprintf("CAST(%s AS pg_catalog.text)", s);
-		eq = "OPERATOR(pg_catalog.=)";
-	}
-	appendStringInfo(buf, "(%s IS NULL) OPERATOR(pg_catalog.<>) (%s IS NULL) OR NOT (%s %s %s)",
-					 t, s, t, eq, s);
+	appendStringInfo(buf, "(c._t%d IS NULL) OPERATOR(pg_catalog.<>) (s._v%d IS NULL) OR "
+					 "NOT (CAST(c._t%d AS pg_catalog.text) OPERATOR(pg_catalog.=) "
+					 "CAST(s._v%d AS pg_catalog.text))", i, i, i, i);
 }
 
 /*
- * The diff query.  Output: _op, _tid, _k1.._kn, _v1.._vm (key and copied
- * values as the target types them).  $1 is as_of.
+ * The diff query.  Output (DIFF_* column numbers): the current version's TID
+ * and valid_from, whether the source has the key, the source's keys and
+ * copied values as the target types them, then per tracked column the
+ * current value (compared in C) or, for a type without an equality operator,
+ * whether it changed.
  */
 static char *
 build_diff_query(MergeState *ms)
 {
 	StringInfoData buf;
-	bool		any_tracked = false;
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "SELECT CASE WHEN c._tid IS NULL THEN 1 "
-						   "WHEN c._vf OPERATOR(pg_catalog.>) $1 THEN 6 ");
-	if (ms->invalidate)
-		appendStringInfoString(&buf,
-							   "WHEN s._p IS NULL THEN CASE WHEN c._vf OPERATOR(pg_catalog.=) $1 THEN 5 ELSE 3 END ");
-	appendStringInfoString(&buf, "WHEN ");
-	for (int i = 0; i < ms->ncols; i++)
-	{
-		if (!ms->cols[i].tracked)
-			continue;
-		if (any_tracked)
-			appendStringInfoString(&buf, " OR ");
-		append_changed(&buf, &ms->cols[i], i);
-		any_tracked = true;
-	}
-	if (!any_tracked)
-		appendStringInfoString(&buf, "false");
-	appendStringInfoString(&buf,
-						   " THEN CASE WHEN c._vf OPERATOR(pg_catalog.=) $1 THEN 4 ELSE 2 END ELSE 0 END AS _op, c._tid");
+	appendStringInfoString(&buf, "SELECT c._tid, c._vf, s._p");
 	for (int i = 0; i < ms->nkeys; i++)
 		appendStringInfo(&buf, ", s._k%d", i);
 	for (int i = 0; i < ms->ncols; i++)
 		appendStringInfo(&buf, ", s._v%d", i);
+	for (int i = 0; i < ms->ncols; i++)
+	{
+		if (!ms->cols[i].tracked)
+			continue;
+		if (OidIsValid(ms->cols[i].eqfunc))
+			appendStringInfo(&buf, ", c._t%d", i);
+		else
+		{
+			appendStringInfoString(&buf, ", ");
+			append_changed_as_text(&buf, i);
+		}
+	}
 
 	/* source side */
 	appendStringInfoString(&buf, " FROM (SELECT true");
@@ -191,7 +189,7 @@ key_names(MergeState *ms)
 	return buf.data;
 }
 
-/* "(k1, k2)=(v1, v2)" for error details, from diff output columns. */
+/* "(k1, k2)=(v1, v2)" for error details, from a diff query row. */
 static char *
 key_text(MergeState *ms, TupleTableSlot *slot)
 {
@@ -202,11 +200,11 @@ key_text(MergeState *ms, TupleTableSlot *slot)
 	for (int i = 0; i < ms->nkeys; i++)
 	{
 		bool		isnull;
-		Datum		d = slot_getattr(slot, 3 + i, &isnull);
+		Datum		d = slot_getattr(slot, DIFF_KEYS + 1 + i, &isnull);
 		Oid			typout;
 		bool		varlena;
 
-		getTypeOutputInfo(TupleDescAttr(slot->tts_tupleDescriptor, 2 + i)->atttypid,
+		getTypeOutputInfo(TupleDescAttr(slot->tts_tupleDescriptor, DIFF_KEYS + i)->atttypid,
 						  &typout, &varlena);
 		appendStringInfo(&buf, "%s%s", i ? ", " : "",
 						 isnull ? "null" : OidOutputFunctionCall(typout, d));
@@ -227,28 +225,126 @@ push_tid(MergeState *ms, ItemPointerData **arr, int64 *n, int64 *cap, ItemPointe
 	(*arr)[(*n)++] = *tid;
 }
 
+/*
+ * The spool holds _op, _tid and the source's keys and values: the columns
+ * the write statements read back.
+ */
 static void
 diff_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 	MergeState *ms = ((DiffReceiver *) self)->ms;
 	MemoryContext old = MemoryContextSwitchTo(ms->cxt);
+	int			nout = ms->nkeys + ms->ncols;
 
-	ms->desc = CreateTupleDescCopy(typeinfo);
+	ms->desc = CreateTemplateTupleDesc(2 + nout);
+	TupleDescInitEntry(ms->desc, 1, "_op", INT4OID, -1, 0);
+	TupleDescCopyEntry(ms->desc, 2, typeinfo, DIFF_TID + 1);
+	for (int i = 0; i < nout; i++)
+		TupleDescCopyEntry(ms->desc, 3 + i, typeinfo, DIFF_KEYS + 1 + i);
+	ms->spool_slot = MakeSingleTupleTableSlot(ms->desc, &TTSOpsVirtual);
 	ms->spool = tuplestore_begin_heap(false, false, work_mem);
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Has a tracked column changed?  NULL to value and value to NULL are
+ * changes, NULL to NULL is not; an equality operator returning NULL is no
+ * change (as in SQL).  Identical bytes are equal for any type whose
+ * equality belongs to a btree or hash operator class (these must be
+ * reflexive), which spares calling it (and detoasting) for almost every
+ * row; anything else is left to the operator, in the target's collation.
+ */
+static bool
+tracked_changed(MergeState *ms, Datum *values, bool *isnull)
+{
+	int			src = DIFF_KEYS + ms->nkeys;
+	int			cur = src + ms->ncols;
+
+	for (int i = 0; i < ms->ncols; i++)
+	{
+		MergeCol   *col = &ms->cols[i];
+		Datum		result;
+
+		if (!col->tracked)
+			continue;
+		if (!OidIsValid(col->eqfunc))
+		{
+			/* compared in SQL, by the text form */
+			if (!isnull[cur] && DatumGetBool(values[cur]))
+				return true;
+		}
+		else if (isnull[cur] != isnull[src + i])
+			return true;
+		else if (!isnull[cur] &&
+				 !datumIsEqual(values[cur], values[src + i], col->typbyval, col->typlen))
+		{
+			LOCAL_FCINFO(fcinfo, 2);
+
+			InitFunctionCallInfoData(*fcinfo, &col->eqflinfo, 2, col->tcoll, NULL, NULL);
+			fcinfo->args[0].value = values[cur];
+			fcinfo->args[0].isnull = false;
+			fcinfo->args[1].value = values[src + i];
+			fcinfo->args[1].isnull = false;
+			result = FunctionCallInvoke(fcinfo);
+			if (!fcinfo->isnull && !DatumGetBool(result))
+				return true;
+		}
+		cur++;
+	}
+	return false;
+}
+
+/* What happens to one row of the diff query: an OP_* code. */
+static int
+classify(MergeState *ms, Datum *values, bool *isnull)
+{
+	bool		at_as_of;
+
+	if (isnull[DIFF_TID])
+		return OP_INSERT;
+	/* a NULL valid_from (no NOT NULL constraint) compares as nothing */
+	at_as_of = !isnull[DIFF_VF] && DatumGetTimestampTz(values[DIFF_VF]) == ms->as_of;
+	if (!isnull[DIFF_VF] && DatumGetTimestampTz(values[DIFF_VF]) > ms->as_of)
+		return OP_FUTURE;
+	if (isnull[DIFF_PRESENT])
+		return at_as_of ? OP_DROP : OP_DELETE;
+	if (tracked_changed(ms, values, isnull))
+		return at_as_of ? OP_REPLACE : OP_UPDATE;
+	return OP_UNCHANGED;
+}
+
+/* Copies a row's op, TID, keys and values into the spool. */
+static void
+spool_row(MergeState *ms, int op, Datum *values, bool *isnull)
+{
+	TupleTableSlot *ss = ms->spool_slot;
+	int			nout = ms->nkeys + ms->ncols;
+
+	ExecClearTuple(ss);
+	ss->tts_values[0] = Int32GetDatum(op);
+	ss->tts_isnull[0] = false;
+	ss->tts_values[1] = values[DIFF_TID];
+	ss->tts_isnull[1] = isnull[DIFF_TID];
+	memcpy(ss->tts_values + 2, values + DIFF_KEYS, sizeof(Datum) * nout);
+	memcpy(ss->tts_isnull + 2, isnull + DIFF_KEYS, sizeof(bool) * nout);
+	ExecStoreVirtualTuple(ss);
+	tuplestore_puttupleslot(ms->spool, ss);
 }
 
 static bool
 diff_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	MergeState *ms = ((DiffReceiver *) self)->ms;
-	bool		isnull;
-	int			op = DatumGetInt32(slot_getattr(slot, 1, &isnull));
-	Datum		tidd = slot_getattr(slot, 2, &isnull);
-	ItemPointer tid = isnull ? NULL : (ItemPointer) DatumGetPointer(tidd);
+	Datum	   *values;
+	bool	   *isnull;
+	ItemPointer tid;
+	int			op;
 
-	if (op < OP_UNCHANGED || op > OP_FUTURE)
-		elog(ERROR, "unexpected diff op %d", op);
+	slot_getallattrs(slot);
+	values = slot->tts_values;
+	isnull = slot->tts_isnull;
+	tid = isnull[DIFF_TID] ? NULL : (ItemPointer) DatumGetPointer(values[DIFF_TID]);
+	op = classify(ms, values, isnull);
 	ms->counts[op]++;
 
 	/*
@@ -281,30 +377,35 @@ diff_receive(TupleTableSlot *slot, DestReceiver *self)
 		case OP_INSERT:
 			for (int i = 0; i < ms->nkeys; i++)
 			{
-				(void) slot_getattr(slot, 3 + i, &isnull);
-				if (isnull)
+				if (isnull[DIFF_KEYS + i])
 					ereport(ERROR,
 							(errcode(ERRCODE_NOT_NULL_VIOLATION),
 							 errmsg("null value in key column \"%s\" of source %s",
 									ms->keys[i].name, ms->sname),
 							 errdetail("Key %s.", key_text(ms, slot))));
 			}
-			tuplestore_puttupleslot(ms->spool, slot);
+			spool_row(ms, op, values, isnull);
 			break;
 		case OP_UPDATE:
 			push_tid(ms, &ms->close_tids, &ms->nclose, &ms->cap_close, tid);
-			tuplestore_puttupleslot(ms->spool, slot);
+			spool_row(ms, op, values, isnull);
 			break;
 		case OP_DELETE:
 			push_tid(ms, &ms->close_tids, &ms->nclose, &ms->cap_close, tid);
 			break;
 		case OP_REPLACE:
-			tuplestore_puttupleslot(ms->spool, slot);
+			spool_row(ms, op, values, isnull);
 			break;
 		case OP_DROP:
 			push_tid(ms, &ms->drop_tids, &ms->ndrop, &ms->cap_drop, tid);
 			break;
 		case OP_FUTURE:
+			/* reported after the pass when check_as_of left it to the diff */
+			if (ms->current_in_diff)
+			{
+				ms->future = true;
+				break;
+			}
 			/* check_as_of rules this out; never write an inverted interval */
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -409,16 +510,50 @@ has_key_index(MergeState *ms, Relation rel, bool is_target)
 	return found;
 }
 
+/*
+ * The default equality of each tracked column's type, called as the
+ * operator would be (same function, argument types and collation, and the
+ * caller's EXECUTE privilege on it).
+ */
+static void
+prepare_comparisons(MergeState *ms)
+{
+	for (int i = 0; i < ms->ncols; i++)
+	{
+		MergeCol   *col = &ms->cols[i];
+		TypeCacheEntry *tc;
+		Const	   *arg;
+
+		if (!col->tracked)
+			continue;
+		tc = lookup_type_cache(col->ttype, TYPECACHE_EQ_OPR);
+		if (!OidIsValid(tc->eq_opr))
+			continue;
+		col->eqfunc = get_opcode(tc->eq_opr);
+		if (pg_proc_aclcheck(col->eqfunc, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, get_func_name(col->eqfunc));
+		fmgr_info_cxt(col->eqfunc, &col->eqflinfo, ms->cxt);
+		arg = makeNullConst(col->ttype, col->ttypmod, col->tcoll);
+		col->eqflinfo.fn_expr = (Node *) make_opclause(tc->eq_opr, BOOLOID, false,
+													   (Expr *) arg, (Expr *) copyObject(arg),
+													   InvalidOid, col->tcoll);
+		get_typlenbyval(col->ttype, &col->typlen, &col->typbyval);
+	}
+}
+
 void
 scd2_run_diff(MergeState *ms)
 {
-	char	   *sql = build_diff_query(ms);
+	char	   *sql;
 	Oid			argtypes[1] = {TIMESTAMPTZOID};
 	SPIPlanPtr	plan;
 	SPIExecuteOptions opts = {0};
 	DiffReceiver recv;
 	int			rc;
 	int			nest;
+
+	prepare_comparisons(ms);
+	sql = build_diff_query(ms);
 
 	/* one bit per possible TID; the lock keeps the table from growing */
 	ms->nblocks = RelationGetNumberOfBlocks(ms->target);
@@ -458,6 +593,8 @@ scd2_run_diff(MergeState *ms)
 	AtEOXact_GUC(true, nest);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(rc));
+	if (ms->future)
+		scd2_as_of_error(ms);
 }
 
 void

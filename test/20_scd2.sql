@@ -3,7 +3,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
-SELECT plan(66);
+SELECT plan(74);
 SET client_min_messages = warning;
 
 SELECT has_function('elt_scd2_merge',
@@ -103,6 +103,25 @@ DELETE FROM s WHERE v = 'nokey';
 UPDATE s SET w = 100;   -- a real change, so a write would happen if checks passed late
 SELECT throws_ok($$SELECT * FROM elt_scd2_merge('t', 's', '{k,k2}', '2024-01-07 00:00+00')$$,
     '22023', NULL, 'as_of before the newest valid_from: 22023');
+-- boundaries after as_of are found wherever they are: in a closed version of
+-- a key that is no longer current, in a current version when missing keys
+-- are ignored
+CREATE TABLE late (k int, v text, valid_from timestamptz NOT NULL, valid_to timestamptz);
+CREATE TABLE late_src (k int, v text);
+INSERT INTO late VALUES (1, 'a', '2024-01-01', '2024-03-01'), (2, 'b', '2024-01-01', NULL);
+INSERT INTO late_src VALUES (2, 'b');
+SELECT throws_ok($$SELECT * FROM elt_scd2_merge('late', 'late_src', '{k}', '2024-02-01')$$,
+    '22023', 'as_of 2024-02-01 00:00:00+00 is earlier than the newest version boundary 2024-03-01 00:00:00+00 in target public.late',
+    'as_of before the valid_to of a key no longer current: 22023');
+UPDATE late SET valid_to = '2024-01-15' WHERE k = 1;
+UPDATE late SET valid_from = '2024-03-02' WHERE k = 2;
+SELECT throws_ok($$SELECT * FROM elt_scd2_merge('late', 'late_src', '{k}', '2024-02-01', hard_deletes => 'ignore')$$,
+    '22023', 'as_of 2024-02-01 00:00:00+00 is earlier than the newest version boundary 2024-03-02 00:00:00+00 in target public.late',
+    'as_of before a current valid_from, missing keys ignored: 22023');
+DELETE FROM late_src;
+SELECT throws_ok($$SELECT * FROM elt_scd2_merge('late', 'late_src', '{k}', '2024-02-01')$$,
+    '22023', 'as_of 2024-02-01 00:00:00+00 is earlier than the newest version boundary 2024-03-02 00:00:00+00 in target public.late',
+    'as_of before the valid_from of a current key missing from the source: 22023');
 SELECT throws_ok($$SELECT * FROM elt_scd2_merge('t', 's', '{k,k2}', '2024-02-01', hard_deletes => 'sometimes')$$,
     '22023', 'invalid hard_deletes value "sometimes"', 'unknown hard_deletes: 22023');
 SELECT throws_ok($$SELECT * FROM elt_scd2_merge('t', 's', '{}', '2024-02-01')$$,
@@ -164,6 +183,26 @@ UPDATE j_src SET doc = '{"a": 2}' WHERE id = 1;
 SELECT results_eq($$SELECT * FROM elt_scd2_merge('j', 'j_src', '{id}', '2024-02-02')$$,
     $$VALUES (0::bigint, 1::bigint, 0::bigint, 1::bigint)$$, 'json change detected');
 
+-- values equal by their type's equality but stored differently are unchanged
+-- (numeric scale, signed zero, case in a case-insensitive collation, a long
+-- value compressed on one side only); a change at the end of a long value is
+-- a change
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE eqv (id int, n numeric, f float8, t text COLLATE ci, big text,
+                  valid_from timestamptz NOT NULL, valid_to timestamptz);
+CREATE TABLE eqv_src (id int, n numeric, f float8, t text, big text);
+ALTER TABLE eqv_src ALTER COLUMN big SET STORAGE EXTERNAL;
+INSERT INTO eqv_src VALUES (1, 1.0, 0, 'Abc', repeat('x', 100000)), (2, 2, 1, 'b', NULL);
+SELECT results_eq($$SELECT * FROM elt_scd2_merge('eqv', 'eqv_src', '{id}', '2024-02-01')$$,
+    $$VALUES (2::bigint, 0::bigint, 0::bigint, 0::bigint)$$, 'equal values: first load');
+UPDATE eqv_src SET n = 1.00, f = '-0', t = 'aBC' WHERE id = 1;
+SELECT results_eq($$SELECT * FROM elt_scd2_merge('eqv', 'eqv_src', '{id}', '2024-02-02')$$,
+    $$VALUES (0::bigint, 0::bigint, 0::bigint, 2::bigint)$$, 'equal by the type''s equality, not byte for byte: unchanged');
+UPDATE eqv_src SET big = repeat('x', 99999) || 'y' WHERE id = 1;
+SELECT results_eq($$SELECT * FROM elt_scd2_merge('eqv', 'eqv_src', '{id}', '2024-02-03')$$,
+    $$VALUES (0::bigint, 1::bigint, 0::bigint, 1::bigint)$$, 'a change at the end of a long value: updated');
+SELECT is((SELECT big FROM eqv WHERE id = 1 AND valid_to IS NULL), repeat('x', 99999) || 'y', 'the new version has the new long value');
+
 -- results do not depend on the session TimeZone
 CREATE TABLE tz_a (id int, v int, valid_from timestamptz NOT NULL, valid_to timestamptz);
 CREATE TABLE tz_b (LIKE tz_a);
@@ -209,6 +248,22 @@ REVOKE UPDATE ON t FROM scd2_writer;
 SET ROLE scd2_writer;
 SELECT throws_ok($$SELECT * FROM elt_scd2_merge('t', 's', '{k,k2}', '2024-03-02 00:00+00')$$,
     '42501', 'permission denied for table public.t', 'no UPDATE on the target: 42501');
+RESET ROLE;
+
+-- under row-level security the caller's policies decide which versions the
+-- as_of check sees too: a hidden version neither blocks the merge nor shows
+-- its boundary
+CREATE TABLE rls_t (k int, v text, valid_from timestamptz NOT NULL, valid_to timestamptz);
+INSERT INTO rls_t VALUES (1, 'a', '2024-01-01', NULL), (2, 'hidden', '2024-01-01', '2024-05-01');
+ALTER TABLE rls_t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rls_t_visible ON rls_t USING (v IS DISTINCT FROM 'hidden');
+CREATE TABLE rls_s (k int, v text);
+INSERT INTO rls_s VALUES (1, 'a');
+GRANT SELECT, INSERT, UPDATE ON rls_t TO scd2_writer;
+GRANT SELECT ON rls_s TO scd2_writer;
+SET ROLE scd2_writer;
+SELECT results_eq($$SELECT * FROM elt_scd2_merge('rls_t', 'rls_s', '{k}', '2024-02-01')$$,
+    $$VALUES (0::bigint, 0::bigint, 0::bigint, 1::bigint)$$, 'row-level security: hidden versions are not checked against as_of');
 RESET ROLE;
 
 -- invariants over a long seeded random sequence of merges, including
