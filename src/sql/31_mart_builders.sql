@@ -123,9 +123,10 @@ BEGIN
     RETURN false;
 END
 $fn$;
--- no SET clause: it would undo the set_config at exit; everything is qualified.
--- (The callers, which all have a SET clause, switch back to origin
--- themselves before elt__bulk_end, and their SET clause would at exit too.)
+-- No SET clause: one naming session_replication_role would undo the
+-- set_config at exit (a SET clause restores only the variables it names);
+-- everything is qualified.  The callers switch back to origin themselves
+-- before elt__bulk_end.
 COMMENT ON FUNCTION @extschema@.elt__bulk_begin() IS
 'Internal: for a superuser, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
 
@@ -151,9 +152,9 @@ BEGIN
     IF NOT fast THEN
         RETURN;
     END IF;
-    -- Restoring session_replication_role is the caller's job: a set_config
-    -- here would be undone at exit by this function's SET clause.  The check
-    -- below only reads, so it gives the same answer in either mode.
+    -- Restoring session_replication_role is the caller's job (it switched
+    -- to bulk mode).  The check below only reads, so it gives the same
+    -- answer in either mode.
     FOR c IN
         SELECT k.conname, k.confrelid::regclass AS reftab,
                fa.attname AS fkcol, ra.attname AS refcol, row_number() OVER (ORDER BY k.conname) AS i
@@ -247,8 +248,8 @@ BEGIN
         $q$ USING v_ts;
     END CASE;
     GET DIAGNOSTICS n = ROW_COUNT;
-    -- back to normal triggers (elt__bulk_end cannot do it: its SET clause
-    -- would undo it at its exit), then check every fact key if rows went
+    -- back to normal triggers (bulk mode was switched on here), then check
+    -- every fact key if rows went
     IF v_fast THEN
         PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
     END IF;
