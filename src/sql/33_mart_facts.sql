@@ -202,6 +202,7 @@ DECLARE
     v_first date;
     v_last  date;
     v_lo    date;
+    v_m0    date;
 BEGIN
     w := @extschema@.elt__mart_begin(since);
     v_first := date_trunc('month', w.start_date::timestamp)::date;
@@ -213,12 +214,15 @@ BEGIN
     -- ... unless that month was already measured on its last day (since is
     -- the 1st and the month's rows say so): then it is final
     IF since IS NOT NULL AND v_lo < since AND EXTRACT(day FROM since) = 1
-       AND EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly f WHERE f.month_start = v_lo)
-       AND NOT EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly f
-                       JOIN elt_mart.dim_date d ON d.date_key = f.date_key
-                       WHERE f.month_start = v_lo AND d.date IS DISTINCT FROM since - 1) THEN
+       -- a month's rows are always written together, by one statement,
+       -- with one measurement day: one row tells
+       AND (SELECT d.date FROM elt_mart.fct_mrr_monthly f
+            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
+            WHERE f.month_start = v_lo LIMIT 1) = since - 1 THEN
         v_lo := since;
     END IF;
+    -- the first month the insert reads: the one before v_lo, for previous MRR
+    v_m0 := GREATEST((v_lo - interval '1 month')::date, v_first);
 
     EXECUTE $q$
     DELETE FROM elt_mart.fct_mrr_monthly t WHERE $1 IS NULL OR t.month_start >= $2
@@ -229,11 +233,12 @@ BEGIN
     INSERT INTO elt_mart.fct_mrr_monthly
         (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement, new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
     WITH months AS MATERIALIZED (
-        -- the months to write, and the one before (for previous MRR)
-        SELECT g::date AS month_start,
-               LEAST((g + interval '1 month' - interval '1 day')::date, $5) AS md
-        FROM generate_series(GREATEST(($2 - interval '1 month')::date, $3)::timestamp,
-                             $4::timestamp, interval '1 month') g
+        -- the months to write, and the one before (for previous MRR); an
+        -- integer series, so that the planner knows how many
+        SELECT m.month_start, m.md, @extschema@.elt__day_ts(m.md) AS ts
+        FROM (SELECT g.month_start, LEAST((g.month_start + interval '1 month' - interval '1 day')::date, $5) AS md
+              FROM (SELECT ($3 + i * interval '1 month')::date AS month_start
+                    FROM generate_series(0, $6) i) g) m
     ),
     paid AS (
         SELECT s.user_id, s.plan_id, p.monthly_price AS price, s.start_date, s.end_date
@@ -243,13 +248,16 @@ BEGIN
           AND (s.end_date IS NULL OR s.end_date > (SELECT min(md) FROM months))
     ),
     um AS MATERIALIZED (
-        -- MRR of each paying user on each measurement day
-        SELECT mo.month_start, pd.user_id, sum(pd.price) AS mrr,
-               (array_agg(pd.plan_id ORDER BY pd.price DESC, pd.plan_id))[1] AS plan_id
-        FROM months mo
-        JOIN paid pd ON pd.start_date <= mo.md AND (pd.end_date IS NULL OR pd.end_date > mo.md)
-        WHERE $1 IS NULL OR mo.month_start >= $2
-        GROUP BY mo.month_start, pd.user_id
+        -- MRR of each paying user on each measurement day, and the plan
+        -- of the dearest subscription (one sort serves both)
+        (SELECT DISTINCT ON (mo.month_start, pd.user_id)
+                mo.month_start, pd.user_id, sum(pd.price) OVER w AS mrr, pd.plan_id
+         FROM months mo
+         JOIN paid pd ON pd.start_date <= mo.md AND (pd.end_date IS NULL OR pd.end_date > mo.md)
+         WHERE $1 IS NULL OR mo.month_start >= $2
+         WINDOW w AS (PARTITION BY mo.month_start, pd.user_id ORDER BY pd.price DESC, pd.plan_id
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+         ORDER BY mo.month_start, pd.user_id, pd.price DESC, pd.plan_id)
         UNION ALL
         -- incremental: the month before the rewritten ones is final (it
         -- was measured on its last day), so its MRR is read from the facts
@@ -262,26 +270,20 @@ BEGIN
         -- from earlier builds are looked up below, only where it matters)
         SELECT um.user_id, min(um.month_start) AS first_paid FROM um GROUP BY um.user_id
     ),
-    grid AS (
-        -- paying months, and the month after each (a churn when not paying then)
-        SELECT um.month_start, um.user_id FROM um WHERE um.month_start >= $2
-        UNION
-        SELECT (um.month_start + interval '1 month')::date, um.user_id FROM um WHERE um.month_start < $4
-    ),
     x AS (
-        SELECT g.month_start, g.user_id, mo.md,
-               COALESCE(c.mrr, 0) AS mrr, COALESCE(p.mrr, 0) AS prev,
-               COALESCE(c.plan_id, p.plan_id) AS plan_id, f.first_paid
-        FROM grid g
-        JOIN months mo ON mo.month_start = g.month_start
-        LEFT JOIN um c ON c.month_start = g.month_start AND c.user_id = g.user_id
-        LEFT JOIN um p ON p.month_start = (g.month_start - interval '1 month')::date AND p.user_id = g.user_id
-        LEFT JOIN firsts f ON f.user_id = g.user_id
+        -- paying months, and the month after each (a churn when not paying
+        -- then): each month's MRR meets the month before's in one join
+        SELECT COALESCE(c.month_start, p.month_start) AS month_start, COALESCE(c.user_id, p.user_id) AS user_id,
+               COALESCE(c.mrr, 0) AS mrr, COALESCE(p.mrr, 0) AS prev, COALESCE(c.plan_id, p.plan_id) AS plan_id
+        FROM (SELECT um.* FROM um WHERE um.month_start >= $2) c
+        FULL JOIN (SELECT (um.month_start + interval '1 month')::date AS month_start, um.user_id, um.mrr, um.plan_id
+                   FROM um WHERE um.month_start < $4) p
+          ON p.month_start = c.month_start AND p.user_id = c.user_id
     ),
     y AS MATERIALIZED (   -- movement is used six times: compute it once
-        SELECT x.*, @extschema@.elt__day_ts(x.md) AS ts,
+        SELECT x.*, mo.md, mo.ts,
                CASE WHEN x.prev = 0
-                         AND (x.first_paid < x.month_start
+                         AND (f.first_paid < x.month_start
                               -- incremental: paid in a month kept from earlier builds
                               -- (index on user_id, month_start; only users not paying
                               -- the month before get here)
@@ -295,8 +297,11 @@ BEGIN
                     WHEN x.mrr < x.prev THEN 'contraction'
                     ELSE 'retained' END AS movement
         FROM x
+        JOIN months mo ON mo.month_start = x.month_start
+        LEFT JOIN firsts f ON f.user_id = x.user_id
     )
-    SELECT y.month_start, y.user_id, COALESCE(dd.date_key, -1), COALESCE(du.user_key, -1),
+    SELECT y.month_start, y.user_id, COALESCE(dd.date_key, -1),
+           CASE WHEN du.covered THEN y.user_id * 65536 + du.ord ELSE -1 END,
            COALESCE(dp.plan_key, -1), y.mrr, y.prev, y.mrr - y.prev, y.movement,
            CASE WHEN y.movement = 'new' THEN y.mrr ELSE 0 END,
            CASE WHEN y.movement = 'expansion' THEN y.mrr - y.prev ELSE 0 END,
@@ -305,14 +310,18 @@ BEGIN
            CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END
     FROM y
     LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
-    LEFT JOIN (SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
-                      r.user_id, r.valid_from, r.valid_to
-               FROM elt_raw.users r
-               WHERE r.user_id IN (SELECT um.user_id FROM um)) du   -- keys from elt_raw, as in fct_usage_daily
-           ON du.user_id = y.user_id AND du.valid_from <= y.ts AND (du.valid_to IS NULL OR du.valid_to > y.ts)
+    -- The user version valid at the measurement instant, keyed from
+    -- elt_raw as in fct_usage_daily: versions never overlap, so it is the
+    -- last one starting at or before ts, and its ordinal is the number of
+    -- those minus one (one primary key probe per row).
+    LEFT JOIN LATERAL (SELECT count(*) - 1 AS ord, bool_or(r.valid_to IS NULL OR r.valid_to > y.ts) AS covered
+                       FROM elt_raw.users r
+                       WHERE r.user_id = y.user_id AND r.valid_from <= y.ts) du ON true
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
-    $q$ USING since, v_lo, v_first, v_last, w.clock;
+    $q$ USING since, v_lo, v_m0, v_last, w.clock,
+              ((EXTRACT(year FROM v_last) - EXTRACT(year FROM v_m0)) * 12
+               + EXTRACT(month FROM v_last) - EXTRACT(month FROM v_m0))::integer;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
     IF v_fast THEN   -- back to per-row triggers before the set-based check
         PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
