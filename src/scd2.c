@@ -13,12 +13,14 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/tableam.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -33,6 +35,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -461,10 +464,49 @@ heap_boundary_after(MergeState *ms, bool skip_current)
 }
 
 /*
+ * Can an index find "valid_from > t OR valid_to > t" without reading the
+ * table?  Yes when both columns are searchable: a column of a BRIN index, or
+ * the leading column of another index (complete ones only).  A BRIN index on
+ * (valid_from, valid_to), as elt_raw has, answers in a few blocks: versions
+ * are appended in time order.
+ */
+static bool
+validity_indexed(MergeState *ms)
+{
+	AttrNumber	vf = scd2_find_column(ms->target, "valid_from")->attnum;
+	AttrNumber	vt = scd2_find_column(ms->target, "valid_to")->attnum;
+	bool		has_vf = false;
+	bool		has_vt = false;
+	List	   *indexes = RelationGetIndexList(ms->target);
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = idx->rd_index;
+		int			ncols = idx->rd_rel->relam == BRIN_AM_OID ? form->indnkeyatts : 1;
+
+		if (form->indisvalid && form->indisready &&
+			heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL))
+		{
+			for (int i = 0; i < ncols; i++)
+			{
+				has_vf |= form->indkey.values[i] == vf;
+				has_vt |= form->indkey.values[i] == vt;
+			}
+		}
+		index_close(idx, AccessShareLock);
+	}
+	list_free(indexes);
+	return has_vf && has_vt;
+}
+
+/*
  * as_of may not go back before any version boundary already written.  A
- * heap target is checked by a scan in C (see heap_boundary_after); under
- * row-level security, or for another table access method, by an existence
- * probe in SQL (serial: it is I/O-bound and usually finds nothing).
+ * heap target is checked by a scan in C (see heap_boundary_after), unless
+ * indexes can answer; under row-level security, for another table access
+ * method, or with such indexes, by an existence probe in SQL (serial: it
+ * usually finds nothing).
  */
 static void
 check_as_of(MergeState *ms)
@@ -476,7 +518,8 @@ check_as_of(MergeState *ms)
 
 	ms->current_in_diff = false;
 	if (ms->target->rd_tableam == GetHeapamTableAmRoutine() &&
-		check_enable_rls(RelationGetRelid(ms->target), InvalidOid, true) != RLS_ENABLED)
+		check_enable_rls(RelationGetRelid(ms->target), InvalidOid, true) != RLS_ENABLED &&
+		!validity_indexed(ms))
 	{
 		ms->current_in_diff = ms->invalidate;
 		if (heap_boundary_after(ms, ms->current_in_diff))

@@ -3,7 +3,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
-SELECT plan(74);
+SELECT plan(78);
 SET client_min_messages = warning;
 
 SELECT has_function('elt_scd2_merge',
@@ -122,6 +122,24 @@ DELETE FROM late_src;
 SELECT throws_ok($$SELECT * FROM elt_scd2_merge('late', 'late_src', '{k}', '2024-02-01')$$,
     '22023', 'as_of 2024-02-01 00:00:00+00 is earlier than the newest version boundary 2024-03-02 00:00:00+00 in target public.late',
     'as_of before the valid_from of a current key missing from the source: 22023');
+-- the same checks answered by an index probe: BRIN on both bounds, as elt_raw has
+CREATE INDEX late_validity ON late USING brin (valid_from, valid_to);
+SELECT throws_ok($$SELECT * FROM elt_scd2_merge('late', 'late_src', '{k}', '2024-02-01', hard_deletes => 'ignore')$$,
+    '22023', 'as_of 2024-02-01 00:00:00+00 is earlier than the newest version boundary 2024-03-02 00:00:00+00 in target public.late',
+    'indexed bounds: as_of before a current valid_from: 22023');
+UPDATE late SET valid_from = '2024-01-02' WHERE k = 2;
+UPDATE late SET valid_to = '2024-03-01' WHERE k = 1;
+SELECT throws_ok($$SELECT * FROM elt_scd2_merge('late', 'late_src', '{k}', '2024-02-01')$$,
+    '22023', 'as_of 2024-02-01 00:00:00+00 is earlier than the newest version boundary 2024-03-01 00:00:00+00 in target public.late',
+    'indexed bounds: as_of before the valid_to of a key no longer current: 22023');
+SELECT results_eq($$SELECT * FROM elt_scd2_merge('late', 'late_src', '{k}', '2024-03-01', hard_deletes => 'ignore')$$,
+    $$VALUES (0::bigint, 0::bigint, 0::bigint, 0::bigint)$$, 'indexed bounds: as_of at the newest boundary is accepted');
+-- a btree on valid_from alone cannot answer for valid_to: the table is scanned
+DROP INDEX late_validity;
+CREATE INDEX late_from ON late (valid_from);
+SELECT throws_ok($$SELECT * FROM elt_scd2_merge('late', 'late_src', '{k}', '2024-02-01', hard_deletes => 'ignore')$$,
+    '22023', 'as_of 2024-02-01 00:00:00+00 is earlier than the newest version boundary 2024-03-01 00:00:00+00 in target public.late',
+    'btree on valid_from only: as_of before a valid_to still found: 22023');
 SELECT throws_ok($$SELECT * FROM elt_scd2_merge('t', 's', '{k,k2}', '2024-02-01', hard_deletes => 'sometimes')$$,
     '22023', 'invalid hard_deletes value "sometimes"', 'unknown hard_deletes: 22023');
 SELECT throws_ok($$SELECT * FROM elt_scd2_merge('t', 's', '{}', '2024-02-01')$$,
