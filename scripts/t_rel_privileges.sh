@@ -64,7 +64,7 @@ for f in "elt_generate(100, 1, '2025-03-01')" "elt_refresh(1)" "elt_refresh()" "
          "elt_build_dim_subscription()" "elt_build_fct_usage_daily()" "elt_build_fct_mrr_monthly()" \
          "elt_build_fct_kpi_daily()" "elt_grant_reader('rel_nobody')" \
          "elt__load_raw(100, 1, '2025-03-01', '2024-03-02')" "elt_schedule('* * * * *', 1)" "elt_unschedule()" \
-         "elt__mart_begin()" "elt__bulk_begin()" "elt__check_versions('elt_raw.users', 'user_id', NULL)"; do
+         "elt__mart_begin()" "elt__bulk_begin('elt_mart.fct_kpi_daily')" "elt__check_versions('elt_raw.users', 'user_id', NULL)"; do
     denied rel_nobody 42501 "rel_nobody: SELECT $f" "SELECT * FROM $f"
 done
 users_oid=$(q -c "SELECT 'elt_raw.users'::regclass::oid")
@@ -125,7 +125,8 @@ check "$(q -c "SELECT count(*) $EXT WHERE p.prosecdef AND NOT coalesce(p.proconf
     "no SECURITY DEFINER function of elt without search_path = pg_catalog, pg_temp"
 check "$(q -c "SELECT coalesce(string_agg(p.proname, ' ' ORDER BY p.proname), '-') $EXT JOIN pg_language l ON l.oid = p.prolang
                WHERE l.lanname IN ('plpgsql', 'sql') AND NOT coalesce(p.proconfig::text[] && ARRAY['search_path=pg_catalog, pg_temp'], false)")" \
-    "elt__bulk_begin elt__day_ts elt__ts_day" "SQL functions without a fixed search_path are exactly the three internal ones that must not have it"
+    "elt__bulk_begin elt__day_ts elt__subscription_key_at elt__ts_day elt__user_key_at" \
+    "SQL functions without a fixed search_path are exactly the five internal ones that must not have it (inlined, or switching session_replication_role)"
 check "$(q -c "SELECT coalesce(string_agg(p.proname, ' ' ORDER BY p.proname), '-') $EXT
                WHERE has_function_privilege('rel_nobody', p.oid, 'EXECUTE')")" \
     "elt__check_population elt__cron_check elt__cron_here elt__day_ts elt__job_command elt__ts_day elt_payment_methods elt_plan_features elt_plans elt_referral_sources elt_regions elt_scd2_merge elt_status elt_subscriptions elt_usage elt_users" \

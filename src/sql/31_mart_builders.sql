@@ -70,6 +70,64 @@ RETURN (pg_catalog.timezone('UTC'::text, t) + '1 day -1 microsecond'::interval):
 COMMENT ON FUNCTION @extschema@.elt__ts_day(timestamptz) IS
 'Internal: the first day whose midnight UTC is at or after the instant (for point-in-time joins on days).';
 
+-- Internal: the surrogate key of the version of a user / subscription valid
+-- at an instant, computed from elt_raw with the dimensions' formula (id *
+-- 65536 + version ordinal), or no key (NULL) when no version covers it.
+-- Versions never overlap, so the one valid at ts is the last one starting
+-- at or before ts, and its ordinal is the number of those minus one: one
+-- primary key probe.  Fact builders use it for a few rows (incremental
+-- updates); a full build joins all versions at once instead.
+-- (Inlined into the caller as a subquery: SQL body bound at creation, so
+-- no search_path is needed, and none may be set.)
+CREATE FUNCTION @extschema@.elt__user_key_at(id bigint, ts timestamptz)
+RETURNS TABLE (user_key bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN pg_catalog.bool_or(r.valid_to IS NULL OR r.valid_to > ts)
+                THEN id * 65536 + pg_catalog.count(*) - 1 END
+    FROM elt_raw.users r
+    WHERE r.user_id = id AND r.valid_from <= ts;
+END;
+COMMENT ON FUNCTION @extschema@.elt__user_key_at(bigint, timestamptz) IS
+'Internal: dim_user key of the version of user id valid at ts (NULL if none), from elt_raw.users.';
+
+CREATE FUNCTION @extschema@.elt__subscription_key_at(id bigint, ts timestamptz)
+RETURNS TABLE (subscription_key bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN pg_catalog.bool_or(r.valid_to IS NULL OR r.valid_to > ts)
+                THEN id * 65536 + pg_catalog.count(*) - 1 END
+    FROM elt_raw.subscriptions r
+    WHERE r.subscription_id = id AND r.valid_from <= ts;
+END;
+COMMENT ON FUNCTION @extschema@.elt__subscription_key_at(bigint, timestamptz) IS
+'Internal: dim_subscription key of the version of subscription id valid at ts (NULL if none), from elt_raw.subscriptions.';
+
+-- Internal: the ids of an SCD2 source table with a version starting or
+-- ending at or after since_ts (NULL when since_ts is NULL: all ids), sorted,
+-- for primary key lookups (= ANY) by every builder that rewrites only what
+-- changed.  BRIN on (valid_from, valid_to) finds them in the last blocks.
+CREATE FUNCTION @extschema@.elt__changed_ids(tab regclass, id_column name, since_ts timestamptz)
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top
+AS $fn$
+DECLARE
+    ids bigint[];
+BEGIN
+    IF since_ts IS NULL THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format('SELECT array_agg(DISTINCT %1$I) FROM %2$s WHERE valid_from >= $1 OR valid_to >= $1',
+                   id_column, tab)
+        INTO ids USING since_ts;
+    RETURN COALESCE(ids, '{}');
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt__changed_ids(regclass, name, timestamptz) IS
+'Internal: sorted ids of tab with a version starting or ending at or after since_ts (NULL for NULL: all ids).';
+
 -- Internal: surrogate keys are id * 65536 + version ordinal; refuse ids and
 -- version counts that do not fit, before anything is written.
 CREATE FUNCTION @extschema@.elt__check_versions(tab regclass, id_column name, since_ts timestamptz)
@@ -85,11 +143,11 @@ BEGIN
     EXECUTE format(
         'SELECT %1$I, count(*) FROM %2$s
           WHERE $1 IS NULL   -- or the ids changed since, through the primary key
-             OR %1$I = ANY (ARRAY(SELECT DISTINCT %1$I FROM %2$s WHERE valid_from >= $1 OR valid_to >= $1))
+             OR %1$I = ANY ($1)
           GROUP BY %1$I
          HAVING count(*) > 65536 OR %1$I < 0 OR %1$I >= 140737488355328
           LIMIT 1', id_column, tab)
-        INTO v_id, v_n USING since_ts;
+        INTO v_id, v_n USING @extschema@.elt__changed_ids(tab, id_column, since_ts);
     IF v_id IS NOT NULL THEN
         RAISE EXCEPTION '% % does not fit a surrogate key of elt_mart', id_column, v_id
             USING ERRCODE = '22003',
@@ -101,22 +159,26 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz) IS
 'Internal: raises an error if an id of an SCD2 source table does not fit the surrogate key id * 65536 + version ordinal.';
 
--- Internal: fast bulk loading of the fact tables.  Foreign keys of a fact
--- table are checked by one trigger call per inserted row and key (a third
--- of a full build's time); the keys of a fact row come from lookups in the
--- dimensions in the same statement, with -1 when the lookup fails, so they
--- are valid by construction.  When the caller is a superuser, the builders
--- load facts with session_replication_role = replica for the statement
--- (no user triggers are involved: the table is ours) and then check every
--- foreign key of the new rows with one set-based query, raising the error
--- a trigger would have raised.  Other callers get the per-row triggers.
-CREATE FUNCTION @extschema@.elt__bulk_begin()
+-- Internal: fast bulk loading of the fact tables (and of the day's usage
+-- in elt_refresh).  Foreign keys are checked by one trigger call per
+-- inserted row and key (a third of a full build's time); the keys of a
+-- fact row come from lookups in the same statement, with -1 when the lookup
+-- fails, so they are valid by construction.  When the caller is a
+-- superuser, the writer loads with session_replication_role = replica for
+-- the statement and then checks every foreign key of the new rows with one
+-- set-based query (elt__bulk_end), raising the error a trigger would have
+-- raised.  A table with triggers or rules of its own keeps the normal mode,
+-- so that they fire; other callers get the per-row triggers.
+CREATE FUNCTION @extschema@.elt__bulk_begin(tab regclass)
 RETURNS boolean
 LANGUAGE plpgsql
 AS $fn$
 BEGIN
-    IF pg_catalog.current_setting('session_replication_role') = 'origin'
-       AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
+    IF pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'origin'
+       AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                       WHERE t.tgrelid OPERATOR(pg_catalog.=) tab AND NOT t.tgisinternal)
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class OPERATOR(pg_catalog.=) tab) THEN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
         RETURN true;
     END IF;
@@ -127,8 +189,8 @@ $fn$;
 -- set_config at exit (a SET clause restores only the variables it names);
 -- everything is qualified.  The callers switch back to origin themselves
 -- before elt__bulk_end.
-COMMENT ON FUNCTION @extschema@.elt__bulk_begin() IS
-'Internal: for a superuser, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
+COMMENT ON FUNCTION @extschema@.elt__bulk_begin(regclass) IS
+'Internal: for a superuser, and a table without triggers or rules of its own, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; the caller switches back and elt__bulk_end checks the keys.';
 
 CREATE FUNCTION @extschema@.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
 RETURNS void
@@ -143,6 +205,8 @@ DECLARE
     c      record;
     v_sql  text := '';
     v_case text := '';
+    v_cols text := '';
+    v_each text := '';
     v_bad  text;
     -- the new rows: those with col >= lo (all when lo is NULL); built here
     -- from a name and a value, never from SQL text
@@ -167,20 +231,32 @@ BEGIN
         v_sql := v_sql || pg_catalog.format(' LEFT JOIN %s r%s ON r%s.%I = f.%I', c.reftab, c.i, c.i, c.refcol, c.fkcol);
         v_case := v_case || pg_catalog.format(' WHEN f.%I IS NOT NULL AND r%s.%I IS NULL THEN %L', c.fkcol, c.i, c.refcol,
                                               pg_catalog.format('%s|%s|%s', c.conname, c.fkcol, c.reftab));
+        v_cols := v_cols || CASE WHEN c.i > 1 THEN ', ' ELSE '' END || pg_catalog.format('f.%I', c.fkcol);
+        v_each := v_each || CASE WHEN c.i > 1 THEN ', ' ELSE '' END
+                  || pg_catalog.format('(SELECT %L FROM (SELECT DISTINCT n.%I AS k FROM n) d'
+                                       ' WHERE d.k IS NOT NULL AND NOT EXISTS (SELECT FROM %s r WHERE r.%I = d.k) LIMIT 1)',
+                                       pg_catalog.format('%s|%s|%s', c.conname, c.fkcol, c.reftab),
+                                       c.fkcol, c.reftab, c.refcol);
     END LOOP;
     IF v_sql = '' THEN
         RETURN;
     END IF;
-    -- an aggregate, not LIMIT 1: hash joins over all new rows of a full
-    -- build; a day or a few (lo given) are checked by index lookups instead
-    -- of hashing whole dimensions
-    IF lo IS NOT NULL THEN
+    IF lo IS NULL THEN
+        -- all rows of a full build: one pass, hash joins against the
+        -- referenced tables (an aggregate, not LIMIT 1)
+        EXECUTE pg_catalog.format('SELECT min(CASE%s END) FROM %s f%s WHERE %s',
+                                  v_case, tab, v_sql, cond)
+            INTO v_bad;
+    ELSE
+        -- a day or a few: each distinct key once (a day's facts share one
+        -- date and a few plans), looked up by index rather than hashing
+        -- whole dimensions; the first constraint violated, in name order
         PERFORM pg_catalog.set_config('enable_hashjoin', 'off', true);
         PERFORM pg_catalog.set_config('enable_mergejoin', 'off', true);
+        EXECUTE pg_catalog.format('WITH n AS MATERIALIZED (SELECT %s FROM %s f WHERE %s) SELECT COALESCE(%s)',
+                                  v_cols, tab, cond, v_each)
+            INTO v_bad;
     END IF;
-    EXECUTE pg_catalog.format('SELECT min(CASE%s END) FROM %s f%s WHERE %s',
-                              v_case, tab, v_sql, cond)
-        INTO v_bad;
     IF v_bad IS NOT NULL THEN
         RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%"',
                         tab, pg_catalog.split_part(v_bad, '|', 1)
@@ -213,7 +289,7 @@ BEGIN
     -- In bulk mode the per-row "still referenced?" triggers are skipped (a
     -- deleted subscription version would scan fct_usage_daily each) and the
     -- keys of the facts are checked once, set-based, instead.
-    v_fast := @extschema@.elt__bulk_begin();
+    v_fast := @extschema@.elt__bulk_begin(('elt_mart.' OPERATOR(pg_catalog.||) tab)::pg_catalog.regclass);
     CASE tab
     WHEN 'dim_date' THEN
         DELETE FROM elt_mart.dim_date t
@@ -225,27 +301,25 @@ BEGIN
         EXECUTE $q$
         DELETE FROM elt_mart.dim_user t
         WHERE t.user_key <> -1
-          AND ($1 IS NULL OR t.user_id = ANY (ARRAY(SELECT DISTINCT u.user_id FROM elt_raw.users u
-                                                    WHERE u.valid_from >= $1 OR u.valid_to >= $1)))
+          AND ($1 IS NULL OR t.user_id = ANY ($2))
           AND CASE WHEN $1 IS NULL   -- all users: count versions in one pass
                    THEN NOT EXISTS (SELECT 1 FROM (SELECT u.user_id, count(*) AS n FROM elt_raw.users u GROUP BY u.user_id) c
                                     WHERE c.user_id = t.user_id AND t.version_ordinal < c.n)
                    -- a few changed users: count theirs through the primary key
                    ELSE t.version_ordinal >= (SELECT count(*) FROM elt_raw.users u WHERE u.user_id = t.user_id) END
-        $q$ USING v_ts;
+        $q$ USING v_ts, @extschema@.elt__changed_ids('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
     WHEN 'dim_subscription' THEN
         EXECUTE $q$
         DELETE FROM elt_mart.dim_subscription t
         WHERE t.subscription_key <> -1
-          AND ($1 IS NULL OR t.subscription_id = ANY (ARRAY(SELECT DISTINCT s.subscription_id FROM elt_raw.subscriptions s
-                                                            WHERE s.valid_from >= $1 OR s.valid_to >= $1)))
+          AND ($1 IS NULL OR t.subscription_id = ANY ($2))
           AND CASE WHEN $1 IS NULL
                    THEN NOT EXISTS (SELECT 1 FROM (SELECT s.subscription_id, count(*) AS n
                                                    FROM elt_raw.subscriptions s GROUP BY s.subscription_id) c
                                     WHERE c.subscription_id = t.subscription_id AND t.version_ordinal < c.n)
                    ELSE t.version_ordinal >= (SELECT count(*) FROM elt_raw.subscriptions s
                                               WHERE s.subscription_id = t.subscription_id) END
-        $q$ USING v_ts;
+        $q$ USING v_ts, @extschema@.elt__changed_ids('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
     END CASE;
     GET DIAGNOSTICS n = ROW_COUNT;
     -- back to normal triggers (bulk mode was switched on here), then check

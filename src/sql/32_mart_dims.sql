@@ -122,11 +122,7 @@ BEGIN
     -- users touched by a change on or after since: all their versions are
     -- recomputed (the ordinal of a version depends on the others)
     EXECUTE $q$
-    WITH aff AS MATERIALIZED (
-        SELECT DISTINCT u.user_id FROM elt_raw.users u
-        WHERE $1 IS NOT NULL AND (u.valid_from >= $1 OR u.valid_to >= $1)
-    ),
-    src AS MATERIALIZED (
+    WITH src AS MATERIALIZED (
         SELECT u.user_id * 65536 + u.ord AS user_key, u.user_id, u.ord::integer AS version_ordinal,
                u.first_name, u.last_name, u.first_name || ' ' || u.last_name AS full_name,
                u.email, u.signup_date,
@@ -136,7 +132,7 @@ BEGIN
                u.valid_from, u.valid_to, u.valid_to IS NULL AS is_current
         FROM (SELECT x.*, row_number() OVER (PARTITION BY x.user_id ORDER BY x.valid_from) - 1 AS ord
               FROM elt_raw.users x
-              WHERE $1 IS NULL OR x.user_id = ANY (ARRAY(SELECT user_id FROM aff))) u   -- primary key lookups
+              WHERE $1 IS NULL OR x.user_id = ANY ($1)) u   -- primary key lookups
         LEFT JOIN elt_raw.plans p ON p.plan_id = u.plan_id
         LEFT JOIN elt_raw.regions r ON r.region_id = u.region_id
         LEFT JOIN elt_raw.referral_sources f ON f.referral_source_id = u.referral_source_id
@@ -157,7 +153,7 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) FROM ups
-    $q$ INTO n USING v_ts;
+    $q$ INTO n USING @extschema@.elt__changed_ids('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
     IF purge THEN
         n := n + @extschema@.elt__purge_dim('dim_user'::pg_catalog.text, since);
     END IF;
@@ -184,11 +180,7 @@ BEGIN
     w := @extschema@.elt__mart_begin(since);
     PERFORM @extschema@.elt__check_versions('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
     EXECUTE $q$
-    WITH aff AS MATERIALIZED (
-        SELECT DISTINCT s.subscription_id FROM elt_raw.subscriptions s
-        WHERE $1 IS NOT NULL AND (s.valid_from >= $1 OR s.valid_to >= $1)
-    ),
-    src AS MATERIALIZED (
+    WITH src AS MATERIALIZED (
         SELECT s.subscription_id * 65536 + s.ord AS subscription_key, s.subscription_id,
                s.ord::integer AS version_ordinal, s.user_id,
                s.plan_id, COALESCE(p.plan_name, 'Unknown') AS plan_name,
@@ -198,7 +190,7 @@ BEGIN
                s.valid_from, s.valid_to, s.valid_to IS NULL AS is_current
         FROM (SELECT x.*, row_number() OVER (PARTITION BY x.subscription_id ORDER BY x.valid_from) - 1 AS ord
               FROM elt_raw.subscriptions x
-              WHERE $1 IS NULL OR x.subscription_id = ANY (ARRAY(SELECT subscription_id FROM aff))) s
+              WHERE $1 IS NULL OR x.subscription_id = ANY ($1)) s
         LEFT JOIN elt_raw.plans p ON p.plan_id = s.plan_id
         LEFT JOIN elt_raw.payment_methods m ON m.payment_method_id = s.payment_method_id
     ),
@@ -218,7 +210,7 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) FROM ups
-    $q$ INTO n USING v_ts;
+    $q$ INTO n USING @extschema@.elt__changed_ids('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
     IF purge THEN
         n := n + @extschema@.elt__purge_dim('dim_subscription'::pg_catalog.text, since);
     END IF;

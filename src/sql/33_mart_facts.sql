@@ -30,7 +30,7 @@ BEGIN
         -- a day or a few of usage: index lookups beat hashing whole dimensions
         PERFORM pg_catalog.set_config('enable_nestloop'::pg_catalog.text, 'on'::pg_catalog.text, true);
     END IF;
-    v_fast := @extschema@.elt__bulk_begin();
+    v_fast := @extschema@.elt__bulk_begin('elt_mart.fct_usage_daily'::pg_catalog.regclass);
     -- rows gone from the source (one fact row per usage row)
     EXECUTE $q$
     DELETE FROM elt_mart.fct_usage_daily t
@@ -99,30 +99,8 @@ BEGIN
         FROM u
         LEFT JOIN prev pv ON pv.subscription_id = u.subscription_id AND pv.period_start = u.period_start
         WINDOW per AS (PARTITION BY u.subscription_id, u.period_start ORDER BY u.usage_date)
-    ),
-    -- Versions as days [d0, d1): the point-in-time join compares days.  Keys
-    -- are computed from elt_raw with the dimensions' formula (id * 65536 +
-    -- ordinal), not read from the dimensions, which may still hold versions
-    -- gone from the source (they are purged after the facts); the foreign
-    -- keys check that every key exists.  From since on: only the users and
-    -- subscriptions with usage then.
-    vu AS MATERIALIZED (
-        SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
-               r.user_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
-               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
-        FROM elt_raw.users r
-        WHERE $1 IS NULL   -- or the users with usage from since on, through the primary key
-           OR r.user_id = ANY (ARRAY(SELECT DISTINCT x.user_id FROM elt_raw.usage x WHERE x.usage_date >= $1))
-    ),
-    vs AS MATERIALIZED (
-        SELECT r.subscription_id * 65536 + row_number() OVER (PARTITION BY r.subscription_id ORDER BY r.valid_from) - 1
-                   AS subscription_key,
-               r.subscription_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
-               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
-        FROM elt_raw.subscriptions r
-        WHERE $1 IS NULL
-           OR r.subscription_id = ANY (ARRAY(SELECT DISTINCT x.subscription_id FROM elt_raw.usage x WHERE x.usage_date >= $1))
     )
+    /*VERSIONS*/
     SELECT c.usage_date, c.subscription_id,
            COALESCE(dd.date_key, -1), COALESCE(du.user_key, -1), COALESCE(ds.subscription_key, -1),
            COALESCE(dp.plan_key, -1), c.user_id, c.usage_id,
@@ -132,8 +110,7 @@ BEGIN
            round(100.0 * c.period_storage_used_mb / NULLIF(dp.storage_limit_mb, 0), 2)
     FROM (SELECT * FROM c WHERE $1 IS NULL OR c.usage_date >= $1) c
     LEFT JOIN elt_mart.dim_date dd ON dd.date = c.usage_date
-    LEFT JOIN vu du ON du.user_id = c.user_id AND du.d0 <= c.usage_date AND c.usage_date < du.d1
-    LEFT JOIN vs ds ON ds.subscription_id = c.subscription_id AND ds.d0 <= c.usage_date AND c.usage_date < ds.d1
+    /*KEYS*/
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = c.plan_id
     ON CONFLICT (usage_date, subscription_id) DO UPDATE
        SET (date_key, user_key, subscription_key, plan_key, user_id,
@@ -144,6 +121,37 @@ BEGIN
             excluded.period_start, excluded.period_api_calls, excluded.period_storage_used_mb, excluded.api_quota_used_pct, excluded.storage_quota_used_pct)
      WHERE (t.*) IS DISTINCT FROM (excluded.*)
     $q$;
+    -- Keys of the versions valid on the usage day, computed from elt_raw
+    -- with the dimensions' formula (id * 65536 + ordinal), not read from the
+    -- dimensions, which may still hold versions gone from the source (they
+    -- are purged after the facts); the foreign keys check that every key
+    -- exists.  A full build joins all versions at once, as days [d0, d1)
+    -- so that the join compares days; a few days of usage look up each
+    -- row's versions through the primary keys instead.
+    IF since IS NULL THEN
+        v_sql := replace(v_sql, '/*VERSIONS*/', $q$,
+    vu AS MATERIALIZED (
+        SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
+               r.user_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
+        FROM elt_raw.users r
+    ),
+    vs AS MATERIALIZED (
+        SELECT r.subscription_id * 65536 + row_number() OVER (PARTITION BY r.subscription_id ORDER BY r.valid_from) - 1
+                   AS subscription_key,
+               r.subscription_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
+        FROM elt_raw.subscriptions r
+    )$q$);
+        v_sql := replace(v_sql, '/*KEYS*/', $q$
+    LEFT JOIN vu du ON du.user_id = c.user_id AND du.d0 <= c.usage_date AND c.usage_date < du.d1
+    LEFT JOIN vs ds ON ds.subscription_id = c.subscription_id AND ds.d0 <= c.usage_date AND c.usage_date < ds.d1$q$);
+    ELSE
+        v_sql := replace(v_sql, '/*VERSIONS*/', '');
+        v_sql := replace(v_sql, '/*KEYS*/', $q$
+    LEFT JOIN LATERAL @extschema@.elt__user_key_at(c.user_id, @extschema@.elt__day_ts(c.usage_date)) du ON true
+    LEFT JOIN LATERAL @extschema@.elt__subscription_key_at(c.subscription_id, @extschema@.elt__day_ts(c.usage_date)) ds ON true$q$);
+    END IF;
     IF NOT v_merge THEN
         -- nothing there yet (first build, new days): a plain insert is cheaper
         v_sql := left(v_sql, strpos(v_sql, 'ON CONFLICT') - 1);
@@ -228,7 +236,7 @@ BEGIN
     DELETE FROM elt_mart.fct_mrr_monthly t WHERE $1 IS NULL OR t.month_start >= $2
     $q$ USING since, v_lo;
     GET DIAGNOSTICS n_del = ROW_COUNT;
-    v_fast := @extschema@.elt__bulk_begin();
+    v_fast := @extschema@.elt__bulk_begin('elt_mart.fct_mrr_monthly'::pg_catalog.regclass);
     EXECUTE $q$
     INSERT INTO elt_mart.fct_mrr_monthly
         (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement, new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
@@ -301,8 +309,7 @@ BEGIN
         LEFT JOIN firsts f ON f.user_id = x.user_id
     )
     SELECT y.month_start, y.user_id, COALESCE(dd.date_key, -1),
-           CASE WHEN du.covered THEN y.user_id * 65536 + du.ord ELSE -1 END,
-           COALESCE(dp.plan_key, -1), y.mrr, y.prev, y.mrr - y.prev, y.movement,
+           COALESCE(du.user_key, -1), COALESCE(dp.plan_key, -1), y.mrr, y.prev, y.mrr - y.prev, y.movement,
            CASE WHEN y.movement = 'new' THEN y.mrr ELSE 0 END,
            CASE WHEN y.movement = 'expansion' THEN y.mrr - y.prev ELSE 0 END,
            CASE WHEN y.movement = 'contraction' THEN y.mrr - y.prev ELSE 0 END,
@@ -310,13 +317,7 @@ BEGIN
            CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END
     FROM y
     LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
-    -- The user version valid at the measurement instant, keyed from
-    -- elt_raw as in fct_usage_daily: versions never overlap, so it is the
-    -- last one starting at or before ts, and its ordinal is the number of
-    -- those minus one (one primary key probe per row).
-    LEFT JOIN LATERAL (SELECT count(*) - 1 AS ord, bool_or(r.valid_to IS NULL OR r.valid_to > y.ts) AS covered
-                       FROM elt_raw.users r
-                       WHERE r.user_id = y.user_id AND r.valid_from <= y.ts) du ON true
+    LEFT JOIN LATERAL @extschema@.elt__user_key_at(y.user_id, y.ts) du ON true
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
     $q$ USING since, v_lo, v_m0, v_last, w.clock,
@@ -361,7 +362,7 @@ BEGIN
     DELETE FROM elt_mart.fct_kpi_daily t WHERE $3 IS NULL OR t.date >= $1
     $q$ USING v_lo, w.clock, since;
     GET DIAGNOSTICS n_del = ROW_COUNT;
-    v_fast := @extschema@.elt__bulk_begin();
+    v_fast := @extschema@.elt__bulk_begin('elt_mart.fct_kpi_daily'::pg_catalog.regclass);
     EXECUTE $q$
     INSERT INTO elt_mart.fct_kpi_daily
         (date_key, date, signups, active_users, paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)

@@ -133,8 +133,11 @@ COMMENT ON FUNCTION @extschema@.elt_grant_reader(name) IS
 'Gives a role read-only access to the star schema: USAGE on schema elt_mart and SELECT on its tables, nothing else (no access to elt_raw or elt, no writes).';
 
 REVOKE ALL ON FUNCTION @extschema@.elt__mart_begin(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__user_key_at(bigint, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__subscription_key_at(bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__bulk_begin() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__changed_ids(regclass, name, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__bulk_begin(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__purge_dim(text, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_date(boolean) FROM PUBLIC;

@@ -19,6 +19,7 @@ DECLARE
     v_subs     bigint := 0;
     v_usage    bigint := 0;
     v_n        bigint;
+    v_fast     boolean;
     m          record;
     v_state    text;
     v_msg      text;
@@ -84,10 +85,19 @@ BEGIN
                 ARRAY['subscription_id']::pg_catalog.text[], v_asof, NULL::pg_catalog.text[], 'ignore'::pg_catalog.text);
             v_subs := v_subs + m.inserted + m.updated;
 
+            -- The day's usage is appended in bulk mode (superusers, and no
+            -- trigger or rule of yours on the table: no per-row foreign key
+            -- trigger, which cost more than generating the rows), then its
+            -- keys are checked once, set-based, as the mart builders do.
+            v_fast := @extschema@.elt__bulk_begin('elt_raw.usage'::pg_catalog.regclass);
             INSERT INTO elt_raw.usage
                 SELECT * FROM @extschema@.elt_usage(s.users, s.seed, v_day, s.start_date, since => v_day);
             GET DIAGNOSTICS v_n = ROW_COUNT;
             v_usage := v_usage + v_n;
+            IF v_fast THEN
+                PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
+            END IF;
+            PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_raw.usage'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, v_day);
 
             v_day := v_day + 1;
         END LOOP;
