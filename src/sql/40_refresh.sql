@@ -66,7 +66,12 @@ BEGIN
             -- business time: midnight UTC of the simulated day, whatever TimeZone says
             v_asof := v_day::timestamp AT TIME ZONE 'UTC';
 
-            DROP TABLE IF EXISTS elt_refresh_users, elt_refresh_subscriptions;
+            -- the previous day's (or an earlier refresh's in this
+            -- transaction: they are dropped on commit); checked first, so
+            -- that no NOTICE is raised for tables that are not there
+            IF pg_catalog.to_regclass('pg_temp.elt_refresh_users') IS NOT NULL THEN
+                DROP TABLE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
+            END IF;
             CREATE TEMP TABLE elt_refresh_users ON COMMIT DROP AS
                 SELECT * FROM @extschema@.elt_users(s.users, s.seed, v_day, s.start_date,
                                                     history => false, since => v_day);
@@ -101,7 +106,7 @@ BEGIN
 
             v_day := v_day + 1;
         END LOOP;
-        DROP TABLE IF EXISTS elt_refresh_users, elt_refresh_subscriptions;
+        DROP TABLE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
 
         -- the clock first: the mart builders read it
         UPDATE elt.settings SET clock = v_target, refreshed_at = now();
