@@ -161,9 +161,10 @@ COMMENT ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz)
 
 -- Internal: fast bulk loading of the fact tables (and of the day's usage
 -- in elt_refresh).  Foreign keys are checked by one trigger call per
--- inserted row and key (a third of a full build's time); the keys of a
--- fact row come from lookups in the same statement, with -1 when the lookup
--- fails, so they are valid by construction.  When the caller is a
+-- inserted row and key (a third of a full build's time, more than
+-- generating a day's usage); the keys of a fact row come from lookups in
+-- the same statement, with -1 when the lookup fails, and generated usage
+-- has the plans just loaded.  When the caller is a
 -- superuser, the writer loads with session_replication_role = replica for
 -- the statement and then checks every foreign key of the new rows with one
 -- set-based query (elt__bulk_end), raising the error a trigger would have
