@@ -173,6 +173,9 @@ done <<'CASES'
 42704 SELECT * FROM elt_grant_reader('public')
 42704 SELECT * FROM elt_grant_reader('x; DROP TABLE elt.settings; --')
 42704 SELECT * FROM elt_grant_reader('pg_read_all_data"; DROP TABLE elt.settings; --')
+22004 SELECT * FROM elt_grant_writer(NULL)
+42704 SELECT * FROM elt_grant_writer('no_such_role')
+42704 SELECT * FROM elt_grant_writer('x; DROP TABLE elt.settings; --')
 # --- scheduling (pg_cron is not installed in this database) ---
 22004 SELECT * FROM elt_schedule(NULL)
 22023 SELECT * FROM elt_schedule('')

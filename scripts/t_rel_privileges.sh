@@ -15,7 +15,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/rel_lib.sh"
 db=elt_t_priv
-roles="rel_nobody rel_writer rel_loader rel_mallory"
+roles="rel_nobody rel_writer rel_loader rel_mallory rel_etl"
 
 cleanup_roles() {
     for r in $roles; do
@@ -62,7 +62,7 @@ denied() {
 for f in "elt_generate(100, 1, '2025-03-01')" "elt_refresh(1)" "elt_refresh()" "elt_build_marts()" \
          "elt_update_marts('2025-03-01')" "elt_build_dim_date()" "elt_build_dim_plan()" "elt_build_dim_user()" \
          "elt_build_dim_subscription()" "elt_build_fct_usage_daily()" "elt_build_fct_mrr_monthly()" \
-         "elt_build_fct_kpi_daily()" "elt_grant_reader('rel_nobody')" \
+         "elt_build_fct_kpi_daily()" "elt_grant_reader('rel_nobody')" "elt_grant_writer('rel_nobody')" \
          "elt__load_raw(100, 1, '2025-03-01', '2024-03-02')" "elt_schedule('* * * * *', 1)" "elt_unschedule()" \
          "elt__mart_begin()" "elt__bulk_begin('elt_mart.fct_kpi_daily')" "elt__check_versions('elt_raw.users', 'user_id', NULL)"; do
     denied rel_nobody 42501 "rel_nobody: SELECT $f" "SELECT * FROM $f"
@@ -215,6 +215,15 @@ merged=$(q -c "SET search_path = public, pg_catalog" \
 check "$merged" "2 0 0 0|0 1 1 0|1 2025-01-01 2025-01-01 2025-01-02, 1 2025-01-02 2025-01-02 -, 2  2025-01-01 2025-01-02|" \
     "elt_scd2_merge gives the right history with public (and its operators) first in search_path"
 check "$(hits)" "0" "no planted function or operator was ever called"
+
+# ---- elt_grant_writer: another role runs the whole pipeline ----
+q -c "SELECT elt_grant_writer('rel_etl')" >/dev/null
+check "$(psql -qAtX -U rel_etl -d $db -c "SELECT count(*) FROM elt_generate(150, 3, '2025-03-01')" \
+          -c "SELECT status FROM elt_refresh(2)" 2>&1 | tr '\n' ' ')" "15 ok " \
+    "rel_etl after elt_grant_writer: elt_generate and elt_refresh run (marts included)"
+check "$(q -c "SELECT clock FROM elt.settings")" "2025-03-03" "... and the clock moved"
+before=$(sums)
+denied rel_etl 42501 "rel_etl may not hand its grants on" "SELECT elt_grant_writer('rel_nobody')"
 
 [ -n "${KEEP:-}" ] || rm -f "$tmp_out"
 [ -n "${KEEP:-}" ] || dropdb $db

@@ -17,6 +17,18 @@ COMMENT ON FUNCTION @extschema@.elt__load_raw(integer, bigint, date, date) IS
 'Internal: bulk-loads elt_raw.users, subscriptions and usage, which must be empty.';
 REVOKE ALL ON FUNCTION @extschema@.elt__load_raw(integer, bigint, date, date) FROM PUBLIC;
 
+-- Internal: may the current role ANALYZE the table (its owner, or a
+-- member)?  Others would only get a WARNING per table: elt_grant_writer's
+-- roles skip the statistics and leave them to autovacuum.
+CREATE FUNCTION @extschema@.elt__may_analyze(tab regclass)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = tab), 'USAGE');
+COMMENT ON FUNCTION @extschema@.elt__may_analyze(regclass) IS
+'Internal: whether the current role may ANALYZE the table (owns it, or is a member of its owner).';
+REVOKE ALL ON FUNCTION @extschema@.elt__may_analyze(regclass) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.elt_generate(
     users integer DEFAULT 1000,
     seed bigint DEFAULT 42,
@@ -81,8 +93,7 @@ BEGIN
     -- statistics now, not when autovacuum gets to it: the mart build and
     -- the first refreshes plan their joins and index scans on them (only
     -- the owner may: others would get a WARNING per table)
-    IF pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
-                               WHERE c.oid = 'elt_raw.usage'::pg_catalog.regclass), 'USAGE') THEN
+    IF @extschema@.elt__may_analyze('elt_raw.usage'::pg_catalog.regclass) THEN
         ANALYZE elt_raw.users, elt_raw.subscriptions, elt_raw.usage;
     END IF;
 

@@ -23,8 +23,8 @@ BEGIN
     n_plan := @extschema@.elt_build_dim_plan(false);
     n_user := @extschema@.elt_build_dim_user(since, false);
     n_sub  := @extschema@.elt_build_dim_subscription(since, false);
-    IF since IS NULL THEN
-        -- fresh statistics for the joins of the facts
+    IF since IS NULL AND @extschema@.elt__may_analyze('elt_mart.fct_usage_daily'::pg_catalog.regclass) THEN
+        -- fresh statistics for the joins of the facts (only the owner may)
         ANALYZE elt_mart.dim_date, elt_mart.dim_plan, elt_mart.dim_user, elt_mart.dim_subscription;
     END IF;
     table_name := 'elt_mart.fct_usage_daily';  rows_written := @extschema@.elt_build_fct_usage_daily(since);  RETURN NEXT;
@@ -39,7 +39,7 @@ BEGIN
     table_name := 'elt_mart.dim_plan';         rows_written := n_plan;  RETURN NEXT;
     table_name := 'elt_mart.dim_user';         rows_written := n_user;  RETURN NEXT;
     table_name := 'elt_mart.dim_subscription'; rows_written := n_sub;   RETURN NEXT;
-    IF since IS NULL THEN
+    IF since IS NULL AND @extschema@.elt__may_analyze('elt_mart.fct_usage_daily'::pg_catalog.regclass) THEN
         ANALYZE elt_mart.fct_usage_daily, elt_mart.fct_mrr_monthly, elt_mart.fct_kpi_daily;
     END IF;
 END
@@ -132,6 +132,46 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt_grant_reader(name) IS
 'Gives a role read-only access to the star schema: USAGE on schema elt_mart and SELECT on its tables, nothing else (no access to elt_raw or elt, no writes).';
 
+-- Runs elt_generate, elt_refresh and the builders as another role (an ETL
+-- role, a pg_cron job owner): they call internal functions, which are not
+-- for PUBLIC, so EXECUTE on the entry points alone is not enough.
+CREATE FUNCTION @extschema@.elt_grant_writer(role name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    f regprocedure;
+BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role) THEN
+        RAISE EXCEPTION 'role "%" does not exist', role
+            USING ERRCODE = '42704', HINT = 'Create it first, e.g. CREATE ROLE etl LOGIN;';
+    END IF;
+    IF NOT pg_catalog.pg_has_role(current_user, (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'elt'), 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to grant the use of elt'
+            USING ERRCODE = '42501', HINT = 'Run elt_grant_writer as the owner of the elt extension or a superuser.';
+    END IF;
+    FOR f IN
+        SELECT p.oid::pg_catalog.regprocedure
+        FROM pg_catalog.pg_proc p
+        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e'
+        JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'elt'
+        WHERE p.proname <> 'elt_grant_writer'
+        ORDER BY 1
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', f, role);
+    END LOOP;
+    EXECUTE format('GRANT USAGE ON SCHEMA elt, elt_raw, elt_mart TO %I', role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA elt, elt_raw, elt_mart TO %I', role);
+    EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA elt TO %I', role);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_grant_writer(name) IS
+'Lets a role run elt_generate, elt_refresh, elt_build_marts, elt_update_marts and the builders: EXECUTE on elt''s functions (internal ones included, but not this one) and the table privileges they use on schemas elt, elt_raw and elt_mart. Superusers still get the faster bulk paths; the role gets the ordinary per-row checks.';
+
 REVOKE ALL ON FUNCTION @extschema@.elt__mart_begin(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__user_key_at(bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__subscription_key_at(bigint, timestamptz) FROM PUBLIC;
@@ -151,3 +191,4 @@ REVOKE ALL ON FUNCTION @extschema@.elt__build(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_marts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_update_marts(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_grant_reader(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_grant_writer(name) FROM PUBLIC;
