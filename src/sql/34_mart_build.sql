@@ -104,27 +104,39 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt_update_marts(date) IS
 'Brings elt_mart up to date after the source changed only on business days >= since (new versions from since on, versions closed on or after since, usage from since on), e.g. since = the old clock + 1 after the clock advanced. Rewrites only the affected users, subscriptions, days and months; the result is the same as elt_build_marts(). Falls back to a full build if the marts were never built or the window moved. Returns rows written (inserted, changed or deleted) per table.';
 
-CREATE FUNCTION @extschema@.elt_grant_reader(role name)
+-- Internal: what elt_grant_reader and elt_grant_writer check first: a
+-- role that exists, and a caller who may hand elt's privileges on (the
+-- extension's owner, a member of it, or a superuser).
+CREATE FUNCTION @extschema@.elt__check_grant(role name, fn text, what text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
 AS $fn$
-DECLARE
-    v_owner oid;
 BEGIN
     IF role IS NULL THEN
         RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = '22004';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role) THEN
         RAISE EXCEPTION 'role "%" does not exist', role
-            USING ERRCODE = '42704', HINT = 'Create it first, e.g. CREATE ROLE bi_reader LOGIN;';
+            USING ERRCODE = '42704', HINT = 'Create it first, e.g. CREATE ROLE etl LOGIN;';
     END IF;
-    SELECT n.nspowner INTO v_owner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'elt_mart';
-    IF NOT pg_catalog.pg_has_role(current_user, v_owner, 'USAGE') THEN
-        RAISE EXCEPTION 'permission denied to grant access to elt_mart'
-            USING ERRCODE = '42501', HINT = 'Run elt_grant_reader as the owner of the elt extension or a superuser.';
+    IF NOT pg_catalog.pg_has_role(current_user, (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'elt'), 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to grant %', what
+            USING ERRCODE = '42501', HINT = format('Run %s as the owner of the elt extension or a superuser.', fn);
     END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt__check_grant(name, text, text) IS
+'Internal: raises the error elt_grant_reader or elt_grant_writer gives for a NULL or unknown role, or a caller who may not grant.';
+
+CREATE FUNCTION @extschema@.elt_grant_reader(role name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top
+AS $fn$
+BEGIN
+    PERFORM @extschema@.elt__check_grant(role, 'elt_grant_reader'::pg_catalog.text, 'access to elt_mart'::pg_catalog.text);
     EXECUTE format('GRANT USAGE ON SCHEMA elt_mart TO %I', role);
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA elt_mart TO %I', role);
 END
@@ -143,17 +155,7 @@ AS $fn$
 DECLARE
     f regprocedure;
 BEGIN
-    IF role IS NULL THEN
-        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = '22004';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role) THEN
-        RAISE EXCEPTION 'role "%" does not exist', role
-            USING ERRCODE = '42704', HINT = 'Create it first, e.g. CREATE ROLE etl LOGIN;';
-    END IF;
-    IF NOT pg_catalog.pg_has_role(current_user, (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'elt'), 'USAGE') THEN
-        RAISE EXCEPTION 'permission denied to grant the use of elt'
-            USING ERRCODE = '42501', HINT = 'Run elt_grant_writer as the owner of the elt extension or a superuser.';
-    END IF;
+    PERFORM @extschema@.elt__check_grant(role, 'elt_grant_writer'::pg_catalog.text, 'the use of elt'::pg_catalog.text);
     FOR f IN
         SELECT p.oid::pg_catalog.regprocedure
         FROM pg_catalog.pg_proc p
@@ -192,3 +194,4 @@ REVOKE ALL ON FUNCTION @extschema@.elt_build_marts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_update_marts(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_grant_reader(name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_grant_writer(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt__check_grant(name, text, text) FROM PUBLIC;
