@@ -349,15 +349,32 @@ DECLARE
     n_del bigint;
     v_fast boolean;
     v_lo  date;
+    v_delta boolean := false;
+    v_mrr   numeric := 0;
+    v_pay   bigint := 0;
 BEGIN
     w := @extschema@.elt__mart_begin(since);
     v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
+    -- Incremental, with the day before kept: its MRR and paying users are
+    -- those of the new source too (nothing before since changed), so the
+    -- running sums start from them and only subscriptions and stretches
+    -- with a start or end in the new days count.
+    IF since IS NOT NULL AND v_lo > w.start_date THEN
+        SELECT k.mrr, k.paying_users INTO v_mrr, v_pay FROM elt_mart.fct_kpi_daily k WHERE k.date = v_lo - 1;
+        v_delta := FOUND;
+        IF NOT v_delta THEN
+            v_mrr := 0;
+            v_pay := 0;
+        END IF;
+    END IF;
 
     -- MRR and paying users as running sums of +/- events from v_lo on: a
     -- paid subscription adds its price on max(start, v_lo) and removes it on
     -- its end date; a user's paid subscriptions merged into paying stretches
     -- add one paying user on the stretch's start and remove it (one churned
-    -- user) on its end.
+    -- user) on its end.  From the day before's values ($4), only starts
+    -- from v_lo on count, and only users with such a start or end in the
+    -- new days can start or end a stretch.
     EXECUTE $q$
     DELETE FROM elt_mart.fct_kpi_daily t WHERE $3 IS NULL OR t.date >= $1
     $q$ USING v_lo, w.clock, since;
@@ -377,12 +394,16 @@ BEGIN
         WHERE s.valid_to IS NULL AND p.monthly_price > 0
           AND (s.end_date IS NULL OR s.end_date >= $1) AND s.start_date <= $2
     ),
+    moved AS (
+        SELECT DISTINCT pd.user_id FROM paid pd WHERE pd.start_date >= $1 OR pd.end_date <= $2
+    ),
     brk AS (
         SELECT pd.*,
                CASE WHEN pd.start_date <= max(pd.end_date) OVER (PARTITION BY pd.user_id ORDER BY pd.start_date, pd.end_date
                                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
                     THEN 0 ELSE 1 END AS new_stretch
         FROM paid pd
+        WHERE NOT $3 OR pd.user_id IN (SELECT m.user_id FROM moved m)
     ),
     stretch AS (
         SELECT b.user_id, min(b.start_date) AS s, max(b.end_date) AS e
@@ -394,10 +415,11 @@ BEGIN
     ev AS (
         SELECT e.d, sum(e.dmrr) AS dmrr, sum(e.dpay) AS dpay, sum(e.dchurn) AS dchurn
         FROM (SELECT GREATEST(pd.start_date, $1) AS d, pd.price AS dmrr, 0 AS dpay, 0 AS dchurn FROM paid pd
+              WHERE NOT $3 OR pd.start_date >= $1
               UNION ALL
               SELECT pd.end_date, -pd.price, 0, 0 FROM paid pd WHERE pd.end_date <= $2
               UNION ALL
-              SELECT GREATEST(st.s, $1), 0, 1, 0 FROM stretch st
+              SELECT GREATEST(st.s, $1), 0, 1, 0 FROM stretch st WHERE NOT $3 OR st.s >= $1
               UNION ALL
               SELECT st.e, 0, -1, 1 FROM stretch st WHERE st.e <= $2) e
         GROUP BY e.d
@@ -420,9 +442,9 @@ BEGIN
         SELECT days.d,
                COALESCE(sig.n, 0) AS signups,
                COALESCE(use.active_users, 0) AS active_users,
-               sum(COALESCE(ev.dpay, 0)) OVER run AS paying_users,
+               $4 + sum(COALESCE(ev.dpay, 0)) OVER run AS paying_users,
                COALESCE(ev.dchurn, 0) AS churned_users,
-               sum(COALESCE(ev.dmrr, 0)) OVER run AS mrr,
+               $5 + sum(COALESCE(ev.dmrr, 0)) OVER run AS mrr,
                COALESCE(use.actions_performed, 0) AS actions_performed,
                COALESCE(use.api_calls, 0) AS api_calls,
                COALESCE(use.storage_used_mb, 0) AS storage_used_mb,
@@ -438,7 +460,7 @@ BEGIN
     FROM k
     JOIN elt_mart.dim_date dd ON dd.date = k.d
     ORDER BY k.d
-    $q$ USING v_lo, w.clock, since;
+    $q$ USING v_lo, w.clock, v_delta, v_pay, v_mrr;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
     IF v_fast THEN   -- back to per-row triggers before the set-based check
         PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
