@@ -3,7 +3,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
-SELECT plan(24);
+SELECT plan(25);
 
 SELECT throws_ok($$SELECT * FROM elt_refresh(1)$$, '55000', NULL, 'refresh before any elt_generate: 55000');
 SELECT throws_ok($$SELECT * FROM elt_refresh(0)$$, '22023', NULL, 'days = 0: 22023');
@@ -84,6 +84,8 @@ SELECT results_eq($$SELECT status, error LIKE '58030: disk on fire%' FROM elt.ru
                   $$VALUES ('failed'::text, true)$$, 'the run log keeps the failure and its message');
 SELECT results_eq($$SELECT days_applied, status FROM elt_refresh(1)$$, $$VALUES (1, 'ok'::text)$$,
                   'the next refresh works');
+SELECT is(current_setting('session_replication_role'), 'origin',
+          'the refresh left session_replication_role at origin (its bulk paths switched back)');
 
 -- NULL catches up with current_date, then there is nothing to do
 SELECT elt_generate(200, 5, current_date - 2, build_marts => false);

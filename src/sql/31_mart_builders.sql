@@ -188,10 +188,9 @@ END
 $fn$;
 -- No SET clause: one naming session_replication_role would undo the
 -- set_config at exit (a SET clause restores only the variables it names);
--- everything is qualified.  The callers switch back to origin themselves
--- before elt__bulk_end.
+-- everything is qualified.  elt__bulk_end switches back to origin.
 COMMENT ON FUNCTION @extschema@.elt__bulk_begin(regclass) IS
-'Internal: for a superuser, and a table without triggers or rules of its own, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; the caller switches back and elt__bulk_end checks the keys.';
+'Internal: for a superuser, and a table without triggers or rules of its own, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
 
 CREATE FUNCTION @extschema@.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
 RETURNS void
@@ -217,9 +216,10 @@ BEGIN
     IF NOT fast THEN
         RETURN;
     END IF;
-    -- Restoring session_replication_role is the caller's job (it switched
-    -- to bulk mode).  The check below only reads, so it gives the same
-    -- answer in either mode.
+    -- Back to per-row triggers first (elt__bulk_begin switched them off).
+    -- This set_config outlives the call: the SET clause above does not name
+    -- session_replication_role, and a SET clause restores only what it names.
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
     FOR c IN
         SELECT k.conname, k.confrelid::regclass AS reftab,
                fa.attname AS fkcol, ra.attname AS refcol, row_number() OVER (ORDER BY k.conname) AS i
@@ -268,7 +268,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) IS
-'Internal: after a bulk load started by elt__bulk_begin (and the caller''s switch back to session_replication_role = origin), checks the foreign keys of the rows of tab with col >= lo (all rows when lo is NULL) in one query.';
+'Internal: after a bulk load started by elt__bulk_begin (fast = its result), switches back to session_replication_role = origin and checks the foreign keys of the rows of tab with col >= lo (all rows when lo is NULL) in one query.';
 
 -- Internal: remove dimension rows gone from the source (after the facts
 -- that referenced them are gone): days outside the window, plans no longer
@@ -323,9 +323,9 @@ BEGIN
         $q$ USING v_ts, @extschema@.elt__changed_ids('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
     END CASE;
     GET DIAGNOSTICS n = ROW_COUNT;
-    -- back to normal triggers (bulk mode was switched on here), then check
-    -- every fact key if rows went
-    IF v_fast THEN
+    -- back to normal triggers (bulk mode was switched on here) even when no
+    -- row went, then check every fact key only if rows went
+    IF v_fast AND n = 0 THEN
         PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
     END IF;
     PERFORM @extschema@.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, NULL::pg_catalog.date);

@@ -183,9 +183,6 @@ BEGIN
     END IF;
     DELETE FROM elt.mart_usage_totals q
     WHERE q.through < (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31;
-    IF v_fast THEN   -- back to per-row triggers before the set-based check
-        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
-    END IF;
     PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, since);
     RETURN n_del + n_ins;
 END
@@ -324,9 +321,6 @@ BEGIN
               ((EXTRACT(year FROM v_last) - EXTRACT(year FROM v_m0)) * 12
                + EXTRACT(month FROM v_last) - EXTRACT(month FROM v_m0))::integer;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
-    IF v_fast THEN   -- back to per-row triggers before the set-based check
-        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
-    END IF;
     PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
     RETURN n_del + n_ins;
 END
@@ -462,9 +456,6 @@ BEGIN
     ORDER BY k.d
     $q$ USING v_lo, w.clock, v_delta, v_pay, v_mrr;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
-    IF v_fast THEN   -- back to per-row triggers before the set-based check
-        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
-    END IF;
     PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, v_lo);
     RETURN n_del + n_ins;
 END
