@@ -344,8 +344,8 @@ DECLARE
     v_fast boolean;
     v_lo  date;
     v_delta boolean := false;
-    v_mrr   numeric := 0;
-    v_pay   bigint := 0;
+    v_mrr   numeric;
+    v_pay   bigint;
 BEGIN
     w := @extschema@.elt__mart_begin(since);
     v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
@@ -356,10 +356,6 @@ BEGIN
     IF since IS NOT NULL AND v_lo > w.start_date THEN
         SELECT k.mrr, k.paying_users INTO v_mrr, v_pay FROM elt_mart.fct_kpi_daily k WHERE k.date = v_lo - 1;
         v_delta := FOUND;
-        IF NOT v_delta THEN
-            v_mrr := 0;
-            v_pay := 0;
-        END IF;
     END IF;
 
     -- MRR and paying users as running sums of +/- events from v_lo on: a
@@ -454,7 +450,7 @@ BEGIN
     FROM k
     JOIN elt_mart.dim_date dd ON dd.date = k.d
     ORDER BY k.d
-    $q$ USING v_lo, w.clock, v_delta, v_pay, v_mrr;
+    $q$ USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0);
     GET DIAGNOSTICS n_ins = ROW_COUNT;
     PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, v_lo);
     RETURN n_del + n_ins;
