@@ -1,6 +1,7 @@
 /*
- * lookups.c: SQL-facing set-returning functions for the static lookups.
- * They are small, so each materialises its rows into a tuplestore.
+ * lookups.c: SQL-facing functions for the model's static facts: the lookups
+ * (small set-returning functions, each materialising its rows into a
+ * tuplestore) and the model version.
  */
 #include "postgres.h"
 
@@ -10,6 +11,7 @@
 #include "utils/fmgrprotos.h"
 
 #include "catalog.h"
+#include "model.h"
 
 PG_MODULE_MAGIC;
 
@@ -18,6 +20,14 @@ PG_FUNCTION_INFO_V1(elt_referral_sources);
 PG_FUNCTION_INFO_V1(elt_payment_methods);
 PG_FUNCTION_INFO_V1(elt_plans);
 PG_FUNCTION_INFO_V1(elt_plan_features);
+PG_FUNCTION_INFO_V1(elt_model_version);
+
+/* elt_model_version returns the version of the model this library generates. */
+Datum
+elt_model_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(ELT_MODEL_VERSION);
+}
 
 static void
 emit_lookup(FunctionCallInfo fcinfo, const EltLookup *tab, int n)

@@ -3,7 +3,7 @@
 
 -- Static lookups of the simulated SaaS, as C set-returning functions.
 
-CREATE FUNCTION @extschema@.elt_regions(
+CREATE OR REPLACE FUNCTION @extschema@.elt_regions(
     OUT region_id integer, OUT region_name text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'elt_regions'
@@ -11,7 +11,7 @@ LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 6;
 COMMENT ON FUNCTION @extschema@.elt_regions() IS
 'Regions of the simulated SaaS (lookup rows).';
 
-CREATE FUNCTION @extschema@.elt_referral_sources(
+CREATE OR REPLACE FUNCTION @extschema@.elt_referral_sources(
     OUT referral_source_id integer, OUT referral_source_name text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'elt_referral_sources'
@@ -19,7 +19,7 @@ LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 4;
 COMMENT ON FUNCTION @extschema@.elt_referral_sources() IS
 'Referral sources through which simulated users sign up (lookup rows).';
 
-CREATE FUNCTION @extschema@.elt_payment_methods(
+CREATE OR REPLACE FUNCTION @extschema@.elt_payment_methods(
     OUT payment_method_id integer, OUT payment_method_name text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'elt_payment_methods'
@@ -27,7 +27,7 @@ LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 4;
 COMMENT ON FUNCTION @extschema@.elt_payment_methods() IS
 'Payment methods of subscriptions; N/A is used for free plans (lookup rows).';
 
-CREATE FUNCTION @extschema@.elt_plans(
+CREATE OR REPLACE FUNCTION @extschema@.elt_plans(
     OUT plan_id integer, OUT plan_name text, OUT monthly_price numeric,
     OUT max_users integer, OUT api_limit integer, OUT storage_limit_mb integer,
     OUT project_limit integer)
@@ -37,7 +37,7 @@ LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 5;
 COMMENT ON FUNCTION @extschema@.elt_plans() IS
 'Subscription plans with monthly price and limits; NULL limits mean unlimited (lookup rows).';
 
-CREATE FUNCTION @extschema@.elt_plan_features(
+CREATE OR REPLACE FUNCTION @extschema@.elt_plan_features(
     OUT feature_id integer, OUT plan_id integer, OUT feature_name text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'elt_plan_features'

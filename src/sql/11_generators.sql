@@ -3,7 +3,7 @@
 -- first 365 days from start_date, and signups keep growing after that.
 -- start_date NULL means the year ending at as_of.
 
-CREATE FUNCTION @extschema@.elt_users(
+CREATE OR REPLACE FUNCTION @extschema@.elt_users(
     users integer DEFAULT 1000, seed bigint DEFAULT 42,
     as_of date DEFAULT CURRENT_DATE, start_date date DEFAULT NULL,
     first_user integer DEFAULT 1, last_user integer DEFAULT NULL,
@@ -16,7 +16,7 @@ LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 2000;
 COMMENT ON FUNCTION @extschema@.elt_users(integer, bigint, date, date, integer, integer, boolean, date) IS
 'Simulated users as of a day, with SCD2 versions [valid_from, valid_to). Pure: the same arguments give the same rows. first_user/last_user select a range of user indexes; history => false gives only current versions; since keeps versions starting on or after that day.';
 
-CREATE FUNCTION @extschema@.elt_subscriptions(
+CREATE OR REPLACE FUNCTION @extschema@.elt_subscriptions(
     users integer DEFAULT 1000, seed bigint DEFAULT 42,
     as_of date DEFAULT CURRENT_DATE, start_date date DEFAULT NULL,
     first_user integer DEFAULT 1, last_user integer DEFAULT NULL,
@@ -30,7 +30,7 @@ LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 5000;
 COMMENT ON FUNCTION @extschema@.elt_subscriptions(integer, bigint, date, date, integer, integer, boolean, date) IS
 'Simulated subscriptions as of a day, with SCD2 versions: one version per start, renewal, cancellation and expiry. Arguments as for elt_users.';
 
-CREATE FUNCTION @extschema@.elt_usage(
+CREATE OR REPLACE FUNCTION @extschema@.elt_usage(
     users integer DEFAULT 1000, seed bigint DEFAULT 42,
     as_of date DEFAULT CURRENT_DATE, start_date date DEFAULT NULL,
     first_user integer DEFAULT 1, last_user integer DEFAULT NULL,
@@ -42,3 +42,10 @@ AS 'MODULE_PATHNAME', 'elt_usage'
 LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 50000;
 COMMENT ON FUNCTION @extschema@.elt_usage(integer, bigint, date, date, integer, integer, date) IS
 'Simulated daily usage from since (default: start of the window) through as_of, one row per user and active day, within monthly plan quotas. Arguments as for elt_users.';
+
+CREATE OR REPLACE FUNCTION elt.elt__model_version()
+RETURNS integer
+AS 'MODULE_PATHNAME', 'elt_model_version'
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION elt.elt__model_version() IS
+'Version of the simulation model of this library: the same seed, parameters and model version give the same rows. elt.settings records the version that generated the data.';

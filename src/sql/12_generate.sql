@@ -1,6 +1,6 @@
 -- elt_generate(): (re)load elt_raw for a population as of a day.
 
-CREATE FUNCTION @extschema@.elt__check_population(
+CREATE OR REPLACE FUNCTION @extschema@.elt__check_population(
     users integer, seed bigint, as_of date, start_date date)
 RETURNS void
 AS 'MODULE_PATHNAME', 'elt__check_population'
@@ -8,7 +8,7 @@ LANGUAGE c STABLE;
 COMMENT ON FUNCTION @extschema@.elt__check_population(integer, bigint, date, date) IS
 'Internal: raises the error elt_generate and the generators give for bad population arguments.';
 
-CREATE FUNCTION @extschema@.elt__load_raw(
+CREATE OR REPLACE FUNCTION @extschema@.elt__load_raw(
     users integer, seed bigint, as_of date, start_date date,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
 AS 'MODULE_PATHNAME', 'elt__load_raw'
@@ -20,7 +20,7 @@ REVOKE ALL ON FUNCTION @extschema@.elt__load_raw(integer, bigint, date, date) FR
 -- Internal: may the current role ANALYZE the table (its owner, or a
 -- member)?  Others would only get a WARNING per table: elt_grant_writer's
 -- roles skip the statistics and leave them to autovacuum.
-CREATE FUNCTION @extschema@.elt__may_analyze(tab regclass)
+CREATE OR REPLACE FUNCTION @extschema@.elt__may_analyze(tab regclass)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -29,7 +29,7 @@ COMMENT ON FUNCTION @extschema@.elt__may_analyze(regclass) IS
 'Internal: whether the current role may ANALYZE the table (owns it, or is a member of its owner).';
 REVOKE ALL ON FUNCTION @extschema@.elt__may_analyze(regclass) FROM PUBLIC;
 
-CREATE FUNCTION @extschema@.elt_generate(
+CREATE OR REPLACE FUNCTION @extschema@.elt_generate(
     users integer DEFAULT 1000,
     seed bigint DEFAULT 42,
     as_of date DEFAULT CURRENT_DATE,
@@ -98,12 +98,13 @@ BEGIN
     END IF;
 
     -- settings first: the mart builders read the window and clock from them
-    INSERT INTO elt.settings AS s (singleton, seed, users, start_date, clock, marts_built, generated_at, refreshed_at)
-    VALUES (true, elt_generate.seed, elt_generate.users, v_start, as_of, build_marts, now(), NULL)
+    INSERT INTO elt.settings AS s (singleton, seed, users, start_date, clock, marts_built, generated_at, refreshed_at, model_version)
+    VALUES (true, elt_generate.seed, elt_generate.users, v_start, as_of, build_marts, now(), NULL, elt.elt__model_version())
     ON CONFLICT (singleton) DO UPDATE
        SET seed = excluded.seed, users = excluded.users, start_date = excluded.start_date,
            clock = excluded.clock, marts_built = excluded.marts_built,
-           generated_at = excluded.generated_at, refreshed_at = NULL;
+           generated_at = excluded.generated_at, refreshed_at = NULL,
+           model_version = excluded.model_version;
 
     IF build_marts THEN
         FOR v_mart IN SELECT * FROM @extschema@.elt_build_marts() LOOP

@@ -1,6 +1,6 @@
 -- Generic SCD2 merge engine (src/scd2.c).
 
-CREATE FUNCTION @extschema@.elt_scd2_merge(
+CREATE OR REPLACE FUNCTION @extschema@.elt_scd2_merge(
     target regclass,
     source regclass,
     keys text[],

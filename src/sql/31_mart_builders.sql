@@ -24,7 +24,7 @@
 
 -- Internal: checks a builder's since, takes the locks of a build, and
 -- returns the simulated window.
-CREATE FUNCTION @extschema@.elt__mart_begin(since date DEFAULT NULL, OUT start_date date, OUT clock date)
+CREATE OR REPLACE FUNCTION @extschema@.elt__mart_begin(since date DEFAULT NULL, OUT start_date date, OUT clock date)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top
@@ -53,7 +53,7 @@ COMMENT ON FUNCTION @extschema@.elt__mart_begin(date) IS
 
 -- Internal: a day's instant (midnight UTC); NULL stays NULL.
 -- (Inlined SQL function: fully qualified, no SET clause.)
-CREATE FUNCTION @extschema@.elt__day_ts(day date)
+CREATE OR REPLACE FUNCTION @extschema@.elt__day_ts(day date)
 RETURNS timestamptz
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN pg_catalog.timezone('UTC'::text, day::timestamp without time zone);
@@ -63,7 +63,7 @@ COMMENT ON FUNCTION @extschema@.elt__day_ts(date) IS
 -- Internal: the first day whose midnight UTC is at or after an instant, so
 -- that  t <= day_ts(d)  <=>  ts_day(t) <= d  and  day_ts(d) < t  <=>  d < ts_day(t):
 -- point-in-time joins then compare dates, not instants built row by row.
-CREATE FUNCTION @extschema@.elt__ts_day(t timestamptz)
+CREATE OR REPLACE FUNCTION @extschema@.elt__ts_day(t timestamptz)
 RETURNS date
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN (pg_catalog.timezone('UTC'::text, t) + '1 day -1 microsecond'::interval)::date;
@@ -79,7 +79,7 @@ COMMENT ON FUNCTION @extschema@.elt__ts_day(timestamptz) IS
 -- updates); a full build joins all versions at once instead.
 -- (Inlined into the caller as a subquery: SQL body bound at creation, so
 -- no search_path is needed, and none may be set.)
-CREATE FUNCTION @extschema@.elt__user_key_at(id bigint, ts timestamptz)
+CREATE OR REPLACE FUNCTION @extschema@.elt__user_key_at(id bigint, ts timestamptz)
 RETURNS TABLE (user_key bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
@@ -91,7 +91,7 @@ END;
 COMMENT ON FUNCTION @extschema@.elt__user_key_at(bigint, timestamptz) IS
 'Internal: dim_user key of the version of user id valid at ts (NULL if none), from elt_raw.users.';
 
-CREATE FUNCTION @extschema@.elt__subscription_key_at(id bigint, ts timestamptz)
+CREATE OR REPLACE FUNCTION @extschema@.elt__subscription_key_at(id bigint, ts timestamptz)
 RETURNS TABLE (subscription_key bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
@@ -107,7 +107,7 @@ COMMENT ON FUNCTION @extschema@.elt__subscription_key_at(bigint, timestamptz) IS
 -- ending at or after since_ts (NULL when since_ts is NULL: all ids), sorted,
 -- for primary key lookups (= ANY) by every builder that rewrites only what
 -- changed.  BRIN on (valid_from, valid_to) finds them in the last blocks.
-CREATE FUNCTION @extschema@.elt__changed_ids(tab regclass, id_column name, since_ts timestamptz)
+CREATE OR REPLACE FUNCTION @extschema@.elt__changed_ids(tab regclass, id_column name, since_ts timestamptz)
 RETURNS bigint[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -130,7 +130,7 @@ COMMENT ON FUNCTION @extschema@.elt__changed_ids(regclass, name, timestamptz) IS
 
 -- Internal: surrogate keys are id * 65536 + version ordinal; refuse ids and
 -- version counts that do not fit, before anything is written.
-CREATE FUNCTION @extschema@.elt__check_versions(tab regclass, id_column name, since_ts timestamptz)
+CREATE OR REPLACE FUNCTION @extschema@.elt__check_versions(tab regclass, id_column name, since_ts timestamptz)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -170,7 +170,7 @@ COMMENT ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz)
 -- set-based query (elt__bulk_end), raising the error a trigger would have
 -- raised.  A table with triggers or rules of its own keeps the normal mode,
 -- so that they fire; other callers get the per-row triggers.
-CREATE FUNCTION @extschema@.elt__bulk_begin(tab regclass)
+CREATE OR REPLACE FUNCTION @extschema@.elt__bulk_begin(tab regclass)
 RETURNS boolean
 LANGUAGE plpgsql
 AS $fn$
@@ -192,7 +192,7 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt__bulk_begin(regclass) IS
 'Internal: for a superuser, and a table without triggers or rules of its own, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
 
-CREATE FUNCTION @extschema@.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
+CREATE OR REPLACE FUNCTION @extschema@.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -274,7 +274,7 @@ COMMENT ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) IS
 -- that referenced them are gone): days outside the window, plans no longer
 -- listed, versions beyond the versions an id has now.  since limits the
 -- users and subscriptions looked at to those changed on or after that day.
-CREATE FUNCTION @extschema@.elt__purge_dim(tab text, since date)
+CREATE OR REPLACE FUNCTION @extschema@.elt__purge_dim(tab text, since date)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp

@@ -3,7 +3,7 @@
 ------------------------------------------------------------------------------
 -- dim_date
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_dim_date(purge boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_dim_date(purge boolean DEFAULT true)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -60,7 +60,7 @@ COMMENT ON FUNCTION @extschema@.elt_build_dim_date(boolean) IS
 ------------------------------------------------------------------------------
 -- dim_plan
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_dim_plan(purge boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_dim_plan(purge boolean DEFAULT true)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -106,7 +106,7 @@ COMMENT ON FUNCTION @extschema@.elt_build_dim_plan(boolean) IS
 ------------------------------------------------------------------------------
 -- dim_user
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_dim_user(since date DEFAULT NULL, purge boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_dim_user(since date DEFAULT NULL, purge boolean DEFAULT true)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -166,7 +166,7 @@ COMMENT ON FUNCTION @extschema@.elt_build_dim_user(date, boolean) IS
 ------------------------------------------------------------------------------
 -- dim_subscription
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_dim_subscription(since date DEFAULT NULL, purge boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_dim_subscription(since date DEFAULT NULL, purge boolean DEFAULT true)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp

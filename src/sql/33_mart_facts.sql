@@ -3,7 +3,7 @@
 ------------------------------------------------------------------------------
 -- fct_usage_daily
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_fct_usage_daily(since date DEFAULT NULL)
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_fct_usage_daily(since date DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -193,7 +193,7 @@ COMMENT ON FUNCTION @extschema@.elt_build_fct_usage_daily(date) IS
 ------------------------------------------------------------------------------
 -- fct_mrr_monthly
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_fct_mrr_monthly(since date DEFAULT NULL)
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_fct_mrr_monthly(since date DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -331,7 +331,7 @@ COMMENT ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) IS
 ------------------------------------------------------------------------------
 -- fct_kpi_daily
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.elt_build_fct_kpi_daily(since date DEFAULT NULL)
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_fct_kpi_daily(since date DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp

@@ -6,7 +6,7 @@
 -- Internal: the build itself, full (since NULL) or from a day on.  Dimension
 -- rows are inserted or updated first, facts merged next (which removes fact
 -- rows gone from the source), dimension rows gone from the source last.
-CREATE FUNCTION @extschema@.elt__build(since date)
+CREATE OR REPLACE FUNCTION @extschema@.elt__build(since date)
 RETURNS TABLE (table_name text, rows_written bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -47,7 +47,7 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt__build(date) IS
 'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table.';
 
-CREATE FUNCTION @extschema@.elt_build_marts()
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_marts()
 RETURNS TABLE (table_name text, row_count bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -68,7 +68,7 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_marts() IS
 'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, and readers keep seeing the previous rows until it commits. Returns one row per mart table with its row count (Unknown members included).';
 
-CREATE FUNCTION @extschema@.elt_update_marts(since date)
+CREATE OR REPLACE FUNCTION @extschema@.elt_update_marts(since date)
 RETURNS TABLE (table_name text, rows_written bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -107,7 +107,7 @@ COMMENT ON FUNCTION @extschema@.elt_update_marts(date) IS
 -- Internal: what elt_grant_reader and elt_grant_writer check first: a
 -- role that exists, and a caller who may hand elt's privileges on (the
 -- extension's owner, a member of it, or a superuser).
-CREATE FUNCTION @extschema@.elt__check_grant(role name, fn text, what text)
+CREATE OR REPLACE FUNCTION @extschema@.elt__check_grant(role name, fn text, what text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -129,7 +129,7 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt__check_grant(name, text, text) IS
 'Internal: raises the error elt_grant_reader or elt_grant_writer gives for a NULL or unknown role, or a caller who may not grant.';
 
-CREATE FUNCTION @extschema@.elt_grant_reader(role name)
+CREATE OR REPLACE FUNCTION @extschema@.elt_grant_reader(role name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -147,7 +147,7 @@ COMMENT ON FUNCTION @extschema@.elt_grant_reader(name) IS
 -- Runs elt_generate, elt_refresh and the builders as another role (an ETL
 -- role, a pg_cron job owner): they call internal functions, which are not
 -- for PUBLIC, so EXECUTE on the entry points alone is not enough.
-CREATE FUNCTION @extschema@.elt_grant_writer(role name)
+CREATE OR REPLACE FUNCTION @extschema@.elt_grant_writer(role name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp

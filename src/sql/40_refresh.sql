@@ -2,7 +2,7 @@
 -- changed.  Users and subscriptions go through elt_scd2_merge with the
 -- business day as as_of; usage is appended; marts are updated incrementally.
 
-CREATE FUNCTION @extschema@.elt_refresh(days integer DEFAULT NULL)
+CREATE OR REPLACE FUNCTION @extschema@.elt_refresh(days integer DEFAULT NULL)
 RETURNS TABLE (days_applied integer, clock_before date, clock_after date,
                users_rows bigint, subscriptions_rows bigint, usage_rows bigint,
                status text)

@@ -5,7 +5,7 @@
 -- pg_cron keeps its jobs in one database (cron.database_name) and schedules
 -- from there only; elt_schedule() therefore works in that database.
 
-CREATE FUNCTION @extschema@.elt__cron_check()
+CREATE OR REPLACE FUNCTION @extschema@.elt__cron_check()
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -35,7 +35,7 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt__cron_check() IS
 'Internal: raises 55000 with a hint unless pg_cron is loaded, schedules from this database and is installed here.';
 
-CREATE FUNCTION @extschema@.elt__cron_here()
+CREATE OR REPLACE FUNCTION @extschema@.elt__cron_here()
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -50,7 +50,7 @@ COMMENT ON FUNCTION @extschema@.elt__cron_here() IS
 -- elt's jobs (so that no job keeps calling functions that no longer exist).
 -- The argument is typed: an untyped NULL would let an elt_refresh(text)
 -- planted in the extension's schema win over ours, run by the job's owner.
-CREATE FUNCTION @extschema@.elt__job_command(days integer)
+CREATE OR REPLACE FUNCTION @extschema@.elt__job_command(days integer)
 RETURNS text
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -61,7 +61,7 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt__job_command(integer) IS
 'Internal: the SQL the elt-refresh pg_cron job runs.';
 
-CREATE FUNCTION @extschema@.elt_schedule(schedule text DEFAULT '0 * * * *', days integer DEFAULT NULL)
+CREATE OR REPLACE FUNCTION @extschema@.elt_schedule(schedule text DEFAULT '0 * * * *', days integer DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -103,7 +103,7 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt_schedule(text, integer) IS
 'Creates or updates the pg_cron job "elt-refresh" that runs elt_refresh(days) on the given cron schedule (GMT) in this database, plus a daily job purging pg_cron run details older than 7 days. Returns the refresh job id. Needs pg_cron loaded with cron.database_name = this database (else 55000).';
 
-CREATE FUNCTION @extschema@.elt_unschedule()
+CREATE OR REPLACE FUNCTION @extschema@.elt_unschedule()
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -124,7 +124,7 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt_unschedule() IS
 'Removes the pg_cron jobs elt_schedule created in this database; returns how many. Call it before DROP EXTENSION elt (jobs left behind remove themselves on their next run).';
 
-CREATE FUNCTION @extschema@.elt_status()
+CREATE OR REPLACE FUNCTION @extschema@.elt_status()
 RETURNS TABLE (kind text, name text, status text, detail text, at timestamptz)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
