@@ -12,5 +12,4 @@
 -- elt.settings records the model version; data of 0.1.0 is model 1.
 ALTER TABLE elt.settings ADD COLUMN model_version integer;
 UPDATE elt.settings SET model_version = 1;
-ALTER TABLE elt.settings ALTER COLUMN model_version SET NOT NULL;
-COMMENT ON COLUMN elt.settings.model_version IS 'Version of the simulation model that generated the data (elt.elt__model_version()); elt_refresh continues only data of the same version.';
+COMMENT ON COLUMN elt.settings.model_version IS 'Version of the simulation model that generated the data (elt.elt__model_version()), NULL for a source loaded by other means; elt_refresh continues only data of the same version.';
