@@ -29,7 +29,6 @@ start)
         cat >> "$datadir/postgresql.conf" <<CONF
 # added by elt scripts/cluster.sh
 listen_addresses = '127.0.0.1'
-port = $port
 unix_socket_directories = ''
 shared_preload_libraries = 'pg_cron'
 cron.database_name = '$crondb'
@@ -42,7 +41,13 @@ CONF
     if as_owner "$PGBIN/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then
         exit 0
     fi
-    as_owner "$PGBIN/pg_ctl" -D "$datadir" -l "$datadir/server.log" -o "${ELT_PG_OPTS:-}" -w -t 60 start >/dev/null
+    # the port is given at each start (not written into postgresql.conf), so
+    # a changed port takes effect on the next start
+    if ! as_owner "$PGBIN/pg_ctl" -D "$datadir" -l "$datadir/server.log" -o "-p $port ${ELT_PG_OPTS:-}" -w -t 60 start >/dev/null; then
+        echo "cluster.sh: the server in $datadir did not start on port $port; the end of its log ($datadir/server.log):" >&2
+        tail -n 15 "$datadir/server.log" >&2 2>/dev/null || true
+        exit 1
+    fi
     ;;
 stop)
     if [ -f "$datadir/postmaster.pid" ]; then

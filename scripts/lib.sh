@@ -12,7 +12,12 @@ elt_setup() {
     datadir="$work/pgdata"
     root=${ELT_PG_ROOT:-}
     [ -z "$root" ] || scripts/pgroot.sh "$root"
-    exec 9>"/tmp/elt-test$(echo "$root" | tr / _).lock"
+    elt_lock
+}
+
+# elt_lock: the install lock (fd 9) for the installation in use ($root).
+elt_lock() {
+    exec 9>"/tmp/elt-test$(echo "${root:-}" | tr / _).lock"
     flock 9
 }
 
