@@ -11,7 +11,8 @@ set -euo pipefail
 PGBIN=${ELT_PG_ROOT:-}/usr/lib/postgresql/15/bin
 
 as_owner() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    # from /: the caller's directory may be one postgres cannot enter
+    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 cmd=${1:?usage: cluster.sh start|stop DATADIR [PORT] [CRON_DB]}

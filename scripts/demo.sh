@@ -79,7 +79,7 @@ if [ "$cmd" = reset ]; then
     if psql -XqAt -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
         echo "== reset: dropping extension elt in database $db with everything that depends on it:"
         echo "   its schemas elt, elt_raw, elt_mart and their data, its pg_cron jobs, and these objects of yours:"
-        sql -At -c "SELECT '     ' || pg_describe_object(d.classid, d.objid, d.objsubid)
+        sql -At -c "SELECT '     ' || pg_describe_object('pg_class'::regclass, r.ev_class, 0)
                     FROM pg_depend d JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
                     JOIN pg_class c ON c.oid = d.refobjid JOIN pg_namespace n ON n.oid = c.relnamespace
                     WHERE n.nspname IN ('elt', 'elt_raw', 'elt_mart') AND r.ev_class <> c.oid
