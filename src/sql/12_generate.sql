@@ -8,6 +8,14 @@ LANGUAGE c STABLE;
 COMMENT ON FUNCTION @extschema@.elt__check_population(integer, bigint, date, date) IS
 'Internal: raises the error elt_generate and the generators give for bad population arguments.';
 
+CREATE OR REPLACE FUNCTION elt.elt__estimate(
+    users integer, seed bigint, as_of date, start_date date, build_marts boolean,
+    OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint, OUT bytes bigint)
+AS 'MODULE_PATHNAME', 'elt__estimate'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION elt.elt__estimate(integer, bigint, date, date, boolean) IS
+'Internal: estimates the rows elt_generate would write to elt_raw and the bytes of the warehouse (from a sample of users), reports them in a NOTICE, and refuses (54000) more rows than elt.max_generate_rows.';
+
 CREATE OR REPLACE FUNCTION @extschema@.elt__load_raw(
     users integer, seed bigint, as_of date, start_date date,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
@@ -52,6 +60,7 @@ BEGIN
     IF build_marts IS NULL THEN
         RAISE EXCEPTION 'build_marts must not be NULL' USING ERRCODE = '22004';
     END IF;
+    PERFORM elt.elt__estimate(users, seed, as_of, start_date, build_marts);
 
     -- one generate or refresh at a time; readers of elt_mart are not blocked
     LOCK TABLE elt.settings IN EXCLUSIVE MODE;
