@@ -377,8 +377,10 @@ check_privileges(MergeState *ms)
 	check_priv(ms->target, ms->tname, ACL_SELECT, "SELECT", "target", ms->keys, ms->nkeys,
 			   NEED_VALID_FROM | NEED_VALID_TO);
 	if (!has_priv(ms->target, ACL_SELECT, ms->cols, ms->ncols, true, 0))
-		check_priv(ms->target, ms->tname, ACL_SELECT, "SELECT", "target (tracked columns)",
-				   NULL, 0, 0);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", ms->tname),
+				 errdetail("elt_scd2_merge needs SELECT privilege on the tracked columns of its target.")));
 	check_priv(ms->target, ms->tname, ACL_INSERT, "INSERT", "target", ms->keys, ms->nkeys,
 			   NEED_VALID_FROM | NEED_VALID_TO);
 	check_priv(ms->target, ms->tname, ACL_INSERT, "INSERT", "target", ms->cols, ms->ncols, 0);
