@@ -179,8 +179,8 @@ SELECT ok(random_seq(0.1, 25, 4, 'invalidate'), 'random snapshots, several per a
 SELECT ok(random_seq(0.2, 25, 4, 'invalidate'), 'again, another seed');
 SELECT ok(random_seq(0.3, 40, 3, 'invalidate'), 'and a third');
 
--- a reopen keeps the unique current-row index satisfied and writes as a role
--- needing UPDATE (valid_to) and DELETE only
+-- a reopen deletes the rewritten version before reopening the old one, so
+-- the unique current-row index on cs_t is never violated
 SELECT ok(run_seq('{"1:a","1:b","1:a"}', '{2024-01-01,2024-01-02,2024-01-02}'), 'reopen with the unique index');
 
 -- (12a) too many shared columns: a short error up front
