@@ -8,6 +8,8 @@
 #include "access/tupdesc.h"
 #include "fmgr.h"
 #include "nodes/params.h"
+#include "nodes/parsenodes.h"
+#include "storage/lockdefs.h"
 #include "storage/block.h"
 #include "storage/itemptr.h"
 #include "utils/palloc.h"
@@ -97,6 +99,13 @@ extern bool scd2_begin_read(void);
 extern void scd2_end_read(bool pushed);
 extern void scd2_as_of_error(MergeState *ms);
 extern void scd2_no_assignment_cast(MergeState *ms, MergeCol *col) pg_attribute_noreturn();
+
+/* scd2_priv.c */
+extern Relation scd2_open_checked(Oid relid, LOCKMODE lockmode, AclMode mode, const char *role);
+extern void scd2_check_priv(Relation rel, const char *relname, AclMode mode, const char *modename,
+							const char *role, MergeCol *cols, int ncols, int validity);
+extern void scd2_check_privileges(MergeState *ms);
+extern void scd2_check_rewrite_priv(MergeState *ms);
 
 /* scd2_diff.c */
 extern void scd2_run_diff(MergeState *ms);
