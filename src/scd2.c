@@ -22,14 +22,14 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
-#include "parser/parse_coerce.h"
-#include "storage/lmgr.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
+#include "parser/parse_coerce.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -585,10 +585,10 @@ apply_changes(MergeState *ms)
 
 	if (ms->ndrop > 0)
 		scd2_check_priv(ms->target, ms->tname, ACL_DELETE, "DELETE",
-				   "target (to remove versions that start at as_of)", NULL, 0, 0);
+						"target (to remove versions that start at as_of)", NULL, 0, 0);
 	if (nreplace > 0)
 		scd2_check_priv(ms->target, ms->tname, ACL_UPDATE, "UPDATE",
-				   "target (to rewrite versions that start at as_of)", ms->cols, ms->ncols, 0);
+						"target (to rewrite versions that start at as_of)", ms->cols, ms->ncols, 0);
 	if (ms->nclose > 0)
 		expect_rows(ms, run_write(ms, psprintf("UPDATE ONLY %s SET valid_to = $1 WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
 											   ms->tname), ms->close_tids, ms->nclose),

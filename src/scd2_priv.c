@@ -81,7 +81,7 @@ has_priv(Relation rel, AclMode mode, MergeCol *cols, int ncols, bool only_tracke
 
 void
 scd2_check_priv(Relation rel, const char *relname, AclMode mode, const char *modename,
-		   const char *role, MergeCol *cols, int ncols, int validity)
+				const char *role, MergeCol *cols, int ncols, int validity)
 {
 	if (!has_priv(rel, mode, cols, ncols, false, validity))
 		ereport(ERROR,
@@ -90,7 +90,7 @@ scd2_check_priv(Relation rel, const char *relname, AclMode mode, const char *mod
 				 errdetail("elt_scd2_merge needs %s privilege on its %s.", modename, role)));
 }
 
-/* Source columns carry target attnums only for check_priv: remap them. */
+/* Source columns carry target attnums only for scd2_check_priv: remap them. */
 static void
 check_source_priv(MergeState *ms)
 {
@@ -117,14 +117,14 @@ scd2_check_privileges(MergeState *ms)
 {
 	check_source_priv(ms);
 	scd2_check_priv(ms->target, ms->tname, ACL_SELECT, "SELECT", "target", ms->keys, ms->nkeys,
-			   NEED_VALID_FROM | NEED_VALID_TO);
+					NEED_VALID_FROM | NEED_VALID_TO);
 	if (!has_priv(ms->target, ACL_SELECT, ms->cols, ms->ncols, true, 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", ms->tname),
 				 errdetail("elt_scd2_merge needs SELECT privilege on the tracked columns of its target.")));
 	scd2_check_priv(ms->target, ms->tname, ACL_INSERT, "INSERT", "target", ms->keys, ms->nkeys,
-			   NEED_VALID_FROM | NEED_VALID_TO);
+					NEED_VALID_FROM | NEED_VALID_TO);
 	scd2_check_priv(ms->target, ms->tname, ACL_INSERT, "INSERT", "target", ms->cols, ms->ncols, 0);
 	scd2_check_priv(ms->target, ms->tname, ACL_UPDATE, "UPDATE", "target", NULL, 0, NEED_VALID_TO);
 }
