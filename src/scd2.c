@@ -28,6 +28,8 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
+#include "parser/parse_coerce.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -50,37 +52,6 @@ qualified_name(Relation rel)
 {
 	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 									  RelationGetRelationName(rel));
-}
-
-/*
- * Opens the target or source.  A relation the caller has no privilege of the
- * kind needed on at all (on the table or on any column) is refused before it
- * is locked: a merge must not queue for a strong lock on a table it cannot
- * write, blocking others.  The full check per column comes later.  A regclass
- * given as a number may name no relation at all.
- */
-static Relation
-open_checked(Oid relid, LOCKMODE lockmode, AclMode mode, const char *role)
-{
-	char	   *name = get_rel_name(relid);
-	Relation	rel;
-
-	if (name != NULL)
-		name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
-	if (name != NULL &&
-		pg_class_aclcheck(relid, GetUserId(), mode) != ACLCHECK_OK &&
-		pg_attribute_aclcheck_all(relid, GetUserId(), mode, ACLMASK_ANY) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", name),
-				 errdetail("elt_scd2_merge needs %s privilege on its %s.",
-						   mode == ACL_INSERT ? "INSERT" : "SELECT", role)));
-	rel = name != NULL ? try_table_open(relid, lockmode) : NULL;
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("%s relation with OID %u does not exist", role, relid)));
-	return rel;
 }
 
 /* Names from a text[] argument: no NULLs, no duplicates. */
@@ -187,6 +158,40 @@ check_validity_column(MergeState *ms, const char *name)
 }
 
 /*
+ * The error for a source column INSERT could not store in the target column
+ * (no assignment cast between the types), as INSERT ... SELECT reports it.
+ */
+void
+scd2_no_assignment_cast(MergeState *ms, MergeCol *col)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" of target %s has type %s, but the source column has type %s",
+					col->name, ms->tname, format_type_with_typemod(col->ttype, col->ttypmod),
+					format_type_with_typemod(col->stype, col->stypmod)),
+			 errhint("elt_scd2_merge converts source values as INSERT does (assignment casts only); cast the column in a view over the source.")));
+}
+
+/*
+ * The read pass returns 4 + keys + copied + 2 x tracked columns; refuse up
+ * front what would exceed the executor's limit on a row's width (a short
+ * error rather than 54011 from deep inside, with the whole query as context).
+ */
+static void
+check_width(MergeState *ms)
+{
+	int			width = 4 + ms->nkeys + ms->ncols + 2 * ms->ntracked;
+
+	if (width > MaxTupleAttributeNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_TOO_MANY_COLUMNS),
+				 errmsg("target %s shares too many columns with source %s", ms->tname, ms->sname),
+				 errdetail("%d key columns, %d copied columns of which %d tracked: keys + copied + 2 x tracked must not exceed %d.",
+						   ms->nkeys, ms->ncols, ms->ntracked, MaxTupleAttributeNumber - 4),
+				 errhint("Pass fewer tracked columns, or merge from a view with fewer columns.")));
+}
+
+/*
  * Resolves keys, copied columns and tracked columns.  Copied: every non-key
  * column both sides have, except the validity columns and target columns the
  * database computes (generated, identity ALWAYS).
@@ -204,7 +209,19 @@ resolve_columns(MergeState *ms, List *keys, List *tracked, bool track_all)
 	ms->nkeys = list_length(keys);
 	ms->keys = palloc0(sizeof(MergeCol) * ms->nkeys);
 	foreach(lc, keys)
-		resolve_shared(ms, &ms->keys[i++], lfirst(lc), "key");
+	{
+		Form_pg_attribute att;
+
+		resolve_shared(ms, &ms->keys[i], lfirst(lc), "key");
+		att = TupleDescAttr(tdesc, ms->keys[i].tattnum - 1);
+		if (att->attgenerated || att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
+			ereport(ERROR,
+					(errcode(ERRCODE_GENERATED_ALWAYS),
+					 errmsg("key column \"%s\" of target %s is computed by the database",
+							ms->keys[i].name, ms->tname),
+					 errdetail("elt_scd2_merge inserts the key of every new version; a generated or GENERATED ALWAYS identity column cannot be inserted.")));
+		i++;
+	}
 
 	foreach(lc, tracked)
 	{
@@ -245,6 +262,7 @@ resolve_columns(MergeState *ms, List *keys, List *tracked, bool track_all)
 			if (strcmp(lfirst(lc), name) == 0)
 				col->tracked = true;
 		}
+		ms->ntracked += col->tracked;
 	}
 
 	/* a tracked generated column would have been missed above */
@@ -260,53 +278,15 @@ resolve_columns(MergeState *ms, List *keys, List *tracked, bool track_all)
 					 errmsg("tracked column \"%s\" of target %s is computed by the database",
 							(char *) lfirst(lc), ms->tname)));
 	}
-}
 
-/*
- * The caller needs the privilege on the whole table or on each column used;
- * checked here so the error is clear and comes before any work.
- */
-#define NEED_VALID_FROM	1
-#define NEED_VALID_TO	2
-
-static void
-check_priv(Relation rel, const char *relname, AclMode mode, const char *modename,
-		   const char *role, MergeCol *cols, int ncols, int validity)
-{
-	Oid			relid = RelationGetRelid(rel);
-	Oid			user = GetUserId();
-	bool		ok = true;
-
-	if (pg_class_aclcheck(relid, user, mode) == ACLCHECK_OK)
-		return;
-	for (int i = 0; i < ncols && ok; i++)
-		ok = pg_attribute_aclcheck(relid, cols[i].tattnum, user, mode) == ACLCHECK_OK;
-	if (ok && (validity & NEED_VALID_FROM))
-		ok = pg_attribute_aclcheck(relid, scd2_find_column(rel, "valid_from")->attnum,
-								   user, mode) == ACLCHECK_OK;
-	if (ok && (validity & NEED_VALID_TO))
-		ok = pg_attribute_aclcheck(relid, scd2_find_column(rel, "valid_to")->attnum,
-								   user, mode) == ACLCHECK_OK;
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", relname),
-				 errdetail("elt_scd2_merge needs %s privilege on its %s.", modename, role)));
-}
-
-/* Source columns carry target attnums only for check_priv: remap them. */
-static void
-check_source_priv(MergeState *ms)
-{
-	int			n = ms->nkeys + ms->ncols;
-	MergeCol   *cols = palloc(sizeof(MergeCol) * n);
-
-	for (int i = 0; i < n; i++)
+	for (int k = 0; k < ms->nkeys + ms->ncols; k++)
 	{
-		cols[i] = i < ms->nkeys ? ms->keys[i] : ms->cols[i - ms->nkeys];
-		cols[i].tattnum = scd2_find_column(ms->source, cols[i].name)->attnum;
+		MergeCol   *col = k < ms->nkeys ? &ms->keys[k] : &ms->cols[k - ms->nkeys];
+
+		if (!can_coerce_type(1, &col->stype, &col->ttype, COERCION_ASSIGNMENT))
+			scd2_no_assignment_cast(ms, col);
 	}
-	check_priv(ms->source, ms->sname, ACL_SELECT, "SELECT", "source", cols, n, 0);
+	check_width(ms);
 }
 
 /* Sets a planner GUC until AtEOXact_GUC(true, nest) (like a SET clause). */
@@ -454,6 +434,7 @@ heap_boundary_after(MergeState *ms, bool skip_current)
 		{
 			d = heap_getattr(tup, vt, desc, &isnull);
 			found = DatumGetTimestampTz(d) > ms->as_of;
+			ms->closed_at_as_of |= DatumGetTimestampTz(d) == ms->as_of;
 		}
 		d = heap_getattr(tup, vf, desc, &isnull);
 		found |= !isnull && DatumGetTimestampTz(d) > ms->as_of;
@@ -515,6 +496,8 @@ check_as_of(MergeState *ms)
 	Datum		args[1] = {TimestampTzGetDatum(ms->as_of)};
 	SPIPlanPtr	plan;
 	bool		ro;
+	bool		isnull;
+	Datum		after;
 
 	ms->current_in_diff = false;
 	if (ms->target->rd_tableam == GetHeapamTableAmRoutine() &&
@@ -526,15 +509,20 @@ check_as_of(MergeState *ms)
 			scd2_as_of_error(ms);
 		return;
 	}
-	plan = SPI_prepare(psprintf("SELECT 1 FROM ONLY %s WHERE valid_from OPERATOR(pg_catalog.>) $1 "
-								"OR valid_to OPERATOR(pg_catalog.>) $1 LIMIT 1", ms->tname),
+	/* NULL: no boundary at or after as_of; true: one after it */
+	plan = SPI_prepare(psprintf("SELECT pg_catalog.bool_or(valid_from OPERATOR(pg_catalog.>) $1 "
+								"OR valid_to OPERATOR(pg_catalog.>) $1) FROM ONLY %s "
+								"WHERE valid_from OPERATOR(pg_catalog.>) $1 "
+								"OR valid_to OPERATOR(pg_catalog.>=) $1", ms->tname),
 					   1, argtypes);
 	ro = scd2_begin_read();
 	if (plan == NULL || SPI_execute_plan(plan, args, NULL, ro, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the validity range of %s", ms->tname);
 	scd2_end_read(ro);
-	if (SPI_processed > 0)
+	after = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull && DatumGetBool(after))
 		scd2_as_of_error(ms);
+	ms->closed_at_as_of = !isnull;
 }
 
 /*
@@ -583,25 +571,37 @@ scd2_end_read(bool pushed)
 		PopActiveSnapshot();
 }
 
+/*
+ * The writes, in an order that never has two current versions of a key at
+ * once (the recommended unique index on current rows): close, remove,
+ * reopen, rewrite, insert.
+ */
 static void
 apply_changes(MergeState *ms)
 {
 	StringInfoData buf;
-	int64		nnew = ms->counts[OP_INSERT] + ms->counts[OP_UPDATE];
+	int64		nnew = ms->counts[OP_INSERT] + ms->counts[OP_UPDATE] - ms->reopened[OP_INSERT];
+	int64		nreplace = ms->counts[OP_REPLACE] - ms->reopened[OP_REPLACE];
 
+	if (ms->ndrop > 0)
+		scd2_check_priv(ms->target, ms->tname, ACL_DELETE, "DELETE",
+						"target (to remove versions that start at as_of)", NULL, 0, 0);
+	if (nreplace > 0)
+		scd2_check_priv(ms->target, ms->tname, ACL_UPDATE, "UPDATE",
+						"target (to rewrite versions that start at as_of)", ms->cols, ms->ncols, 0);
 	if (ms->nclose > 0)
 		expect_rows(ms, run_write(ms, psprintf("UPDATE ONLY %s SET valid_to = $1 WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
 											   ms->tname), ms->close_tids, ms->nclose),
 					ms->nclose, "closed");
 	if (ms->ndrop > 0)
-	{
-		check_priv(ms->target, ms->tname, ACL_DELETE, "DELETE",
-				   "target (to remove versions that start at as_of)", NULL, 0, 0);
 		expect_rows(ms, run_write(ms, psprintf("DELETE FROM ONLY %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
 											   ms->tname), ms->drop_tids, ms->ndrop),
 					ms->ndrop, "removed");
-	}
-	if (ms->counts[OP_REPLACE] > 0)
+	if (ms->nreopen > 0)
+		expect_rows(ms, run_write(ms, psprintf("UPDATE ONLY %s SET valid_to = NULL WHERE ctid OPERATOR(pg_catalog.=) ANY ($2)",
+											   ms->tname), ms->reopen_tids, ms->nreopen),
+					ms->nreopen, "reopened");
+	if (nreplace > 0)
 	{
 		initStringInfo(&buf);
 		appendStringInfo(&buf, "UPDATE ONLY %s AS t SET ", ms->tname);
@@ -610,7 +610,7 @@ apply_changes(MergeState *ms)
 							 quote_identifier(ms->cols[i].name), i);
 		appendStringInfo(&buf, " FROM %s c WHERE c._op OPERATOR(pg_catalog.=) %d AND t.ctid OPERATOR(pg_catalog.=) c._tid",
 						 ENR_NAME, OP_REPLACE);
-		expect_rows(ms, run_write(ms, buf.data, NULL, 0), ms->counts[OP_REPLACE], "replaced");
+		expect_rows(ms, run_write(ms, buf.data, NULL, 0), nreplace, "replaced");
 	}
 	if (nnew > 0)
 	{
@@ -676,15 +676,11 @@ elt_scd2_merge(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(4))
 		tracked = name_list(PG_GETARG_ARRAYTYPE_P(4), "tracked");
 
-	/*
-	 * The lock serializes merges into one target (and any other writer)
-	 * while letting readers read; taken before anything is read.
-	 */
 	if (PG_GETARG_OID(0) == PG_GETARG_OID(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("source and target must be different relations")));
-	ms.target = open_checked(PG_GETARG_OID(0), ShareRowExclusiveLock, ACL_INSERT, "target");
+	ms.target = scd2_open_checked(PG_GETARG_OID(0), AccessShareLock, ACL_INSERT, "target");
 	ms.tname = qualified_name(ms.target);
 	if (ms.target->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
@@ -695,7 +691,7 @@ elt_scd2_merge(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("target %s is not a table", ms.tname)));
-	ms.source = open_checked(PG_GETARG_OID(1), AccessShareLock, ACL_SELECT, "source");
+	ms.source = scd2_open_checked(PG_GETARG_OID(1), AccessShareLock, ACL_SELECT, "source");
 	ms.sname = qualified_name(ms.source);
 	if (!(ms.source->rd_rel->relkind == RELKIND_RELATION ||
 		  ms.source->rd_rel->relkind == RELKIND_VIEW ||
@@ -707,20 +703,22 @@ elt_scd2_merge(PG_FUNCTION_ARGS)
 				 errmsg("source %s is not a table or view", ms.sname)));
 
 	resolve_columns(&ms, keys, tracked, PG_ARGISNULL(4));
+	scd2_check_privileges(&ms);
 
-	check_source_priv(&ms);
-	check_priv(ms.target, ms.tname, ACL_SELECT, "SELECT", "target", ms.keys, ms.nkeys,
-			   NEED_VALID_FROM | NEED_VALID_TO);
-	check_priv(ms.target, ms.tname, ACL_INSERT, "INSERT", "target", ms.keys, ms.nkeys,
-			   NEED_VALID_FROM | NEED_VALID_TO);
-	check_priv(ms.target, ms.tname, ACL_INSERT, "INSERT", "target", ms.cols, ms.ncols, 0);
-	check_priv(ms.target, ms.tname, ACL_UPDATE, "UPDATE", "target", NULL, 0, NEED_VALID_TO);
+	/*
+	 * The lock serializes merges into one target (and any other writer)
+	 * while letting readers read; taken before anything is read, but only
+	 * once the caller is known to hold the privileges the merge needs (a
+	 * role that may not write must not queue for it, blocking writers).
+	 */
+	LockRelationOid(RelationGetRelid(ms.target), ShareRowExclusiveLock);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ms.cxt = CurrentMemoryContext;
 
 	check_as_of(&ms);
+	scd2_check_rewrite_priv(&ms);
 	scd2_run_diff(&ms);
 	scd2_register_spool(&ms);
 	scd2_check_new_duplicates(&ms);

@@ -8,6 +8,8 @@
 #include "access/tupdesc.h"
 #include "fmgr.h"
 #include "nodes/params.h"
+#include "nodes/parsenodes.h"
+#include "storage/lockdefs.h"
 #include "storage/block.h"
 #include "storage/itemptr.h"
 #include "utils/palloc.h"
@@ -23,6 +25,7 @@
 #define OP_REPLACE		4		/* changed, current starts at as_of: rewrite it */
 #define OP_DROP			5		/* gone, current starts at as_of: remove it */
 #define OP_FUTURE		6		/* current starts after as_of: refused */
+#define NUM_OPS			7
 
 #define ENR_NAME "elt_scd2_changes"
 
@@ -38,9 +41,14 @@ typedef struct MergeCol
 	int32		stypmod;
 	Oid			scoll;
 	bool		tracked;
-	/* tracked columns: the target type's equality (none: compare as text) */
+	/*
+	 * tracked columns: the target type's equality; for a type without one,
+	 * its send function (cmp_binary) or else its output function
+	 */
 	Oid			eqfunc;
 	FmgrInfo	eqflinfo;
+	FmgrInfo	cmpflinfo;
+	bool		cmp_binary;
 	int16		typlen;
 	bool		typbyval;
 } MergeCol;
@@ -57,21 +65,28 @@ typedef struct MergeState
 	MergeCol   *cols;
 	bool		invalidate;
 	TimestampTz as_of;
+	int			ntracked;
 	bool		current_in_diff;	/* the diff checks current valid_from */
 	bool		future;			/* it found one after as_of */
+	bool		closed_at_as_of;	/* some version has valid_to = as_of */
 
 	/* filled by the diff receiver */
 	MemoryContext cxt;
 	TupleDesc	desc;			/* of the spool: _op, _tid, _k0.., _v0.. */
 	TupleTableSlot *spool_slot;
 	Tuplestorestate *spool;		/* OP_INSERT, OP_UPDATE, OP_REPLACE rows */
-	int64		counts[7];
+	int64		counts[NUM_OPS];
+	int64		reopened[NUM_OPS];	/* of OP_INSERT, OP_REPLACE: reopen instead */
+	MemoryContext cmpcxt;		/* per comparison, reset after each */
 	ItemPointerData *close_tids;	/* OP_UPDATE, OP_DELETE */
 	int64		nclose;
-	ItemPointerData *drop_tids; /* OP_DROP */
+	ItemPointerData *drop_tids; /* OP_DROP, and versions a reopen replaces */
 	int64		ndrop;
+	ItemPointerData *reopen_tids;	/* versions closed at as_of to reopen */
+	int64		nreopen;
 	int64		cap_close;
 	int64		cap_drop;
+	int64		cap_reopen;
 	uint8	   *seen;			/* bitmap over target TIDs, for duplicates */
 	BlockNumber nblocks;
 } MergeState;
@@ -83,6 +98,14 @@ extern ParamListInfo scd2_params(MergeState *ms, Datum tids, bool with_tids);
 extern bool scd2_begin_read(void);
 extern void scd2_end_read(bool pushed);
 extern void scd2_as_of_error(MergeState *ms);
+extern void scd2_no_assignment_cast(MergeState *ms, MergeCol *col) pg_attribute_noreturn();
+
+/* scd2_priv.c */
+extern Relation scd2_open_checked(Oid relid, LOCKMODE lockmode, AclMode mode, const char *role);
+extern void scd2_check_priv(Relation rel, const char *relname, AclMode mode, const char *modename,
+							const char *role, MergeCol *cols, int ncols, int validity);
+extern void scd2_check_privileges(MergeState *ms);
+extern void scd2_check_rewrite_priv(MergeState *ms);
 
 /* scd2_diff.c */
 extern void scd2_run_diff(MergeState *ms);

@@ -18,8 +18,11 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/primnodes.h"
 #include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_expr.h"
 #include "utils/acl.h"
 #include "utils/datum.h"
 #include "storage/bufmgr.h"
@@ -27,6 +30,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/queryenvironment.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
@@ -40,6 +44,10 @@
 #define DIFF_VF			1
 #define DIFF_PRESENT	2
 #define DIFF_KEYS		3
+/* then the keys, copied values, and current tracked values */
+#define DIFF_CURRENT(ms)	(DIFF_KEYS + (ms)->nkeys + (ms)->ncols)
+/* then, when ms->closed_at_as_of, the version closed at as_of */
+#define DIFF_PREV_TID(ms)	(DIFF_CURRENT(ms) + (ms)->ntracked)
 
 typedef struct DiffReceiver
 {
@@ -71,41 +79,128 @@ equality_operator(Oid type)
 
 /*
  * The source value as the target stores it (type, typmod, collation), so
- * that what is compared is what gets written.
+ * that what is compared is what gets written.  The column is referenced as
+ * src.name and converted by source_columnref below.
  */
 static void
 append_source_expr(StringInfo buf, MergeCol *col)
 {
-	if (col->stype == col->ttype && col->stypmod == col->ttypmod)
-		appendStringInfo(buf, "src.%s", quote_identifier(col->name));
-	else
-		appendStringInfo(buf, "CAST(src.%s AS %s)", quote_identifier(col->name),
-						 format_type_extended(col->ttype, col->ttypmod,
-											  FORMAT_TYPE_TYPEMOD_GIVEN |
-											  FORMAT_TYPE_FORCE_QUALIFY));
+	appendStringInfo(buf, "src.%s", quote_identifier(col->name));
 	if (OidIsValid(col->tcoll) && col->tcoll != col->scoll)
 		appendStringInfo(buf, " COLLATE %s", generate_collation_name(col->tcoll));
 }
 
 /*
- * "Changed" in SQL, for a tracked column whose type has no equality
- * operator: compared by the text form.  NULL to value and value to NULL are
- * changes, NULL to NULL is not.  (Columns with one are compared in C.)
+ * Parser hook for the diff query: src.name becomes the source column
+ * converted as INSERT converts it (coerce_to_target_type with assignment
+ * semantics), not as a CAST would: a value too long for varchar(n) or
+ * bit(n) raises an error instead of being truncated, a domain's checks
+ * apply, numeric is rounded to the target's scale.
  */
-static void
-append_changed_as_text(StringInfo buf, int i)
+static Node *
+source_columnref(ParseState *pstate, ColumnRef *cref)
 {
-	appendStringInfo(buf, "(c._t%d IS NULL) OPERATOR(pg_catalog.<>) (s._v%d IS NULL) OR "
-					 "NOT (CAST(c._t%d AS pg_catalog.text) OPERATOR(pg_catalog.=) "
-					 "CAST(s._v%d AS pg_catalog.text))", i, i, i, i);
+	MergeState *ms = (MergeState *) pstate->p_ref_hook_state;
+	PreParseColumnRefHook hook = pstate->p_pre_columnref_hook;
+	MergeCol   *col = NULL;
+	const char *name;
+	Node	   *var;
+	Node	   *result;
+
+	if (list_length(cref->fields) != 2 || !IsA(linitial(cref->fields), String) ||
+		!IsA(lsecond(cref->fields), String) ||
+		strcmp(strVal(linitial(cref->fields)), "src") != 0)
+		return NULL;
+	name = strVal(lsecond(cref->fields));
+	for (int i = 0; i < ms->nkeys && col == NULL; i++)
+		if (strcmp(ms->keys[i].name, name) == 0)
+			col = &ms->keys[i];
+	for (int i = 0; i < ms->ncols && col == NULL; i++)
+		if (strcmp(ms->cols[i].name, name) == 0)
+			col = &ms->cols[i];
+	if (col == NULL)
+		return NULL;
+
+	/* the plain column reference, without coming back here */
+	pstate->p_pre_columnref_hook = NULL;
+	var = transformExpr(pstate, (Node *) cref, pstate->p_expr_kind);
+	pstate->p_pre_columnref_hook = hook;
+	result = coerce_to_target_type(pstate, var, exprType(var), col->ttype, col->ttypmod,
+								   COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+	if (result == NULL)
+		scd2_no_assignment_cast(ms, col);
+	return result;
+}
+
+/* $1 of the diff query: as_of. */
+static Node *
+as_of_paramref(ParseState *pstate, ParamRef *pref)
+{
+	Param	   *param;
+
+	if (pref->number != 1)
+		return NULL;
+	param = makeNode(Param);
+	param->paramkind = PARAM_EXTERN;
+	param->paramid = 1;
+	param->paramtype = TIMESTAMPTZOID;
+	param->paramtypmod = -1;
+	param->paramcollid = InvalidOid;
+	param->location = pref->location;
+	return (Node *) param;
+}
+
+/* Sets up the parse of the diff query: the two hooks above. */
+static void
+diff_parser_setup(ParseState *pstate, void *arg)
+{
+	pstate->p_pre_columnref_hook = source_columnref;
+	pstate->p_paramref_hook = as_of_paramref;
+	pstate->p_ref_hook_state = arg;
+}
+
+/* Appends ", alias.name" for each tracked column. */
+static void
+append_tracked(StringInfo buf, MergeState *ms, const char *prefix)
+{
+	for (int i = 0; i < ms->ncols; i++)
+		if (ms->cols[i].tracked)
+			appendStringInfo(buf, ", %s%s", prefix, quote_identifier(ms->cols[i].name));
+}
+
+/* Appends ", _tN" for each tracked column (N: its number among ms->cols). */
+static void
+append_tracked_aliases(StringInfo buf, MergeState *ms, const char *prefix)
+{
+	for (int i = 0; i < ms->ncols; i++)
+		if (ms->cols[i].tracked)
+			appendStringInfo(buf, ", %s_t%d", prefix, i);
+}
+
+/* "a._k0 = b._k0 AND ..." with each key type's default equality. */
+static void
+append_key_join(StringInfo buf, MergeState *ms, const char *a, const char *b)
+{
+	for (int i = 0; i < ms->nkeys; i++)
+	{
+		char	   *eq = equality_operator(ms->keys[i].ttype);
+
+		if (eq == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("key column \"%s\" has type %s, which has no equality operator",
+							ms->keys[i].name, format_type_be(ms->keys[i].ttype))));
+		appendStringInfo(buf, "%s%s._k%d %s %s._k%d", i > 0 ? " AND " : "", a, i, eq, b, i);
+	}
 }
 
 /*
  * The diff query.  Output (DIFF_* column numbers): the current version's TID
  * and valid_from, whether the source has the key, the source's keys and
- * copied values as the target types them, then per tracked column the
- * current value (compared in C) or, for a type without an equality operator,
- * whether it changed.
+ * copied values as the target types them, the current tracked values; when
+ * some version was closed at as_of (a merge at the same as_of again), also
+ * the TID and tracked values of the key's version closed at as_of, which a
+ * corrected snapshot equal to it reopens.
  */
 static char *
 build_diff_query(MergeState *ms)
@@ -118,17 +213,11 @@ build_diff_query(MergeState *ms)
 		appendStringInfo(&buf, ", s._k%d", i);
 	for (int i = 0; i < ms->ncols; i++)
 		appendStringInfo(&buf, ", s._v%d", i);
-	for (int i = 0; i < ms->ncols; i++)
+	append_tracked_aliases(&buf, ms, "c.");
+	if (ms->closed_at_as_of)
 	{
-		if (!ms->cols[i].tracked)
-			continue;
-		if (OidIsValid(ms->cols[i].eqfunc))
-			appendStringInfo(&buf, ", c._t%d", i);
-		else
-		{
-			appendStringInfoString(&buf, ", ");
-			append_changed_as_text(&buf, i);
-		}
+		appendStringInfoString(&buf, ", p._tid");
+		append_tracked_aliases(&buf, ms, "p.");
 	}
 
 	/* source side */
@@ -154,26 +243,28 @@ build_diff_query(MergeState *ms)
 					 ms->invalidate ? "FULL" : "LEFT");
 	for (int i = 0; i < ms->nkeys; i++)
 		appendStringInfo(&buf, ", %s", quote_identifier(ms->keys[i].name));
-	for (int i = 0; i < ms->ncols; i++)
-		if (ms->cols[i].tracked)
-			appendStringInfo(&buf, ", %s", quote_identifier(ms->cols[i].name));
+	append_tracked(&buf, ms, "");
 	appendStringInfo(&buf, " FROM ONLY %s WHERE valid_to IS NULL) AS c(_tid, _vf", ms->tname);
 	for (int i = 0; i < ms->nkeys; i++)
 		appendStringInfo(&buf, ", _k%d", i);
-	for (int i = 0; i < ms->ncols; i++)
-		if (ms->cols[i].tracked)
-			appendStringInfo(&buf, ", _t%d", i);
+	append_tracked_aliases(&buf, ms, "");
 	appendStringInfoString(&buf, ") ON ");
-	for (int i = 0; i < ms->nkeys; i++)
-	{
-		char	   *eq = equality_operator(ms->keys[i].ttype);
+	append_key_join(&buf, ms, "c", "s");
 
-		if (eq == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("key column \"%s\" has type %s, which has no equality operator",
-							ms->keys[i].name, format_type_be(ms->keys[i].ttype))));
-		appendStringInfo(&buf, "%sc._k%d %s s._k%d", i > 0 ? " AND " : "", i, eq, i);
+	/* versions closed at as_of */
+	if (ms->closed_at_as_of)
+	{
+		appendStringInfoString(&buf, " LEFT JOIN (SELECT ctid");
+		for (int i = 0; i < ms->nkeys; i++)
+			appendStringInfo(&buf, ", %s", quote_identifier(ms->keys[i].name));
+		append_tracked(&buf, ms, "");
+		appendStringInfo(&buf, " FROM ONLY %s WHERE valid_to OPERATOR(pg_catalog.=) $1) AS p(_tid",
+						 ms->tname);
+		for (int i = 0; i < ms->nkeys; i++)
+			appendStringInfo(&buf, ", _k%d", i);
+		append_tracked_aliases(&buf, ms, "");
+		appendStringInfoString(&buf, ") ON ");
+		append_key_join(&buf, ms, "p", "s");
 	}
 	return buf.data;
 }
@@ -247,49 +338,75 @@ diff_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 }
 
 /*
- * Has a tracked column changed?  NULL to value and value to NULL are
- * changes, NULL to NULL is not; an equality operator returning NULL is no
- * change (as in SQL).  Identical bytes are equal for any type whose
+ * Do two values of a tracked column differ?  NULL to value and value to
+ * NULL are changes, NULL to NULL is not; an equality operator returning NULL
+ * is no change (as in SQL).  Identical bytes are equal for any type whose
  * equality belongs to a btree or hash operator class (these must be
  * reflexive), which spares calling it (and detoasting) for almost every
- * row; anything else is left to the operator, in the target's collation.
+ * row; anything else is left to the operator, in the target's collation.  A
+ * type without an equality operator (json, point, ...) is compared by its
+ * binary send form, which no setting (extra_float_digits, DateStyle,
+ * IntervalStyle, TimeZone, bytea_output) changes; only a type without a
+ * send function falls back to its text form.
  */
 static bool
-tracked_changed(MergeState *ms, Datum *values, bool *isnull)
+value_differs(MergeState *ms, MergeCol *col, Datum a, bool anull, Datum b, bool bnull)
+{
+	MemoryContext old;
+	bool		differs;
+
+	if (anull != bnull)
+		return true;
+	if (anull || datumIsEqual(a, b, col->typbyval, col->typlen))
+		return false;
+	old = MemoryContextSwitchTo(ms->cmpcxt);
+	if (OidIsValid(col->eqfunc))
+	{
+		LOCAL_FCINFO(fcinfo, 2);
+		Datum		result;
+
+		InitFunctionCallInfoData(*fcinfo, &col->eqflinfo, 2, col->tcoll, NULL, NULL);
+		fcinfo->args[0].value = a;
+		fcinfo->args[0].isnull = false;
+		fcinfo->args[1].value = b;
+		fcinfo->args[1].isnull = false;
+		result = FunctionCallInvoke(fcinfo);
+		differs = !fcinfo->isnull && !DatumGetBool(result);
+	}
+	else if (col->cmp_binary)
+	{
+		bytea	   *x = SendFunctionCall(&col->cmpflinfo, a);
+		bytea	   *y = SendFunctionCall(&col->cmpflinfo, b);
+
+		differs = VARSIZE(x) != VARSIZE(y) ||
+			memcmp(VARDATA(x), VARDATA(y), VARSIZE(x) - VARHDRSZ) != 0;
+	}
+	else
+		differs = strcmp(OutputFunctionCall(&col->cmpflinfo, a),
+						 OutputFunctionCall(&col->cmpflinfo, b)) != 0;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(ms->cmpcxt);
+	return differs;
+}
+
+/*
+ * Does any tracked value of the source (s._v) differ from the tracked values
+ * starting at column other of the row (the current version's, or those of
+ * the version closed at as_of)?
+ */
+static bool
+tracked_changed(MergeState *ms, Datum *values, bool *isnull, int other)
 {
 	int			src = DIFF_KEYS + ms->nkeys;
-	int			cur = src + ms->ncols;
 
 	for (int i = 0; i < ms->ncols; i++)
 	{
-		MergeCol   *col = &ms->cols[i];
-		Datum		result;
-
-		if (!col->tracked)
+		if (!ms->cols[i].tracked)
 			continue;
-		if (!OidIsValid(col->eqfunc))
-		{
-			/* compared in SQL, by the text form */
-			if (!isnull[cur] && DatumGetBool(values[cur]))
-				return true;
-		}
-		else if (isnull[cur] != isnull[src + i])
+		if (value_differs(ms, &ms->cols[i], values[src + i], isnull[src + i],
+						  values[other], isnull[other]))
 			return true;
-		else if (!isnull[cur] &&
-				 !datumIsEqual(values[cur], values[src + i], col->typbyval, col->typlen))
-		{
-			LOCAL_FCINFO(fcinfo, 2);
-
-			InitFunctionCallInfoData(*fcinfo, &col->eqflinfo, 2, col->tcoll, NULL, NULL);
-			fcinfo->args[0].value = values[cur];
-			fcinfo->args[0].isnull = false;
-			fcinfo->args[1].value = values[src + i];
-			fcinfo->args[1].isnull = false;
-			result = FunctionCallInvoke(fcinfo);
-			if (!fcinfo->isnull && !DatumGetBool(result))
-				return true;
-		}
-		cur++;
+		other++;
 	}
 	return false;
 }
@@ -308,7 +425,7 @@ classify(MergeState *ms, Datum *values, bool *isnull)
 		return OP_FUTURE;
 	if (isnull[DIFF_PRESENT])
 		return at_as_of ? OP_DROP : OP_DELETE;
-	if (tracked_changed(ms, values, isnull))
+	if (tracked_changed(ms, values, isnull, DIFF_CURRENT(ms)))
 		return at_as_of ? OP_REPLACE : OP_UPDATE;
 	return OP_UNCHANGED;
 }
@@ -331,6 +448,56 @@ spool_row(MergeState *ms, int op, Datum *values, bool *isnull)
 	tuplestore_puttupleslot(ms->spool, ss);
 }
 
+/*
+ * A source key matches at most one current version (and at most one version
+ * closed at as_of), so a TID seen twice means a duplicate key in the source.
+ */
+static void
+check_seen(MergeState *ms, TupleTableSlot *slot, ItemPointer tid)
+{
+	BlockNumber blk = ItemPointerGetBlockNumber(tid);
+	uint64		bit = (uint64) blk * MaxHeapTuplesPerPage +
+		ItemPointerGetOffsetNumber(tid) - 1;
+
+	if (blk >= ms->nblocks)
+		return;
+	if (ms->seen[bit / 8] & (1 << (bit % 8)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("source %s has more than one row for a key", ms->sname),
+				 errdetail("Key %s appears more than once.", key_text(ms, slot)),
+				 errhint("Deduplicate the source: elt_scd2_merge needs one row per key.")));
+	ms->seen[bit / 8] |= (1 << (bit % 8));
+}
+
+/*
+ * A merge at the same as_of again: a key whose new values equal those of its
+ * version closed at as_of (rewritten to something else, or closed by a
+ * delete, by the earlier run) gets that version back, reopened, instead of
+ * a second version with the same values starting at as_of; what a single
+ * run with this snapshot would have left.  Returns true when it does.
+ */
+static bool
+reopen_previous(MergeState *ms, TupleTableSlot *slot, int op, ItemPointer tid)
+{
+	Datum	   *values = slot->tts_values;
+	bool	   *isnull = slot->tts_isnull;
+	int			prev = DIFF_PREV_TID(ms);
+	ItemPointer ptid;
+
+	if (!ms->closed_at_as_of || (op != OP_INSERT && op != OP_REPLACE) || isnull[prev])
+		return false;
+	ptid = (ItemPointer) DatumGetPointer(values[prev]);
+	check_seen(ms, slot, ptid);
+	if (tracked_changed(ms, values, isnull, prev + 1))
+		return false;
+	push_tid(ms, &ms->reopen_tids, &ms->nreopen, &ms->cap_reopen, ptid);
+	if (op == OP_REPLACE)
+		push_tid(ms, &ms->drop_tids, &ms->ndrop, &ms->cap_drop, tid);
+	ms->reopened[op]++;
+	return true;
+}
+
 static bool
 diff_receive(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -347,28 +514,11 @@ diff_receive(TupleTableSlot *slot, DestReceiver *self)
 	op = classify(ms, values, isnull);
 	ms->counts[op]++;
 
-	/*
-	 * A source key matches at most one current version, so a TID seen twice
-	 * means a duplicate key in the source.  Unmatched duplicates are caught
-	 * later among the spooled inserts.
-	 */
+	/* unmatched duplicates are caught later among the spooled inserts */
 	if (tid != NULL && op != OP_DELETE && op != OP_DROP)
-	{
-		BlockNumber blk = ItemPointerGetBlockNumber(tid);
-		uint64		bit = (uint64) blk * MaxHeapTuplesPerPage +
-			ItemPointerGetOffsetNumber(tid) - 1;
-
-		if (blk < ms->nblocks)
-		{
-			if (ms->seen[bit / 8] & (1 << (bit % 8)))
-				ereport(ERROR,
-						(errcode(ERRCODE_CARDINALITY_VIOLATION),
-						 errmsg("source %s has more than one row for a key", ms->sname),
-						 errdetail("Key %s appears more than once.", key_text(ms, slot)),
-						 errhint("Deduplicate the source: elt_scd2_merge needs one row per key.")));
-			ms->seen[bit / 8] |= (1 << (bit % 8));
-		}
-	}
+		check_seen(ms, slot, tid);
+	if (reopen_previous(ms, slot, op, tid))
+		return true;
 
 	switch (op)
 	{
@@ -513,11 +663,14 @@ has_key_index(MergeState *ms, Relation rel, bool is_target)
 /*
  * The default equality of each tracked column's type, called as the
  * operator would be (same function, argument types and collation, and the
- * caller's EXECUTE privilege on it).
+ * caller's EXECUTE privilege on it); for a type without one, its send (or
+ * else output) function.
  */
 static void
 prepare_comparisons(MergeState *ms)
 {
+	ms->cmpcxt = AllocSetContextCreate(ms->cxt, "elt_scd2_merge comparisons",
+									   ALLOCSET_SMALL_SIZES);
 	for (int i = 0; i < ms->ncols; i++)
 	{
 		MergeCol   *col = &ms->cols[i];
@@ -526,9 +679,25 @@ prepare_comparisons(MergeState *ms)
 
 		if (!col->tracked)
 			continue;
+		get_typlenbyval(col->ttype, &col->typlen, &col->typbyval);
 		tc = lookup_type_cache(col->ttype, TYPECACHE_EQ_OPR);
 		if (!OidIsValid(tc->eq_opr))
+		{
+			HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(getBaseType(col->ttype)));
+			Oid			func;
+			bool		varlena;
+
+			if (!HeapTupleIsValid(tup))
+				elog(ERROR, "cache lookup failed for type %u", col->ttype);
+			col->cmp_binary = OidIsValid(((Form_pg_type) GETSTRUCT(tup))->typsend);
+			ReleaseSysCache(tup);
+			if (col->cmp_binary)
+				getTypeBinaryOutputInfo(col->ttype, &func, &varlena);
+			else
+				getTypeOutputInfo(col->ttype, &func, &varlena);
+			fmgr_info_cxt(func, &col->cmpflinfo, ms->cxt);
 			continue;
+		}
 		col->eqfunc = get_opcode(tc->eq_opr);
 		if (pg_proc_aclcheck(col->eqfunc, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, get_func_name(col->eqfunc));
@@ -537,7 +706,6 @@ prepare_comparisons(MergeState *ms)
 		col->eqflinfo.fn_expr = (Node *) make_opclause(tc->eq_opr, BOOLOID, false,
 													   (Expr *) arg, (Expr *) copyObject(arg),
 													   InvalidOid, col->tcoll);
-		get_typlenbyval(col->ttype, &col->typlen, &col->typbyval);
 	}
 }
 
@@ -545,7 +713,7 @@ void
 scd2_run_diff(MergeState *ms)
 {
 	char	   *sql;
-	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	SPIPrepareOptions popts = {0};
 	SPIPlanPtr	plan;
 	SPIExecuteOptions opts = {0};
 	DiffReceiver recv;
@@ -581,9 +749,13 @@ scd2_run_diff(MergeState *ms)
 		scd2_set_planner_option("enable_hashjoin", "off");
 	/* one pass of simple expressions never pays back JIT compilation */
 	scd2_set_planner_option("jit", "off");
-	plan = SPI_prepare_cursor(sql, 1, argtypes, CURSOR_OPT_PARALLEL_OK);
+	popts.parserSetup = diff_parser_setup;
+	popts.parserSetupArg = ms;
+	popts.parseMode = RAW_PARSE_DEFAULT;
+	popts.cursorOptions = CURSOR_OPT_PARALLEL_OK;
+	plan = SPI_prepare_extended(sql, &popts);
 	if (plan == NULL)
-		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+		elog(ERROR, "SPI_prepare_extended failed: %s", SPI_result_code_string(SPI_result));
 	opts.params = scd2_params(ms, (Datum) 0, false);
 	opts.dest = &recv.pub;
 	opts.read_only = scd2_begin_read();

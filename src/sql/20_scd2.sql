@@ -15,5 +15,6 @@ COMMENT ON FUNCTION @extschema@.elt_scd2_merge(regclass, regclass, text[], times
 'SCD2 merge of the snapshot in source into the history table target (valid_from, valid_to; NULL valid_to = current), matching rows on keys. '
 'A change in a tracked column (default: every non-key column both share) closes the current version at as_of and opens a new one; '
 'new keys open a version; keys missing from source are closed at as_of when hard_deletes = ''invalidate'' and stay current when ''ignore''. '
-'A merge at the same as_of as the newest version replaces that version in place. '
-'Locks the target in SHARE ROW EXCLUSIVE mode; runs with the caller''s privileges. Returns (inserted, updated, deleted, unchanged).';
+'Source values are converted to the target column types as INSERT converts them (errors where INSERT errs). '
+'A merge at the same as_of as the newest version replaces that version in place, or reopens the version closed at as_of when the corrected values equal it. '
+'Checks the caller''s privileges, then locks the target in SHARE ROW EXCLUSIVE mode; runs with the caller''s privileges. Returns (inserted, updated, deleted, unchanged).';
