@@ -218,7 +218,7 @@ check "$(hits)" "0" "no planted function or operator was ever called"
 
 # ---- elt_grant_writer: another role runs the whole pipeline ----
 q -c "SELECT elt_grant_writer('rel_etl')" >/dev/null
-check "$(psql -qAtX -U rel_etl -d $db -c "SELECT count(*) FROM elt_generate(150, 3, '2025-03-01')" \
+check "$(psql -qAtX -U rel_etl -d $db -c "SET client_min_messages = warning" -c "SELECT count(*) FROM elt_generate(150, 3, '2025-03-01')" \
           -c "SELECT status FROM elt_refresh(2)" 2>&1 | tr '\n' ' ')" "15 ok " \
     "rel_etl after elt_grant_writer: elt_generate and elt_refresh run (marts included)"
 check "$(q -c "SELECT clock FROM elt.settings")" "2025-03-03" "... and the clock moved"

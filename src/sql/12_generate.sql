@@ -15,6 +15,7 @@ AS 'MODULE_PATHNAME', 'elt__estimate'
 LANGUAGE c STABLE;
 COMMENT ON FUNCTION elt.elt__estimate(integer, bigint, date, date, boolean) IS
 'Internal: estimates the rows elt_generate would write to elt_raw and the bytes of the warehouse (from a sample of users), reports them in a NOTICE, and refuses (54000) more rows than elt.max_generate_rows.';
+REVOKE ALL ON FUNCTION elt.elt__estimate(integer, bigint, date, date, boolean) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.elt__load_raw(
     users integer, seed bigint, as_of date, start_date date,
