@@ -172,14 +172,26 @@ BEGIN
         ON CONFLICT (subscription_id, period_start) DO UPDATE
            SET (through, api_calls, storage_used_mb) = (excluded.through, excluded.api_calls, excluded.storage_used_mb);
     ELSE
-        DELETE FROM elt.mart_usage_totals;
-        INSERT INTO elt.mart_usage_totals (subscription_id, period_start, through, api_calls, storage_used_mb)
-        SELECT f.subscription_id, f.period_start, max(f.usage_date),
-               max(f.period_api_calls), max(f.period_storage_used_mb)
-        FROM elt_mart.fct_usage_daily f
-        WHERE f.usage_date >= (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31
-          AND f.period_start IS NOT NULL
-        GROUP BY f.subscription_id, f.period_start;
+        -- merged, not emptied and filled again: a rebuild with nothing
+        -- changed writes no row here either
+        WITH src AS MATERIALIZED (
+            SELECT f.subscription_id, f.period_start, max(f.usage_date) AS through,
+                   max(f.period_api_calls) AS api_calls, max(f.period_storage_used_mb) AS storage_used_mb
+            FROM elt_mart.fct_usage_daily f
+            WHERE f.usage_date >= (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31
+              AND f.period_start IS NOT NULL
+            GROUP BY f.subscription_id, f.period_start
+        ),
+        del AS (   -- keys disjoint from those upserted below
+            DELETE FROM elt.mart_usage_totals q
+            WHERE NOT EXISTS (SELECT 1 FROM src
+                              WHERE src.subscription_id = q.subscription_id AND src.period_start = q.period_start)
+        )
+        INSERT INTO elt.mart_usage_totals AS q (subscription_id, period_start, through, api_calls, storage_used_mb)
+        SELECT * FROM src
+        ON CONFLICT (subscription_id, period_start) DO UPDATE
+           SET (through, api_calls, storage_used_mb) = (excluded.through, excluded.api_calls, excluded.storage_used_mb)
+         WHERE (q.*) IS DISTINCT FROM (excluded.*);
     END IF;
     DELETE FROM elt.mart_usage_totals q
     WHERE q.through < (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31;
