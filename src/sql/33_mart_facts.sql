@@ -387,7 +387,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) IS
-'Builds elt_mart.fct_mrr_monthly: per user and month, MRR on the month''s last day (the clock day for the current month) = monthly price of the user''s paid subscriptions covering that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Returns the number of rows written (deleted plus inserted).';
+'Builds elt_mart.fct_mrr_monthly: per user and month, MRR on the month''s last day (the clock day for the current month) = monthly price of the user''s paid subscriptions covering that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
 
 ------------------------------------------------------------------------------
 -- fct_kpi_daily
@@ -554,4 +554,4 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_fct_kpi_daily(date) IS
-'Builds elt_mart.fct_kpi_daily: per day of the window, signups, active users (distinct users with usage), paying users (MRR above 0), churned users (paying the day before, not that day), MRR, ARR = 12 x MRR, and usage totals. since NULL (default) rebuilds all; a day rewrites the days from that day on. Returns the number of rows written (deleted plus inserted).';
+'Builds elt_mart.fct_kpi_daily: per day of the window, signups, active users (distinct users with usage), paying users (MRR above 0), churned users (paying the day before, not that day), MRR, ARR = 12 x MRR, and usage totals. since NULL (default) rebuilds all; a day rewrites the days from that day on. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';

@@ -66,7 +66,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_marts() IS
-'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, and readers keep seeing the previous rows until it commits. Returns one row per mart table with its row count (Unknown members included).';
+'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, any manual edit of the marts is undone, and readers keep seeing the previous rows until it commits. Returns one row per mart table with its row count (Unknown members included).';
 
 CREATE FUNCTION @extschema@.elt_update_marts(since date)
 RETURNS TABLE (table_name text, rows_written bigint)
@@ -115,7 +115,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_update_marts(date) IS
-'Brings elt_mart up to date after the source changed only on business days >= since (new versions from since on, versions closed on or after since, usage from since on), e.g. since = the old clock + 1 after the clock advanced. Rewrites only the affected users, subscriptions, days and months; the result is the same as elt_build_marts(). Falls back to a full build if the marts were never built or the window moved. Returns rows written (inserted, changed or deleted) per table.';
+'Brings elt_mart up to date after the source changed only on business days >= since (new versions from since on, versions closed on or after since, usage from since on), e.g. since = the old clock + 1 after the clock advanced. Rewrites only the affected users, subscriptions, days and months; the result is the same as elt_build_marts(). Falls back to a full build if the marts were never built or the window moved; starts earlier if the last KPI or usage fact day is before the calendar''s last day. It does not look for other manual edits of the marts: elt_build_marts() repairs them. Returns rows written (inserted, changed or deleted) per table.';
 
 -- Internal: what elt_grant_reader and elt_grant_writer check first: a
 -- role that exists, and a caller who may hand elt's privileges on (the
