@@ -11,8 +11,14 @@
 --
 -- A builder with since = NULL rebuilds its table; with a day, it rewrites
 -- only what a source change on business days >= since can touch (the
--- contract of elt_update_marts).  Both paths run the same statements, so an
--- incremental update gives exactly the rows of a full rebuild.
+-- contract of elt_update_marts).  Both paths compute rows with the same
+-- statements, so an incremental update gives exactly the rows of a full
+-- rebuild.  A full build over existing rows merges (deletes rows gone,
+-- updates changed ones, leaves unchanged ones alone: no new tuple), so a
+-- rebuild with nothing changed writes nothing and one after manual edits
+-- of the marts undoes them.  An incremental update trusts the rows before
+-- since to be as a builder left them (it looks only for missing trailing
+-- days, see elt_update_marts).
 --
 -- Days become instants at midnight UTC, whatever the session's TimeZone:
 -- day::timestamp AT TIME ZONE 'UTC'.

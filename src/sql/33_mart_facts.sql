@@ -172,14 +172,26 @@ BEGIN
         ON CONFLICT (subscription_id, period_start) DO UPDATE
            SET (through, api_calls, storage_used_mb) = (excluded.through, excluded.api_calls, excluded.storage_used_mb);
     ELSE
-        DELETE FROM elt.mart_usage_totals;
-        INSERT INTO elt.mart_usage_totals (subscription_id, period_start, through, api_calls, storage_used_mb)
-        SELECT f.subscription_id, f.period_start, max(f.usage_date),
-               max(f.period_api_calls), max(f.period_storage_used_mb)
-        FROM elt_mart.fct_usage_daily f
-        WHERE f.usage_date >= (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31
-          AND f.period_start IS NOT NULL
-        GROUP BY f.subscription_id, f.period_start;
+        -- merged, not emptied and filled again: a rebuild with nothing
+        -- changed writes no row here either
+        WITH src AS MATERIALIZED (
+            SELECT f.subscription_id, f.period_start, max(f.usage_date) AS through,
+                   max(f.period_api_calls) AS api_calls, max(f.period_storage_used_mb) AS storage_used_mb
+            FROM elt_mart.fct_usage_daily f
+            WHERE f.usage_date >= (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31
+              AND f.period_start IS NOT NULL
+            GROUP BY f.subscription_id, f.period_start
+        ),
+        del AS (   -- keys disjoint from those upserted below
+            DELETE FROM elt.mart_usage_totals q
+            WHERE NOT EXISTS (SELECT 1 FROM src
+                              WHERE src.subscription_id = q.subscription_id AND src.period_start = q.period_start)
+        )
+        INSERT INTO elt.mart_usage_totals AS q (subscription_id, period_start, through, api_calls, storage_used_mb)
+        SELECT * FROM src
+        ON CONFLICT (subscription_id, period_start) DO UPDATE
+           SET (through, api_calls, storage_used_mb) = (excluded.through, excluded.api_calls, excluded.storage_used_mb)
+         WHERE (q.*) IS DISTINCT FROM (excluded.*);
     END IF;
     DELETE FROM elt.mart_usage_totals q
     WHERE q.through < (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31;
@@ -208,6 +220,8 @@ DECLARE
     v_last  date;
     v_lo    date;
     v_m0    date;
+    v_merge boolean;
+    v_src   text;
 BEGIN
     w := @extschema@.elt__mart_begin(since);
     v_first := date_trunc('month', w.start_date::timestamp)::date;
@@ -229,14 +243,23 @@ BEGIN
     -- the first month the insert reads: the one before v_lo, for previous MRR
     v_m0 := GREATEST((v_lo - interval '1 month')::date, v_first);
 
-    EXECUTE $q$
-    DELETE FROM elt_mart.fct_mrr_monthly t WHERE $1 IS NULL OR t.month_start >= $2
-    $q$ USING since, v_lo;
-    GET DIAGNOSTICS n_del = ROW_COUNT;
+    -- A full build over existing rows merges (deletes rows gone, updates
+    -- changed ones, leaves the rest alone: a rebuild with nothing changed
+    -- writes nothing).  An incremental update deletes its months and
+    -- inserts them again: nearly every row of the current month changes
+    -- anyway (its date_key is the clock day), and the merge cost a third
+    -- more there.  Into no rows, a plain insert.
+    IF since IS NULL THEN
+        v_merge := EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly t);
+        n_del := 0;
+    ELSE
+        DELETE FROM elt_mart.fct_mrr_monthly t WHERE t.month_start >= v_lo;
+        GET DIAGNOSTICS n_del = ROW_COUNT;
+        v_merge := false;
+    END IF;
     v_fast := @extschema@.elt__bulk_begin('elt_mart.fct_mrr_monthly'::pg_catalog.regclass);
-    EXECUTE $q$
-    INSERT INTO elt_mart.fct_mrr_monthly
-        (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement, new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
+    -- the rows of the months from v_lo on ($2), as a full build gives them
+    v_src := $q$
     WITH months AS MATERIALIZED (
         -- the months to write, and the one before (for previous MRR); an
         -- integer series, so that the planner knows how many
@@ -305,28 +328,66 @@ BEGIN
         JOIN months mo ON mo.month_start = x.month_start
         LEFT JOIN firsts f ON f.user_id = x.user_id
     )
-    SELECT y.month_start, y.user_id, COALESCE(dd.date_key, -1),
-           COALESCE(du.user_key, -1), COALESCE(dp.plan_key, -1), y.mrr, y.prev, y.mrr - y.prev, y.movement,
-           CASE WHEN y.movement = 'new' THEN y.mrr ELSE 0 END,
-           CASE WHEN y.movement = 'expansion' THEN y.mrr - y.prev ELSE 0 END,
-           CASE WHEN y.movement = 'contraction' THEN y.mrr - y.prev ELSE 0 END,
-           CASE WHEN y.movement = 'churn' THEN -y.prev ELSE 0 END,
-           CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END
+    SELECT y.month_start, y.user_id, COALESCE(dd.date_key, -1) AS date_key,
+           COALESCE(du.user_key, -1) AS user_key, COALESCE(dp.plan_key, -1) AS plan_key,
+           y.mrr, y.prev AS previous_mrr, y.mrr - y.prev AS mrr_change, y.movement,
+           CASE WHEN y.movement = 'new' THEN y.mrr ELSE 0 END AS new_mrr,
+           CASE WHEN y.movement = 'expansion' THEN y.mrr - y.prev ELSE 0 END AS expansion_mrr,
+           CASE WHEN y.movement = 'contraction' THEN y.mrr - y.prev ELSE 0 END AS contraction_mrr,
+           CASE WHEN y.movement = 'churn' THEN -y.prev ELSE 0 END AS churned_mrr,
+           CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END AS reactivation_mrr
     FROM y
     LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
     LEFT JOIN LATERAL @extschema@.elt__user_key_at(y.user_id, y.ts) du ON true
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
-    $q$ USING since, v_lo, v_m0, v_last, w.clock,
+    $q$;
+    IF v_merge THEN
+        -- one statement (a full build): the rows deleted (keys no longer
+        -- produced) and the rows upserted (keys produced) are disjoint
+        EXECUTE format($q$
+        WITH src AS MATERIALIZED (%s),
+        del AS (
+            DELETE FROM elt_mart.fct_mrr_monthly t
+            WHERE NOT EXISTS (SELECT 1 FROM src WHERE src.month_start = t.month_start AND src.user_id = t.user_id)
+            RETURNING 1
+        ),
+        ups AS (
+            INSERT INTO elt_mart.fct_mrr_monthly AS t
+                (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement, new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
+            SELECT * FROM src
+            ON CONFLICT (month_start, user_id) DO UPDATE
+               SET (date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement,
+                    new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
+                 = (excluded.date_key, excluded.user_key, excluded.plan_key, excluded.mrr, excluded.previous_mrr,
+                    excluded.mrr_change, excluded.movement, excluded.new_mrr, excluded.expansion_mrr,
+                    excluded.contraction_mrr, excluded.churned_mrr, excluded.reactivation_mrr)
+             WHERE (t.*) IS DISTINCT FROM (excluded.*)
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM ups)
+        $q$, v_src)
+        INTO n_del, n_ins
+        USING since, v_lo, v_m0, v_last, w.clock,
               ((EXTRACT(year FROM v_last) - EXTRACT(year FROM v_m0)) * 12
                + EXTRACT(month FROM v_last) - EXTRACT(month FROM v_m0))::integer;
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
+    ELSE
+        EXECUTE format($q$
+        INSERT INTO elt_mart.fct_mrr_monthly
+            (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement, new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
+        %s
+        $q$, v_src)
+        USING since, v_lo, v_m0, v_last, w.clock,
+              ((EXTRACT(year FROM v_last) - EXTRACT(year FROM v_m0)) * 12
+               + EXTRACT(month FROM v_last) - EXTRACT(month FROM v_m0))::integer;
+        GET DIAGNOSTICS n_ins = ROW_COUNT;
+    END IF;
     PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
     RETURN n_del + n_ins;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) IS
-'Builds elt_mart.fct_mrr_monthly: per user and month, MRR on the month''s last day (the clock day for the current month) = monthly price of the user''s paid subscriptions covering that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Returns the number of rows written (deleted plus inserted).';
+'Builds elt_mart.fct_mrr_monthly: per user and month, MRR on the month''s last day (the clock day for the current month) = monthly price of the user''s paid subscriptions covering that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
 
 ------------------------------------------------------------------------------
 -- fct_kpi_daily
@@ -346,6 +407,8 @@ DECLARE
     v_delta boolean := false;
     v_mrr   numeric;
     v_pay   bigint;
+    v_merge boolean;
+    v_src   text;
 BEGIN
     w := @extschema@.elt__mart_begin(since);
     v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
@@ -358,6 +421,10 @@ BEGIN
         v_delta := FOUND;
     END IF;
 
+    -- rows already there from v_lo on: merge (delete days gone, update
+    -- changed ones, leave the rest alone); none: a plain insert
+    SELECT EXISTS (SELECT 1 FROM elt_mart.fct_kpi_daily t WHERE since IS NULL OR t.date >= v_lo) INTO v_merge;
+    v_fast := @extschema@.elt__bulk_begin('elt_mart.fct_kpi_daily'::pg_catalog.regclass);
     -- MRR and paying users as running sums of +/- events from v_lo on: a
     -- paid subscription adds its price on max(start, v_lo) and removes it on
     -- its end date; a user's paid subscriptions merged into paying stretches
@@ -365,14 +432,8 @@ BEGIN
     -- user) on its end.  From the day before's values ($4), only starts
     -- from v_lo on count, and only users with such a start or end in the
     -- new days can start or end a stretch.
-    EXECUTE $q$
-    DELETE FROM elt_mart.fct_kpi_daily t WHERE $3 IS NULL OR t.date >= $1
-    $q$ USING v_lo, w.clock, since;
-    GET DIAGNOSTICS n_del = ROW_COUNT;
-    v_fast := @extschema@.elt__bulk_begin('elt_mart.fct_kpi_daily'::pg_catalog.regclass);
-    EXECUTE $q$
-    INSERT INTO elt_mart.fct_kpi_daily
-        (date_key, date, signups, active_users, paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)
+    -- the rows of the days from v_lo ($1) through the clock ($2)
+    v_src := $q$
     WITH days AS (
         SELECT g::date AS d FROM generate_series($1::timestamp, $2::timestamp, interval '1 day') g
     ),
@@ -445,16 +506,52 @@ BEGIN
         LEFT JOIN use ON use.d = days.d
         WINDOW run AS (ORDER BY days.d)
     )
-    SELECT dd.date_key, k.d, k.signups, k.active_users, k.paying_users, k.churned_users,
-           k.mrr, 12 * k.mrr, k.actions_performed, k.api_calls, k.storage_used_mb, k.active_minutes
+    SELECT dd.date_key, k.d AS date, k.signups, k.active_users, k.paying_users, k.churned_users,
+           k.mrr, 12 * k.mrr AS arr, k.actions_performed, k.api_calls, k.storage_used_mb, k.active_minutes
     FROM k
     JOIN elt_mart.dim_date dd ON dd.date = k.d
     ORDER BY k.d
-    $q$ USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0);
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
+    $q$;
+    IF v_merge THEN
+        -- one statement: deleted and upserted keys are disjoint
+        EXECUTE format($q$
+        WITH src AS MATERIALIZED (%s),
+        del AS (
+            DELETE FROM elt_mart.fct_kpi_daily t
+            WHERE ($6 IS NULL OR t.date >= $1)
+              AND NOT EXISTS (SELECT 1 FROM src WHERE src.date_key = t.date_key)
+            RETURNING 1
+        ),
+        ups AS (
+            INSERT INTO elt_mart.fct_kpi_daily AS t
+                (date_key, date, signups, active_users, paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)
+            SELECT * FROM src
+            ON CONFLICT (date_key) DO UPDATE
+               SET (date, signups, active_users, paying_users, churned_users, mrr, arr,
+                    actions_performed, api_calls, storage_used_mb, active_minutes)
+                 = (excluded.date, excluded.signups, excluded.active_users, excluded.paying_users,
+                    excluded.churned_users, excluded.mrr, excluded.arr, excluded.actions_performed,
+                    excluded.api_calls, excluded.storage_used_mb, excluded.active_minutes)
+             WHERE (t.*) IS DISTINCT FROM (excluded.*)
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM ups)
+        $q$, v_src)
+        INTO n_del, n_ins
+        USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0), since;
+    ELSE
+        EXECUTE format($q$
+        INSERT INTO elt_mart.fct_kpi_daily
+            (date_key, date, signups, active_users, paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)
+        %s
+        $q$, v_src)
+        USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0);
+        GET DIAGNOSTICS n_ins = ROW_COUNT;
+        n_del := 0;
+    END IF;
     PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, v_lo);
     RETURN n_del + n_ins;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_fct_kpi_daily(date) IS
-'Builds elt_mart.fct_kpi_daily: per day of the window, signups, active users (distinct users with usage), paying users (MRR above 0), churned users (paying the day before, not that day), MRR, ARR = 12 x MRR, and usage totals. since NULL (default) rebuilds all; a day rewrites the days from that day on. Returns the number of rows written (deleted plus inserted).';
+'Builds elt_mart.fct_kpi_daily: per day of the window, signups, active users (distinct users with usage), paying users (MRR above 0), churned users (paying the day before, not that day), MRR, ARR = 12 x MRR, and usage totals. since NULL (default) rebuilds all; a day rewrites the days from that day on. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';

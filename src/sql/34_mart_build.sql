@@ -66,7 +66,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_marts() IS
-'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, and readers keep seeing the previous rows until it commits. Returns one row per mart table with its row count (Unknown members included).';
+'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, any manual edit of the marts is undone, and readers keep seeing the previous rows until it commits. Returns one row per mart table with its row count (Unknown members included).';
 
 CREATE OR REPLACE FUNCTION @extschema@.elt_update_marts(since date)
 RETURNS TABLE (table_name text, rows_written bigint)
@@ -78,6 +78,7 @@ DECLARE
     w      record;
     v_min  date;
     v_max  date;
+    v_held date;
     v_lo   date;
 BEGIN
     IF since IS NULL THEN
@@ -87,12 +88,24 @@ BEGIN
     END IF;
     w := @extschema@.elt__mart_begin(since);
     SELECT min(d.date), max(d.date) INTO v_min, v_max FROM elt_mart.dim_date d WHERE d.date_key <> -1;
-    IF v_min IS NULL OR v_min <> w.start_date OR v_max > w.clock OR since <= w.start_date THEN
+    -- The days the marts hold end at the last day of the calendar, of the
+    -- KPIs and of the usage facts, whichever is first (three probes of a
+    -- primary key): trailing days deleted from the facts by hand are built
+    -- again.  A last usage day before the clock may just be a day nobody
+    -- used the product; starting earlier then only costs a little time.
+    -- Other manual edits are not looked for (that would read history):
+    -- elt_build_marts() repairs them.
+    -- (an empty fact table holds no day: a full build)
+    v_held := LEAST(v_max,
+                    COALESCE((SELECT max(k.date) FROM elt_mart.fct_kpi_daily k), w.start_date - 1),
+                    COALESCE((SELECT max(f.usage_date) FROM elt_mart.fct_usage_daily f), w.start_date - 1));
+    IF v_min IS NULL OR v_min <> w.start_date OR v_max > w.clock OR since <= w.start_date
+       OR v_held < w.start_date THEN
         -- never built, another window, or everything changed: full build
         v_lo := NULL;
     ELSE
-        -- the marts hold the days through v_max: what comes after is new too
-        v_lo := LEAST(since, v_max + 1);
+        -- the marts hold the days through v_held: what comes after is new too
+        v_lo := LEAST(since, v_held + 1);
     END IF;
     RETURN QUERY
         SELECT b.table_name, b.rows_written FROM @extschema@.elt__build(v_lo) b
@@ -102,7 +115,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_update_marts(date) IS
-'Brings elt_mart up to date after the source changed only on business days >= since (new versions from since on, versions closed on or after since, usage from since on), e.g. since = the old clock + 1 after the clock advanced. Rewrites only the affected users, subscriptions, days and months; the result is the same as elt_build_marts(). Falls back to a full build if the marts were never built or the window moved. Returns rows written (inserted, changed or deleted) per table.';
+'Brings elt_mart up to date after the source changed only on business days >= since (new versions from since on, versions closed on or after since, usage from since on), e.g. since = the old clock + 1 after the clock advanced. Rewrites only the affected users, subscriptions, days and months; the result is the same as elt_build_marts(). Falls back to a full build if the marts were never built or the window moved; starts earlier if the last KPI or usage fact day is before the calendar''s last day. It does not look for other manual edits of the marts: elt_build_marts() repairs them. Returns rows written (inserted, changed or deleted) per table.';
 
 -- Internal: what elt_grant_reader and elt_grant_writer check first: a
 -- role that exists, and a caller who may hand elt's privileges on (the
