@@ -4,9 +4,38 @@
 
 #include "access/heapam.h"
 #include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+#include "storage/lockdefs.h"
 #include "utils/relcache.h"
 
 #include "elt.h"
+
+/* A column the caller produces: its name, type and typmod, in row order. */
+typedef struct EltColumn
+{
+	const char *name;
+	Oid			typid;
+	int32		typmod;
+} EltColumn;
+
+/* A foreign key the caller's rows satisfy by construction: a column that
+ * references the same-named column of a table in the same schema. */
+typedef struct EltForeignKey
+{
+	const char *column;
+	const char *reftable;
+} EltForeignKey;
+
+/* What the caller writes into one table. */
+typedef struct EltTableSpec
+{
+	const char *schema;
+	const char *table;
+	const EltColumn *cols;
+	int			ncols;
+	const EltForeignKey *fkeys;
+	int			nfkeys;
+} EltTableSpec;
 
 typedef struct EltBulk
 {
@@ -19,9 +48,15 @@ typedef struct EltBulk
 	BulkInsertState bistate;
 	CommandId	cid;
 	int			options;		/* table_multi_insert options */
+	int			natts;			/* attributes of the table, dropped ones too */
+	int		   *map;			/* attribute -> produced column, -1: dropped;
+								 * NULL when the identity */
+	EState	   *estate;			/* for NOT NULL and CHECK constraints */
+	ResultRelInfo *rri;			/* NULL when the table has none */
 } EltBulk;
 
-extern EltBulk *elt_bulk_open(Oid relid);
+extern Oid	elt_bulk_check(const EltTableSpec *spec, LOCKMODE lockmode);
+extern EltBulk *elt_bulk_open(const EltTableSpec *spec);
 extern void elt_bulk_put(EltSink *sink, Datum *values, bool *nulls);
 extern int64 elt_bulk_close(EltBulk *b);
 

@@ -101,6 +101,12 @@ elt_parse_user_range(FunctionCallInfo fcinfo, int first_arg, int last_arg, EltGe
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("first_user must be at least 1")));
+	/* without last_user the range runs to the last user there is */
+	if (PG_ARGISNULL(last_arg) && gen->first_user > exist)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("first_user %lld is beyond the population", (long long) gen->first_user),
+				 errdetail("Only %lld users have signed up by as_of.", (long long) exist)));
 	if (gen->last_user < gen->first_user)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -246,4 +252,13 @@ elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
 			progress(progress_arg, i - gen->first_user + 1);
 	}
 	MemoryContextDelete(rowcxt);
+	/* the life's arrays were reused for every user; one call's worth */
+	if (life.segs)
+		pfree(life.segs);
+	if (life.uvers)
+		pfree(life.uvers);
+	if (life.svers)
+		pfree(life.svers);
+	if (life.events)
+		pfree(life.events);
 }

@@ -5,8 +5,7 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
-#include "nodes/makefuncs.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
@@ -26,6 +25,7 @@ typedef struct Progress
 	EltBulk    *usage;
 } Progress;
 
+/* report gives a NOTICE every few seconds (because loads can take minutes) */
 static void
 report(void *arg, int64 done)
 {
@@ -47,13 +47,37 @@ report(void *arg, int64 done)
 					p->usage->rows / secs)));
 }
 
-static Oid
-raw_table(const char *name)
-{
-	return RangeVarGetRelid(makeRangeVar("elt_raw", (char *) name, -1), NoLock, false);
-}
+/* The columns elt_emit produces, in its order (see 10_schema.sql). */
+static const EltColumn user_cols[ELT_USER_NATTS] = {
+	{"user_id", INT8OID, -1}, {"first_name", TEXTOID, -1}, {"last_name", TEXTOID, -1},
+	{"email", TEXTOID, -1}, {"signup_date", DATEOID, -1}, {"plan_id", INT4OID, -1},
+	{"region_id", INT4OID, -1}, {"referral_source_id", INT4OID, -1},
+	{"valid_from", TIMESTAMPTZOID, -1}, {"valid_to", TIMESTAMPTZOID, -1}};
+static const EltColumn sub_cols[ELT_SUB_NATTS] = {
+	{"subscription_id", INT8OID, -1}, {"user_id", INT8OID, -1}, {"plan_id", INT4OID, -1},
+	{"start_date", DATEOID, -1}, {"end_date", DATEOID, -1}, {"payment_method_id", INT4OID, -1},
+	{"status", TEXTOID, -1}, {"renewal_count", INT4OID, -1},
+	{"valid_from", TIMESTAMPTZOID, -1}, {"valid_to", TIMESTAMPTZOID, -1}};
+static const EltColumn usage_cols[ELT_USAGE_NATTS] = {
+	{"usage_id", INT8OID, -1}, {"user_id", INT8OID, -1}, {"plan_id", INT4OID, -1},
+	{"subscription_id", INT8OID, -1}, {"usage_date", DATEOID, -1},
+	{"actions_performed", INT4OID, -1}, {"storage_used_mb", INT4OID, -1},
+	{"api_calls", INT4OID, -1}, {"active_minutes", INT4OID, -1}};
 
-/* elt__load_raw(users, seed, as_of, start_date) -> (users, subscriptions, usage) */
+/* elt's own keys to the lookups, which the generated ids satisfy */
+static const EltForeignKey user_fkeys[] = {
+	{"plan_id", "plans"}, {"region_id", "regions"}, {"referral_source_id", "referral_sources"}};
+static const EltForeignKey sub_fkeys[] = {{"plan_id", "plans"}, {"payment_method_id", "payment_methods"}};
+static const EltForeignKey usage_fkeys[] = {{"plan_id", "plans"}};
+
+static const EltTableSpec raw_specs[3] = {
+	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys)},
+	{"elt_raw", "subscriptions", sub_cols, ELT_SUB_NATTS, sub_fkeys, lengthof(sub_fkeys)},
+	{"elt_raw", "usage", usage_cols, ELT_USAGE_NATTS, usage_fkeys, lengthof(usage_fkeys)}};
+
+/* elt__load_raw(users, seed, as_of, start_date) -> (users, subscriptions,
+ * usage) loads the three tables in one pass over the population (because
+ * each user's life is computed once for all three) */
 Datum
 elt__load_raw(PG_FUNCTION_ARGS)
 {
@@ -70,9 +94,9 @@ elt__load_raw(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	elt_parse_population(fcinfo, 0, 1, 2, 3, &gen);
 
-	users = elt_bulk_open(raw_table("users"));
-	subs = elt_bulk_open(raw_table("subscriptions"));
-	usage = elt_bulk_open(raw_table("usage"));
+	users = elt_bulk_open(&raw_specs[0]);
+	subs = elt_bulk_open(&raw_specs[1]);
+	usage = elt_bulk_open(&raw_specs[2]);
 
 	INSTR_TIME_SET_CURRENT(progress.started);
 	progress.total = gen.last_user;
@@ -87,6 +111,21 @@ elt__load_raw(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum(elt_bulk_close(subs));
 	values[2] = Int64GetDatum(elt_bulk_close(usage));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(elt__check_raw_tables);
+
+/*
+ * elt__check_raw_tables(): errors only.  elt_generate calls it before it
+ * truncates anything, so that a table the loader would refuse is reported
+ * before a row is written (the loader checks again, under its own lock).
+ */
+Datum
+elt__check_raw_tables(PG_FUNCTION_ARGS)
+{
+	for (int i = 0; i < 3; i++)
+		elt_bulk_check(&raw_specs[i], AccessShareLock);
+	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(elt__check_population);

@@ -394,10 +394,11 @@ cmp_event(const void *a, const void *b)
 static void
 build_user_versions(const EltPop *pop, EltLife *life, int region_id)
 {
-	UserEvent	local[64];
-	UserEvent  *ev = local;
+	/* the scratch array lives in life and is reused for every user, so
+	 * that a long life costs its events once, not once per user */
+	UserEvent  *ev = life->events;
 	int			nev = 0,
-				cap = 64;
+				cap = life->cap_events;
 	EltUserVersion state;
 	EltDay		h = life->horizon;
 
@@ -405,10 +406,10 @@ build_user_versions(const EltPop *pop, EltLife *life, int region_id)
 	do { \
 		if (nev == cap) \
 		{ \
-			UserEvent *bigger = life->grow(NULL, sizeof(UserEvent) * cap * 2); \
-			memcpy(bigger, ev, sizeof(UserEvent) * nev); \
-			ev = bigger; \
-			cap *= 2; \
+			cap = cap ? cap * 2 : 64; \
+			ev = life->grow(ev, sizeof(UserEvent) * cap); \
+			life->events = ev; \
+			life->cap_events = cap; \
 		} \
 		ev[nev].day = (d); ev[nev].kind = (k); ev[nev].value = (v); nev++; \
 	} while (0)
@@ -445,7 +446,8 @@ build_user_versions(const EltPop *pop, EltLife *life, int region_id)
 			ADD_EVENT(d, 2, 1 + elt_pick(uh(pop, E_REGION, life->index, sub_field(F_REGION_NEW, 0, b)),
 										 w, ELT_N_REGIONS));
 	}
-	qsort(ev, nev, sizeof(UserEvent), cmp_event);
+	if (nev > 1)
+		qsort(ev, nev, sizeof(UserEvent), cmp_event);
 
 	state.plan_id = life->segs[0].plan_id;
 	state.region_id = region_id;

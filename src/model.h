@@ -103,6 +103,8 @@ typedef struct EltLife
 	EltSubVersion *svers;
 	int			nsvers,
 				cap_svers;
+	void	   *events;			/* scratch for building user versions */
+	int			cap_events;
 
 	/* allocator for the arrays: realloc, or a palloc-based one in the server */
 	void	   *(*grow) (void *ptr, size_t size);

@@ -17,6 +17,14 @@ COMMENT ON FUNCTION elt.elt__estimate(integer, bigint, date, date, boolean) IS
 'Internal: estimates the rows elt_generate would write to elt_raw and the bytes of the warehouse (from a sample of users), reports them in a NOTICE, and refuses (54000) more rows than elt.max_generate_rows.';
 REVOKE ALL ON FUNCTION elt.elt__estimate(integer, bigint, date, date, boolean) FROM PUBLIC;
 
+CREATE OR REPLACE FUNCTION @extschema@.elt__check_raw_tables()
+RETURNS void
+AS 'MODULE_PATHNAME', 'elt__check_raw_tables'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION @extschema@.elt__check_raw_tables() IS
+'Internal: raises the error the bulk loader would give for elt_raw.users, subscriptions or usage (columns that are not those elt writes, triggers, foreign keys of your own).';
+REVOKE ALL ON FUNCTION @extschema@.elt__check_raw_tables() FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.elt__load_raw(
     users integer, seed bigint, as_of date, start_date date,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
@@ -65,6 +73,10 @@ BEGIN
 
     -- one generate or refresh at a time; readers of elt_mart are not blocked
     LOCK TABLE elt.settings IN EXCLUSIVE MODE;
+
+    -- tables the loader cannot write (altered columns, triggers, foreign
+    -- keys of the user's own) are refused before anything is truncated
+    PERFORM @extschema@.elt__check_raw_tables();
 
     -- The lookups are static: upsert them, so that tables of the user's own
     -- may keep foreign keys to them.  The big tables are reloaded.

@@ -174,7 +174,9 @@ COMMENT ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz)
 -- superuser, the writer loads with session_replication_role = replica for
 -- the statement and then checks every foreign key of the new rows with one
 -- set-based query (elt__bulk_end), raising the error a trigger would have
--- raised.  A table with triggers or rules of its own keeps the normal mode,
+-- raised.  A table with triggers or rules of its own, or that tables other
+-- than elt's have foreign keys to (replica mode would silence their
+-- actions too), keeps the normal mode,
 -- so that they fire; other callers get the per-row triggers.
 CREATE OR REPLACE FUNCTION @extschema@.elt__bulk_begin(tab regclass)
 RETURNS boolean
@@ -185,7 +187,25 @@ BEGIN
        AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
        AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
                        WHERE t.tgrelid OPERATOR(pg_catalog.=) tab AND NOT t.tgisinternal)
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class OPERATOR(pg_catalog.=) tab) THEN
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class OPERATOR(pg_catalog.=) tab)
+       -- replica mode also silences the triggers of keys that point at tab
+       -- (ON DELETE CASCADE, RESTRICT, NO ACTION): only keys of elt's own
+       -- tables, which elt__bulk_end checks, may point at it
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k
+                       WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+                         AND k.confrelid OPERATOR(pg_catalog.=) tab
+                         AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                                         JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+                                         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                                           AND d.objid OPERATOR(pg_catalog.=) k.conrelid
+                                           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                                           AND d.deptype OPERATOR(pg_catalog.=) 'e'
+                                           AND e.extname OPERATOR(pg_catalog.=) 'elt'))
+       -- elt__bulk_end checks single-column keys of tab only
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k
+                       WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+                         AND k.conrelid OPERATOR(pg_catalog.=) tab
+                         AND pg_catalog.cardinality(k.conkey) OPERATOR(pg_catalog.<>) 1) THEN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
         RETURN true;
     END IF;
@@ -196,7 +216,7 @@ $fn$;
 -- set_config at exit (a SET clause restores only the variables it names);
 -- everything is qualified.  elt__bulk_end switches back to origin.
 COMMENT ON FUNCTION @extschema@.elt__bulk_begin(regclass) IS
-'Internal: for a superuser, and a table without triggers or rules of its own, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
+'Internal: for a superuser, and a table without triggers or rules of its own, with no foreign keys of tables other than the extension''s pointing at it and without multi-column keys, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
 
 CREATE OR REPLACE FUNCTION @extschema@.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
 RETURNS void
