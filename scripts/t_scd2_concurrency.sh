@@ -37,14 +37,18 @@ SQL
 
 # Session A merges and keeps its transaction open; B starts the same merge.
 out_a=$(mktemp); out_b=$(mktemp)
+# (A holds it for 5 s: long enough for the checks below on a loaded machine)
 q -c "BEGIN" -c "SELECT * FROM elt_scd2_merge('hist', 'snap', '{id}', '2024-01-02')" \
-  -c "SELECT pg_sleep(2)" -c "COMMIT" >"$out_a" 2>&1 &
+  -c "SELECT pg_sleep(5)" -c "COMMIT" >"$out_a" 2>&1 &
 pid_a=$!
 wait_for_lock
 q -c "SELECT * FROM elt_scd2_merge('hist', 'snap', '{id}', '2024-01-02')" >"$out_b" 2>&1 &
 pid_b=$!
-sleep 0.7
-waiting=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND wait_event_type = 'Lock' AND query LIKE '%elt_scd2_merge%'")
+for _ in $(seq 1 60); do
+    waiting=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND wait_event_type = 'Lock' AND query LIKE '%elt_scd2_merge%'")
+    [ "$waiting" = 1 ] && break
+    sleep 0.05
+done
 check "the second merge waits for the first one's lock" test "$waiting" = 1
 reader=$(q -c "SET statement_timeout = '1s'" -c "SELECT count(*) FROM hist" 2>&1)
 check "readers read while a merge holds the target" test "$reader" = 1000
