@@ -136,19 +136,27 @@ BEGIN
                 ARRAY['subscription_id']::pg_catalog.text[], v_asof, NULL::pg_catalog.text[], 'ignore'::pg_catalog.text);
             v_subs := v_subs + m.inserted + m.updated;
 
-            -- The day's usage is appended in bulk mode (superusers, and no
-            -- trigger or rule of yours on the table: no per-row foreign key
-            -- trigger, which cost more than generating the rows), then its
-            -- keys are checked once, set-based, as the mart builders do.
-            v_fast := @extschema@.elt__bulk_begin('elt_raw.usage'::pg_catalog.regclass);
+            v_day := v_day + 1;
+        END LOOP;
+
+        -- The days' usage is appended in bulk mode (superusers, and no
+        -- trigger or rule of yours on the table: no per-row foreign key
+        -- trigger, which cost more than generating the rows), then its
+        -- keys are checked once, set-based, as the mart builders do.  One
+        -- bulk window for all days, after the merges (usage does not depend
+        -- on them): switching session_replication_role resets every cached
+        -- plan, and a switch per day re-planned everything each day and
+        -- kept growing the memory of PL/pgSQL's expressions until commit.
+        v_fast := @extschema@.elt__bulk_begin('elt_raw.usage'::pg_catalog.regclass);
+        v_day := s.clock + 1;
+        WHILE v_day <= v_target LOOP
             INSERT INTO elt_raw.usage
                 SELECT * FROM @extschema@.elt_usage(s.users, s.seed, v_day, s.start_date, since => v_day);
             GET DIAGNOSTICS v_n = ROW_COUNT;
             v_usage := v_usage + v_n;
-            PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_raw.usage'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, v_day);
-
             v_day := v_day + 1;
         END LOOP;
+        PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_raw.usage'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, s.clock + 1);
         DROP TABLE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
 
         -- the clock first: the mart builders read it
