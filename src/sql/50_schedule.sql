@@ -366,3 +366,5 @@ REVOKE ALL ON FUNCTION @extschema@.elt_schedule(text, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_unschedule() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__drop_jobs() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt__drop_guard_jobs() FROM PUBLIC;
+-- an event trigger's function is called whatever its EXECUTE privilege
+REVOKE ALL ON FUNCTION @extschema@.elt__drop_guard() FROM PUBLIC;
