@@ -8,7 +8,8 @@
 #   (their jobs shown as hidden), for elt_grant_reader's roles and for roles
 #   with no privilege at all; elt_schedule / elt_unschedule give 42501 with
 #   a hint; before elt_generate it says "not generated yet";
-# - DROP EXTENSION elt removes elt's jobs at once;
+# - DROP EXTENSION elt, and DROP SCHEMA ... CASCADE of its schema, remove
+#   elt's jobs at once;
 # - a job left behind anyway (drop guard disabled) never calls a function
 #   planted in elt's schema under elt_refresh's name: it removes itself on
 #   its next run (the one wait of this test, 75 s at most).
@@ -76,6 +77,14 @@ check "$(q -c "SELECT detail LIKE 'elt_refresh(1) on schedule * * * * *, active,
 # --- DROP EXTENSION removes the jobs ------------------------------------------
 q -c "DROP EXTENSION elt" >/dev/null
 check "$(jobs)" "0" "DROP EXTENSION elt removes elt's jobs at once"
+
+# --- so does DROP SCHEMA ... CASCADE of the schema elt is installed in --------
+q -c "CREATE SCHEMA adv_cron_s" -c "CREATE EXTENSION elt SCHEMA adv_cron_s" \
+  -c "SELECT count(*) FROM adv_cron_s.elt_generate(50, 3, current_date - 5, build_marts => false)" \
+  -c "SELECT adv_cron_s.elt_schedule('* * * * *', 1)" >/dev/null
+check "$(jobs)" "2" "elt installed in its own schema schedules its jobs"
+q -c "DROP SCHEMA adv_cron_s CASCADE" >/dev/null 2>&1
+check "$(q -c "SELECT count(*) FROM pg_extension WHERE extname = 'elt'"):$(jobs)" "0:0" "DROP SCHEMA ... CASCADE drops elt and removes its jobs at once"
 
 # --- a job left behind never calls a planted function --------------------------
 q -c "CREATE EXTENSION elt" -c "SELECT count(*) FROM elt_generate(50, 3, current_date - 5, build_marts => false)" \
