@@ -6,7 +6,8 @@
 # - a failed run keeps PostgreSQL's hint in elt.run_log;
 # - incidental lockers of elt.settings (SELECT ... FOR SHARE) are waited
 #   for, not taken for a running refresh; a real concurrent refresh makes
-#   the second one skip, logged as 'skipped';
+#   the second one skip, logged as 'skipped' (as does a locker holding
+#   on for more than 5 s);
 # - a REPEATABLE READ refresh whose snapshot predates another refresh gets
 #   40001, not a duplicate day;
 # - elt_status says "not generated yet" before elt_generate.
@@ -75,6 +76,17 @@ out=$(q -c "SELECT status FROM elt_refresh(1)" 2>&1)
 wait $bg
 check "$(echo "$out" | tail -n1)" "ok" "a refresh waits for a SELECT ... FOR SHARE on elt.settings and runs"
 check "$(q -c "SELECT clock - '$clock'::date FROM elt.settings")" "1" "and applies its day"
+
+# --- ... but not forever: skipped and logged after 5 s ----------------------
+q -c "BEGIN" -c "SELECT 1 FROM elt.settings FOR SHARE" -c "SELECT pg_sleep(7)" -c "COMMIT" >/dev/null 2>&1 &
+bg=$!
+sleep 0.7
+out=$(q -c "SELECT status FROM elt_refresh(1)" 2>&1)
+wait $bg
+check "$(echo "$out" | tail -n1)" "skipped" "a refresh behind a FOR SHARE held for 7 s gives up after 5 s: skipped"
+check "$(q -c "SELECT status || ': ' || error FROM elt.run_log ORDER BY run_id DESC LIMIT 1")" \
+    "skipped: elt.settings stayed locked by another session for 5 s" "and is logged as skipped, saying why"
+q -c "DELETE FROM elt.run_log WHERE status = 'skipped'" >/dev/null
 
 # --- a real concurrent refresh: skipped, and logged --------------------------
 q -c "BEGIN" -c "SELECT status FROM elt_refresh(1)" -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null 2>&1 &
