@@ -77,9 +77,9 @@ drops_elt(Node *stmt, const char *extschema, Oid extowner)
 
 /*
  * elt__drop_guard runs elt__drop_guard_jobs() before a command that drops
- * elt, when the caller has the privileges of its owner (others cannot drop
- * it: their command fails anyway) (because jobs left behind would run as their owner, a superuser,
- * whatever function of that name someone creates later).
+ * elt, for a caller with the privileges of its owner (anyone else's command
+ * fails anyway), because jobs left behind would run, as their owner, any
+ * function of elt_refresh's name that someone creates later.
  */
 Datum
 elt__drop_guard(PG_FUNCTION_ARGS)
