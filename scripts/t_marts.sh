@@ -42,8 +42,9 @@ got=$(psql -X -t -A -U "$reader" -d "$db" -c "DELETE FROM elt_mart.fct_usage_dai
 case "$got" in *"permission denied"*) ok "reader cannot write the marts";; *) nok "reader cannot write the marts ($got)";; esac
 got=$(psql -X -t -A -U "$reader" -d "$db" -c "SELECT count(*) FROM elt_raw.usage" 2>&1)
 case "$got" in *"permission denied for schema elt_raw"*) ok "reader cannot read elt_raw";; *) nok "reader cannot read elt_raw ($got)";; esac
-got=$(psql -X -t -A -U "$reader" -d "$db" -c "SELECT clock FROM elt.settings" 2>&1)
-case "$got" in *"permission denied for schema elt"*) ok "reader cannot read elt";; *) nok "reader cannot read elt ($got)";; esac
+# elt_grant_reader gives what elt_status reads (the clock and the run log), no writes
+got=$(psql -X -t -A -U "$reader" -d "$db" -c "UPDATE elt.settings SET clock = clock" 2>&1)
+case "$got" in *"permission denied for table settings"*) ok "reader cannot write elt";; *) nok "reader cannot write elt ($got)";; esac
 got=$(psql -X -t -A -U "$reader" -d "$db" -c "CREATE TABLE elt_mart.x (i int)" 2>&1)
 case "$got" in *"permission denied"*) ok "reader cannot create tables in elt_mart";; *) nok "reader cannot create in elt_mart ($got)";; esac
 

@@ -35,10 +35,10 @@ CREATE TABLE elt.run_log (
     clock_before date,
     clock_after  date,
     rows         jsonb,
-    status       text NOT NULL CHECK (status IN ('running', 'ok', 'failed')),
+    status       text NOT NULL CHECK (status IN ('running', 'ok', 'failed', 'skipped')),
     error        text
 );
-COMMENT ON TABLE elt.run_log IS 'One row per elt_generate or elt_refresh run: times, clock before and after, rows per table, status and error.';
+COMMENT ON TABLE elt.run_log IS 'One row per elt_generate or elt_refresh run: times, clock before and after, rows per table, status (ok, failed, or skipped: another generate or refresh was running) and error (SQLSTATE, message, detail and hint).';
 
 CREATE TABLE elt_raw.regions (
     region_id   integer PRIMARY KEY,

@@ -46,6 +46,28 @@ COMMENT ON FUNCTION @extschema@.elt__may_analyze(regclass) IS
 'Internal: whether the current role may ANALYZE the table (owns it, or is a member of its owner).';
 REVOKE ALL ON FUNCTION @extschema@.elt__may_analyze(regclass) FROM PUBLIC;
 
+-- Internal: the lock that lets one elt_generate or elt_refresh run at a
+-- time: a transaction-level advisory lock (pg_locks: locktype advisory,
+-- classid 6646900 = 'elt', objid 1), so that incidental lockers of
+-- elt.settings (autovacuum, SELECT ... FOR SHARE) are not taken for a
+-- running refresh.  wait = false: try only; returns whether it is held.
+CREATE OR REPLACE FUNCTION @extschema@.elt__writer_lock(wait boolean)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF wait THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(6646900, 1);
+        RETURN true;
+    END IF;
+    RETURN pg_catalog.pg_try_advisory_xact_lock(6646900, 1);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt__writer_lock(boolean) IS
+'Internal: takes (wait) or tries to take the transaction-level advisory lock (6646900, 1) that serializes elt_generate and elt_refresh; returns whether it is held.';
+REVOKE ALL ON FUNCTION @extschema@.elt__writer_lock(boolean) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.elt_generate(
     users integer DEFAULT 1000,
     seed bigint DEFAULT 42,
@@ -71,7 +93,9 @@ BEGIN
     END IF;
     PERFORM elt.elt__estimate(users, seed, as_of, start_date, build_marts);
 
-    -- one generate or refresh at a time; readers of elt_mart are not blocked
+    -- one generate or refresh at a time (a refresh that finds this lock
+    -- taken skips); readers of elt_mart are not blocked
+    PERFORM @extschema@.elt__writer_lock(true);
     LOCK TABLE elt.settings IN EXCLUSIVE MODE;
 
     -- tables the loader cannot write (altered columns, triggers, foreign

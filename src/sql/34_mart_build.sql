@@ -152,10 +152,13 @@ BEGIN
     PERFORM @extschema@.elt__check_grant(role, 'elt_grant_reader'::pg_catalog.text, 'access to elt_mart'::pg_catalog.text);
     EXECUTE format('GRANT USAGE ON SCHEMA elt_mart TO %I', role);
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA elt_mart TO %I', role);
+    -- what elt_status reads: the clock, the population and the run log
+    EXECUTE format('GRANT USAGE ON SCHEMA elt TO %I', role);
+    EXECUTE format('GRANT SELECT ON elt.settings, elt.run_log TO %I', role);
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_grant_reader(name) IS
-'Gives a role read-only access to the star schema: USAGE on schema elt_mart and SELECT on its tables, nothing else (no access to elt_raw or elt, no writes).';
+'Gives a role read-only access to the star schema and to what elt_status shows: USAGE on schemas elt_mart and elt, SELECT on the tables of elt_mart and on elt.settings and elt.run_log, nothing else (no access to elt_raw, no writes).';
 
 -- Runs elt_generate, elt_refresh and the builders as another role (an ETL
 -- role, a pg_cron job owner): they call internal functions, which are not

@@ -23,6 +23,11 @@ DECLARE
     m          record;
     v_state    text;
     v_msg      text;
+    v_detail   text;
+    v_hint     text;
+    v_timeout  text := pg_catalog.current_setting('lock_timeout');
+    v_skip     text;
+    v_found    boolean := false;
 BEGIN
     IF days IS NOT NULL AND days <= 0 THEN
         RAISE EXCEPTION 'days must be positive, not %', days
@@ -31,16 +36,42 @@ BEGIN
     END IF;
 
     -- One generate or refresh at a time.  A refresh that finds another one
-    -- running does nothing (pg_cron runs must not pile up).
-    BEGIN
-        LOCK TABLE elt.settings IN EXCLUSIVE MODE NOWAIT;
-    EXCEPTION WHEN lock_not_available THEN
-        RAISE NOTICE 'elt_refresh: another elt_generate or elt_refresh is running; nothing done';
+    -- running does nothing (pg_cron runs must not pile up) and says so in
+    -- the run log.  The advisory lock tells a real generate or refresh from
+    -- incidental lockers of elt.settings (autovacuum, SELECT ... FOR SHARE),
+    -- which the refresh waits for, a few seconds at most.
+    IF NOT @extschema@.elt__writer_lock(false) THEN
+        v_skip := 'another elt_generate or elt_refresh is running';
+    ELSE
+        PERFORM pg_catalog.set_config('lock_timeout', '5s', true);
+        BEGIN
+            LOCK TABLE elt.settings IN EXCLUSIVE MODE;
+            -- FOR UPDATE reads the latest clock in READ COMMITTED, and fails
+            -- with 40001 in REPEATABLE READ or SERIALIZABLE if it changed
+            -- after the snapshot (a day would be applied twice otherwise)
+            SELECT * INTO s FROM elt.settings FOR UPDATE;
+            v_found := FOUND;
+        EXCEPTION
+            WHEN lock_not_available THEN
+                v_skip := 'elt.settings stayed locked by another session for 5 s';
+            WHEN serialization_failure THEN
+                RAISE EXCEPTION 'elt_refresh: the simulated clock changed after this transaction''s snapshot was taken'
+                    USING ERRCODE = '40001',
+                          DETAIL = 'Another elt_generate or elt_refresh committed since this REPEATABLE READ or SERIALIZABLE transaction began; applying its days again would duplicate them.',
+                          HINT = 'Retry the transaction, or call elt_refresh in a READ COMMITTED transaction.';
+        END;
+        PERFORM pg_catalog.set_config('lock_timeout', v_timeout, true);
+    END IF;
+    IF v_skip IS NOT NULL THEN
+        SELECT * INTO s FROM elt.settings;    -- for the log only: not locked
+        RAISE NOTICE 'elt_refresh: %; nothing done', v_skip;
+        INSERT INTO elt.run_log (kind, started_at, finished_at, clock_before, clock_after, status, error)
+        VALUES ('refresh', v_started, clock_timestamp(), s.clock, s.clock, 'skipped', v_skip);
+        RETURN QUERY SELECT 0, s.clock, s.clock, 0::bigint, 0::bigint, 0::bigint, 'skipped'::text;
         RETURN;
-    END;
+    END IF;
 
-    SELECT * INTO s FROM elt.settings;
-    IF NOT FOUND THEN
+    IF NOT v_found THEN
         RAISE EXCEPTION 'elt_refresh: nothing to refresh'
             USING ERRCODE = '55000',
                   HINT = 'Run elt_generate() first: it creates the simulated population.';
@@ -55,12 +86,13 @@ BEGIN
 
     IF days > date '2999-12-31' - s.clock THEN
         RAISE EXCEPTION 'elt_refresh: the clock cannot pass 2999-12-31'
-            USING ERRCODE = '22023';
+            USING ERRCODE = '22023',
+                  HINT = pg_catalog.format('The clock is at %s: days may be %s at most.', s.clock, date '2999-12-31' - s.clock);
     END IF;
     v_target := CASE WHEN days IS NULL THEN current_date ELSE s.clock + days END;
     IF v_target > date '2999-12-31' THEN
         RAISE EXCEPTION 'elt_refresh: the clock cannot pass 2999-12-31'
-            USING ERRCODE = '22023';
+            USING ERRCODE = '22023', HINT = 'current_date is past 2999-12-31: pass days instead of NULL.';
     END IF;
     IF v_target <= s.clock THEN
         RAISE NOTICE 'elt_refresh: the clock (%) is already at or past %; nothing to do', s.clock, v_target;
@@ -68,21 +100,35 @@ BEGIN
     END IF;
 
     BEGIN
+        -- The day's change sets: created once per refresh and emptied every
+        -- day, not created and dropped every day (their locks would be held
+        -- until commit, some 30 a day: a long catch-up ran out of shared
+        -- memory).  Created in this block's subtransaction, TRUNCATE empties
+        -- them in place.  One left by an earlier refresh of this transaction
+        -- (they are dropped on commit) is reused.
+        IF pg_catalog.to_regclass('pg_temp.elt_refresh_users') IS NULL THEN
+            CREATE TEMP TABLE elt_refresh_users ON COMMIT DROP AS
+                SELECT * FROM @extschema@.elt_users(s.users, s.seed, s.clock, s.start_date,
+                                                    history => false, since => s.clock)
+                WITH NO DATA;
+        END IF;
+        IF pg_catalog.to_regclass('pg_temp.elt_refresh_subscriptions') IS NULL THEN
+            CREATE TEMP TABLE elt_refresh_subscriptions ON COMMIT DROP AS
+                SELECT * FROM @extschema@.elt_subscriptions(s.users, s.seed, s.clock, s.start_date,
+                                                            history => false, since => s.clock)
+                WITH NO DATA;
+        END IF;
+
         v_day := s.clock + 1;
         WHILE v_day <= v_target LOOP
             -- business time: midnight UTC of the simulated day, whatever TimeZone says
             v_asof := v_day::timestamp AT TIME ZONE 'UTC';
 
-            -- the previous day's (or an earlier refresh's in this
-            -- transaction: they are dropped on commit); checked first, so
-            -- that no NOTICE is raised for tables that are not there
-            IF pg_catalog.to_regclass('pg_temp.elt_refresh_users') IS NOT NULL THEN
-                DROP TABLE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
-            END IF;
-            CREATE TEMP TABLE elt_refresh_users ON COMMIT DROP AS
+            TRUNCATE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
+            INSERT INTO pg_temp.elt_refresh_users
                 SELECT * FROM @extschema@.elt_users(s.users, s.seed, v_day, s.start_date,
                                                     history => false, since => v_day);
-            CREATE TEMP TABLE elt_refresh_subscriptions ON COMMIT DROP AS
+            INSERT INTO pg_temp.elt_refresh_subscriptions
                 SELECT * FROM @extschema@.elt_subscriptions(s.users, s.seed, v_day, s.start_date,
                                                             history => false, since => v_day);
 
@@ -97,19 +143,27 @@ BEGIN
                 ARRAY['subscription_id']::pg_catalog.text[], v_asof, NULL::pg_catalog.text[], 'ignore'::pg_catalog.text);
             v_subs := v_subs + m.inserted + m.updated;
 
-            -- The day's usage is appended in bulk mode (superusers, and no
-            -- trigger or rule of yours on the table: no per-row foreign key
-            -- trigger, which cost more than generating the rows), then its
-            -- keys are checked once, set-based, as the mart builders do.
-            v_fast := @extschema@.elt__bulk_begin('elt_raw.usage'::pg_catalog.regclass);
+            v_day := v_day + 1;
+        END LOOP;
+
+        -- The days' usage is appended in bulk mode (superusers, and no
+        -- trigger or rule of yours on the table: no per-row foreign key
+        -- trigger, which cost more than generating the rows), then its
+        -- keys are checked once, set-based, as the mart builders do.  One
+        -- bulk window for all days, after the merges (usage does not depend
+        -- on them): switching session_replication_role resets every cached
+        -- plan, and a switch per day re-planned everything each day and
+        -- kept growing the memory of PL/pgSQL's expressions until commit.
+        v_fast := @extschema@.elt__bulk_begin('elt_raw.usage'::pg_catalog.regclass);
+        v_day := s.clock + 1;
+        WHILE v_day <= v_target LOOP
             INSERT INTO elt_raw.usage
                 SELECT * FROM @extschema@.elt_usage(s.users, s.seed, v_day, s.start_date, since => v_day);
             GET DIAGNOSTICS v_n = ROW_COUNT;
             v_usage := v_usage + v_n;
-            PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_raw.usage'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, v_day);
-
             v_day := v_day + 1;
         END LOOP;
+        PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_raw.usage'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, s.clock + 1);
         DROP TABLE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
 
         -- the clock first: the mart builders read it
@@ -125,18 +179,26 @@ BEGIN
         RETURN QUERY SELECT (v_target - s.clock)::integer, s.clock, v_target,
                             v_users, v_subs, v_usage, 'ok'::text;
     EXCEPTION WHEN OTHERS THEN
-        -- The block's work is rolled back; keep a record of the failure.
+        -- The block's work is rolled back; keep a record of the failure,
+        -- with PostgreSQL's detail and hint (they often say what to do).
         -- (Cancels and timeouts are not caught: they roll back everything.)
-        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
+                                v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
         INSERT INTO elt.run_log (kind, started_at, finished_at, clock_before, clock_after, status, error)
         VALUES ('refresh', v_started, clock_timestamp(), s.clock, s.clock, 'failed',
-                v_state || ': ' || v_msg);
-        RAISE WARNING 'elt_refresh failed, nothing was changed: % (SQLSTATE %)', v_msg, v_state;
+                concat_ws(E'\n', v_state || ': ' || v_msg,
+                          'DETAIL: ' || nullif(v_detail, ''), 'HINT: ' || nullif(v_hint, '')));
+        IF nullif(v_hint, '') IS NULL THEN
+            RAISE WARNING 'elt_refresh failed, nothing was changed: % (SQLSTATE %)', v_msg, v_state;
+        ELSE
+            RAISE WARNING 'elt_refresh failed, nothing was changed: % (SQLSTATE %)', v_msg, v_state
+                USING HINT = v_hint;
+        END IF;
         RETURN QUERY SELECT 0, s.clock, s.clock, 0::bigint, 0::bigint, 0::bigint, 'failed'::text;
     END;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_refresh(integer) IS
-'Advances the simulated clock by days (NULL: up to current_date), landing each day''s new and changed users and subscriptions through elt_scd2_merge and appending its usage; updates elt_mart; logs the run in elt.run_log. A failure leaves the data unchanged, is logged as failed and raised as a WARNING.';
+'Advances the simulated clock by days (NULL: up to current_date), landing each day''s new and changed users and subscriptions through elt_scd2_merge and appending its usage; updates elt_mart; logs the run in elt.run_log. A failure leaves the data unchanged, is logged as failed and raised as a WARNING. A refresh that finds another generate or refresh running does nothing, is logged as skipped and returns a skipped row.';
 -- Writes every elt table (and pg_cron runs it as the job's owner): not for PUBLIC.
 REVOKE ALL ON FUNCTION @extschema@.elt_refresh(integer) FROM PUBLIC;
