@@ -10,12 +10,14 @@
 
 #include "elt.h"
 
-/* A column the caller produces: its name, type and typmod, in row order. */
+/* A column the caller produces: its name, type and typmod, in row order,
+ * and whether the caller ever gives it a NULL. */
 typedef struct EltColumn
 {
 	const char *name;
 	Oid			typid;
 	int32		typmod;
+	bool		nulls;
 } EltColumn;
 
 /* A foreign key the caller's rows satisfy by construction: a column that
@@ -35,6 +37,10 @@ typedef struct EltTableSpec
 	int			ncols;
 	const EltForeignKey *fkeys;
 	int			nfkeys;
+	/* CHECK constraints the caller's rows satisfy by construction, as
+	 * pg_get_constraintdef() gives them */
+	const char *const *checks;
+	int			nchecks;
 } EltTableSpec;
 
 typedef struct EltBulk

@@ -49,20 +49,20 @@ report(void *arg, int64 done)
 
 /* The columns elt_emit produces, in its order (see 10_schema.sql). */
 static const EltColumn user_cols[ELT_USER_NATTS] = {
-	{"user_id", INT8OID, -1}, {"first_name", TEXTOID, -1}, {"last_name", TEXTOID, -1},
-	{"email", TEXTOID, -1}, {"signup_date", DATEOID, -1}, {"plan_id", INT4OID, -1},
-	{"region_id", INT4OID, -1}, {"referral_source_id", INT4OID, -1},
-	{"valid_from", TIMESTAMPTZOID, -1}, {"valid_to", TIMESTAMPTZOID, -1}};
+	{"user_id", INT8OID, -1, false}, {"first_name", TEXTOID, -1, false}, {"last_name", TEXTOID, -1, false},
+	{"email", TEXTOID, -1, false}, {"signup_date", DATEOID, -1, false}, {"plan_id", INT4OID, -1, false},
+	{"region_id", INT4OID, -1, false}, {"referral_source_id", INT4OID, -1, false},
+	{"valid_from", TIMESTAMPTZOID, -1, false}, {"valid_to", TIMESTAMPTZOID, -1, true}};
 static const EltColumn sub_cols[ELT_SUB_NATTS] = {
-	{"subscription_id", INT8OID, -1}, {"user_id", INT8OID, -1}, {"plan_id", INT4OID, -1},
-	{"start_date", DATEOID, -1}, {"end_date", DATEOID, -1}, {"payment_method_id", INT4OID, -1},
-	{"status", TEXTOID, -1}, {"renewal_count", INT4OID, -1},
-	{"valid_from", TIMESTAMPTZOID, -1}, {"valid_to", TIMESTAMPTZOID, -1}};
+	{"subscription_id", INT8OID, -1, false}, {"user_id", INT8OID, -1, false}, {"plan_id", INT4OID, -1, false},
+	{"start_date", DATEOID, -1, false}, {"end_date", DATEOID, -1, true}, {"payment_method_id", INT4OID, -1, false},
+	{"status", TEXTOID, -1, false}, {"renewal_count", INT4OID, -1, false},
+	{"valid_from", TIMESTAMPTZOID, -1, false}, {"valid_to", TIMESTAMPTZOID, -1, true}};
 static const EltColumn usage_cols[ELT_USAGE_NATTS] = {
-	{"usage_id", INT8OID, -1}, {"user_id", INT8OID, -1}, {"plan_id", INT4OID, -1},
-	{"subscription_id", INT8OID, -1}, {"usage_date", DATEOID, -1},
-	{"actions_performed", INT4OID, -1}, {"storage_used_mb", INT4OID, -1},
-	{"api_calls", INT4OID, -1}, {"active_minutes", INT4OID, -1}};
+	{"usage_id", INT8OID, -1, false}, {"user_id", INT8OID, -1, false}, {"plan_id", INT4OID, -1, false},
+	{"subscription_id", INT8OID, -1, false}, {"usage_date", DATEOID, -1, false},
+	{"actions_performed", INT4OID, -1, false}, {"storage_used_mb", INT4OID, -1, false},
+	{"api_calls", INT4OID, -1, false}, {"active_minutes", INT4OID, -1, false}};
 
 /* elt's own keys to the lookups, which the generated ids satisfy */
 static const EltForeignKey user_fkeys[] = {
@@ -70,10 +70,23 @@ static const EltForeignKey user_fkeys[] = {
 static const EltForeignKey sub_fkeys[] = {{"plan_id", "plans"}, {"payment_method_id", "payment_methods"}};
 static const EltForeignKey usage_fkeys[] = {{"plan_id", "plans"}};
 
+/* elt's own CHECK constraints, which the generated rows satisfy */
+static const char *const user_checks[] = {"CHECK ((valid_to > valid_from))"};
+static const char *const sub_checks[] = {
+	"CHECK ((end_date > start_date))", "CHECK ((renewal_count >= 0))",
+	"CHECK ((status = ANY (ARRAY['active'::text, 'expired'::text, 'cancelled'::text])))",
+	"CHECK ((valid_to > valid_from))"};
+static const char *const usage_checks[] = {
+	"CHECK ((actions_performed >= 0))", "CHECK ((active_minutes >= 0))",
+	"CHECK ((api_calls >= 0))", "CHECK ((storage_used_mb >= 0))"};
+
 static const EltTableSpec raw_specs[3] = {
-	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys)},
-	{"elt_raw", "subscriptions", sub_cols, ELT_SUB_NATTS, sub_fkeys, lengthof(sub_fkeys)},
-	{"elt_raw", "usage", usage_cols, ELT_USAGE_NATTS, usage_fkeys, lengthof(usage_fkeys)}};
+	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys),
+	user_checks, lengthof(user_checks)},
+	{"elt_raw", "subscriptions", sub_cols, ELT_SUB_NATTS, sub_fkeys, lengthof(sub_fkeys),
+	sub_checks, lengthof(sub_checks)},
+	{"elt_raw", "usage", usage_cols, ELT_USAGE_NATTS, usage_fkeys, lengthof(usage_fkeys),
+	usage_checks, lengthof(usage_checks)}};
 
 /* elt__load_raw(users, seed, as_of, start_date) -> (users, subscriptions,
  * usage) loads the three tables in one pass over the population (because
