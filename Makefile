@@ -14,8 +14,9 @@ SQL_SCHEMA = $(filter %_schema.sql,$(SQL_ALL))
 SQL_FUNCS  = $(filter-out $(SQL_SCHEMA),$(SQL_ALL))
 
 # An upgrade script from the last release is its hand-written schema changes
-# (src/upgrade/FROM--TO.sql) followed by every function file, so functions are
-# always exactly those of a fresh install.  Released install scripts are kept
+# (src/upgrade/FROM--TO.sql), every function file, so functions are always
+# exactly those of a fresh install, and what needs those functions
+# (src/upgrade/FROM--TO.after.sql: event triggers, jobs).  Released install scripts are kept
 # frozen in src/upgrade/ (the upgrade test installs them).  When a version is
 # released, freeze its upgrade script too (copy the built file into
 # src/upgrade/ and list it in DATA) before starting the next one.
@@ -47,5 +48,6 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_ALL)
 	cat $^ > $@
 
-$(UPGRADE): src/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql $(SQL_FUNCS)
+$(UPGRADE): src/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql $(SQL_FUNCS) \
+            $(wildcard src/upgrade/$(PREV_VERSION)--$(EXTVERSION).after.sql)
 	cat $^ > $@

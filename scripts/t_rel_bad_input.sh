@@ -186,14 +186,14 @@ done <<'CASES'
 22023 SELECT * FROM elt_schedule('* * * * *''); DROP TABLE elt.settings; --')
 55000 SELECT * FROM elt_schedule('* * * * *')
 # --- internal functions (superuser only) ---
-22004 SELECT * FROM elt__check_population(NULL, 1, '2025-03-01', NULL)
-22023 SELECT * FROM elt__check_population(1, 1, '2025-03-01', '2026-01-01')
-22004 SELECT * FROM elt__load_raw(NULL, 1, '2025-03-01', NULL)
-55000 SELECT * FROM elt__load_raw(100, 1, '2025-03-01', NULL)
-42703 SELECT * FROM elt__check_versions('elt_raw.users', 'nope', NULL)
-42703 SELECT * FROM elt__check_versions('elt_raw.users', 'user_id) FROM elt.settings; DROP TABLE elt.settings; --', NULL)
-42883 SELECT * FROM elt__bulk_end(true, 'elt_mart.fct_kpi_daily', 'true; DROP TABLE elt.settings')
-42703 SELECT * FROM elt__bulk_end(true, 'elt_mart.fct_kpi_daily', 'date; DROP TABLE elt.settings', '2025-01-01')
+22004 SELECT * FROM elt.elt__check_population(NULL, 1, '2025-03-01', NULL)
+22023 SELECT * FROM elt.elt__check_population(1, 1, '2025-03-01', '2026-01-01')
+22004 SELECT * FROM elt.elt__load_raw(NULL, 1, '2025-03-01', NULL)
+55000 SELECT * FROM elt.elt__load_raw(100, 1, '2025-03-01', NULL)
+42703 SELECT * FROM elt.elt__check_versions('elt_raw.users', 'nope', NULL)
+42703 SELECT * FROM elt.elt__check_versions('elt_raw.users', 'user_id) FROM elt.settings; DROP TABLE elt.settings; --', NULL)
+42883 SELECT * FROM elt.elt__bulk_end(true, 'elt_mart.fct_kpi_daily', 'true; DROP TABLE elt.settings')
+42703 SELECT * FROM elt.elt__bulk_end(true, 'elt_mart.fct_kpi_daily', 'date; DROP TABLE elt.settings', '2025-01-01')
 CASES
 rm -f "$errf"
 case_fails=$fails

@@ -63,8 +63,8 @@ for f in "elt_generate(100, 1, '2025-03-01')" "elt_refresh(1)" "elt_refresh()" "
          "elt_update_marts('2025-03-01')" "elt_build_dim_date()" "elt_build_dim_plan()" "elt_build_dim_user()" \
          "elt_build_dim_subscription()" "elt_build_fct_usage_daily()" "elt_build_fct_mrr_monthly()" \
          "elt_build_fct_kpi_daily()" "elt_grant_reader('rel_nobody')" "elt_grant_writer('rel_nobody')" \
-         "elt__load_raw(100, 1, '2025-03-01', '2024-03-02')" "elt_schedule('* * * * *', 1)" "elt_unschedule()" \
-         "elt__mart_begin()" "elt__bulk_begin('elt_mart.fct_kpi_daily')" "elt__check_versions('elt_raw.users', 'user_id', NULL)"; do
+         "elt.elt__load_raw(100, 1, '2025-03-01', '2024-03-02')" "elt_schedule('* * * * *', 1)" "elt_unschedule()" \
+         "elt.elt__mart_begin()" "elt.elt__bulk_begin('elt_mart.fct_kpi_daily')" "elt.elt__check_versions('elt_raw.users', 'user_id', NULL)"; do
     denied rel_nobody 42501 "rel_nobody: SELECT $f" "SELECT * FROM $f"
 done
 users_oid=$(q -c "SELECT 'elt_raw.users'::regclass::oid")
@@ -101,8 +101,8 @@ denied rel_writer 42501 "rel_writer (EXECUTE only): elt_build_marts" "SELECT * F
 denied rel_writer 42501 "rel_writer (EXECUTE only): elt_update_marts" "SELECT * FROM elt_update_marts('2025-03-01')"
 
 # ---- the C write path checks INSERT itself ----
-q -c "GRANT EXECUTE ON FUNCTION elt__load_raw(integer, bigint, date, date) TO rel_loader"
-LOAD=(BEGIN "TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users" "SELECT * FROM elt__load_raw(100, 1, '2025-03-01', '2024-03-02')")
+q -c "GRANT EXECUTE ON FUNCTION elt.elt__load_raw(integer, bigint, date, date) TO rel_loader"
+LOAD=(BEGIN "TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users" "SELECT * FROM elt.elt__load_raw(100, 1, '2025-03-01', '2024-03-02')")
 denied rel_loader 42501 "rel_loader (EXECUTE on elt__load_raw, no USAGE on elt_raw)" "${LOAD[@]:2}"
 q -c "GRANT USAGE ON SCHEMA elt_raw TO rel_loader" -c "GRANT TRUNCATE ON elt_raw.users, elt_raw.subscriptions, elt_raw.usage TO rel_loader"
 denied rel_loader 42501 "rel_loader (TRUNCATE, no INSERT): elt__load_raw" "${LOAD[@]}"
@@ -110,7 +110,7 @@ grep -q 'permission denied for table users' "$tmp_out" && ok "... the bulk loade
 q -c "GRANT INSERT ON elt_raw.users, elt_raw.subscriptions TO rel_loader"
 denied rel_loader 42501 "rel_loader (INSERT on users and subscriptions, not usage): elt__load_raw" "${LOAD[@]}"
 q -c "GRANT INSERT ON elt_raw.usage TO rel_loader"
-check "$(state rel_loader "${LOAD[@]}" "SELECT users_rows > 0 FROM elt__load_raw(100, 1, '2025-03-01', '2024-03-02')" "ROLLBACK")" "55000" \
+check "$(state rel_loader "${LOAD[@]}" "SELECT users_rows > 0 FROM elt.elt__load_raw(100, 1, '2025-03-01', '2024-03-02')" "ROLLBACK")" "55000" \
     "rel_loader with INSERT loads, and refuses a table that is not empty (55000)"
 check "$(state rel_loader "${LOAD[@]}" "ROLLBACK")" "none" "rel_loader with INSERT on the three tables may load them"
 # row-level security is not bypassed by the bulk path
@@ -201,9 +201,9 @@ q -c "SELECT count(*) FROM elt_build_marts()" -c "SELECT count(*) FROM elt_updat
 check "$?" "0" "elt_build_marts and elt_update_marts run with the plants in place"
 same_sums "$(echo "$before" | grep -v '^elt\.')" "$(sums | grep -v '^elt\.')" "... and give the same marts"
 # the pg_cron job's command, as the job runs it (days NULL: catch up; one day here)
-q -c "UPDATE elt.settings SET clock = current_date - 1" -c "$(q -c "SELECT elt__job_command(NULL)")" >/dev/null 2>&1
+q -c "UPDATE elt.settings SET clock = current_date - 1" -c "$(q -c "SELECT elt.elt__job_command(NULL)")" >/dev/null 2>&1
 check "$(q -c "SELECT clock = current_date FROM elt.settings")" "t" "the pg_cron job command refreshes with the plants in place"
-q -c "SELECT elt__job_command(1)" >/dev/null
+q -c "SELECT elt.elt__job_command(1)" >/dev/null
 # the merge engine's generated SQL, in the caller's search_path
 merged=$(q -c "SET search_path = public, pg_catalog" \
            -c "CREATE TEMP TABLE h (id bigint NOT NULL, d date, t timestamptz, n numeric, valid_from timestamptz NOT NULL, valid_to timestamptz)" \

@@ -111,8 +111,7 @@ elt__drop_guard(PG_FUNCTION_ARGS)
 			&& has_privs_of_role(GetUserId(), extowner))
 		{
 			/* qualified, no arguments: exactly elt's own function */
-			if (SPI_execute(psprintf("SELECT %s.elt__drop_guard_jobs()", quote_identifier(extschema)),
-							false, 0) != SPI_OK_SELECT)
+			if (SPI_execute("SELECT elt.elt__drop_guard_jobs()", false, 0) != SPI_OK_SELECT)
 				elog(ERROR, "elt__drop_guard: elt__drop_guard_jobs() failed");
 		}
 	}

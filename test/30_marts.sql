@@ -290,44 +290,44 @@ SELECT is_empty('SELECT * FROM pg_temp.diff() WHERE missing <> 0 OR extra <> 0',
 SELECT is((SELECT min(date) FROM elt_mart.dim_date), (SELECT start_date FROM elt.settings), 'dim_date follows the new window');
 
 -- ---------------------------------------------------------------- foreign keys of the bulk path
-SELECT throws_ok($$SELECT elt__bulk_begin('elt_mart.fct_kpi_daily'); INSERT INTO elt_mart.fct_kpi_daily (date_key, date, signups, active_users,
+SELECT throws_ok($$SELECT elt.elt__bulk_begin('elt_mart.fct_kpi_daily'); INSERT INTO elt_mart.fct_kpi_daily (date_key, date, signups, active_users,
                    paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)
                    VALUES (19000101, '1900-01-01', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-                   SELECT elt__bulk_end(true, 'elt_mart.fct_kpi_daily', 'date', NULL)$$,
+                   SELECT elt.elt__bulk_end(true, 'elt_mart.fct_kpi_daily', 'date', NULL)$$,
                  '23503', NULL, 'the set-based key check of a bulk load catches a dangling key');
 SELECT is(current_setting('session_replication_role'), 'origin', 'session_replication_role is back to origin');
 -- a fact row with two dangling keys: both checks name the first constraint
 -- it violates (in name order), the one over all rows and the one over the
 -- rows from a day on (distinct keys looked up by index)
-SELECT throws_ok($$SELECT elt__bulk_begin('elt_mart.fct_usage_daily'); INSERT INTO elt_mart.fct_usage_daily (usage_date, subscription_id, date_key,
+SELECT throws_ok($$SELECT elt.elt__bulk_begin('elt_mart.fct_usage_daily'); INSERT INTO elt_mart.fct_usage_daily (usage_date, subscription_id, date_key,
                    user_key, subscription_key, plan_key, user_id, usage_id, actions_performed, storage_used_mb, api_calls, active_minutes)
                    VALUES ('2999-01-01', 1, -1, 12345, 12345, -1, 1, 1, 0, 0, 0, 0);
-                   SELECT elt__bulk_end(true, 'elt_mart.fct_usage_daily', 'usage_date', NULL)$$,
+                   SELECT elt.elt__bulk_end(true, 'elt_mart.fct_usage_daily', 'usage_date', NULL)$$,
                  '23503', 'insert or update on table "elt_mart.fct_usage_daily" violates foreign key constraint "fct_usage_daily_subscription_key_fkey"',
                  'bulk key check over all rows: the first constraint violated');
-SELECT throws_ok($$SELECT elt__bulk_begin('elt_mart.fct_usage_daily'); INSERT INTO elt_mart.fct_usage_daily (usage_date, subscription_id, date_key,
+SELECT throws_ok($$SELECT elt.elt__bulk_begin('elt_mart.fct_usage_daily'); INSERT INTO elt_mart.fct_usage_daily (usage_date, subscription_id, date_key,
                    user_key, subscription_key, plan_key, user_id, usage_id, actions_performed, storage_used_mb, api_calls, active_minutes)
                    VALUES ('2999-01-01', 1, -1, 12345, 12345, -1, 1, 1, 0, 0, 0, 0);
-                   SELECT elt__bulk_end(true, 'elt_mart.fct_usage_daily', 'usage_date', '2999-01-01')$$,
+                   SELECT elt.elt__bulk_end(true, 'elt_mart.fct_usage_daily', 'usage_date', '2999-01-01')$$,
                  '23503', 'insert or update on table "elt_mart.fct_usage_daily" violates foreign key constraint "fct_usage_daily_subscription_key_fkey"',
                  'bulk key check from a day on: the same constraint');
-SELECT lives_ok($$SELECT elt__bulk_begin('elt_mart.fct_usage_daily'); INSERT INTO elt_mart.fct_usage_daily (usage_date, subscription_id, date_key,
+SELECT lives_ok($$SELECT elt.elt__bulk_begin('elt_mart.fct_usage_daily'); INSERT INTO elt_mart.fct_usage_daily (usage_date, subscription_id, date_key,
                    user_key, subscription_key, plan_key, user_id, usage_id, actions_performed, storage_used_mb, api_calls, active_minutes)
                    VALUES ('2999-01-01', 1, -1, -1, -1, -1, 1, 1, 0, 0, 0, 0);
-                   SELECT elt__bulk_end(true, 'elt_mart.fct_usage_daily', 'usage_date', '2999-01-01');
+                   SELECT elt.elt__bulk_end(true, 'elt_mart.fct_usage_daily', 'usage_date', '2999-01-01');
                    DELETE FROM elt_mart.fct_usage_daily WHERE usage_date = '2999-01-01'$$,
                 'bulk key check from a day on: Unknown members pass');
 SELECT is(current_setting('session_replication_role'), 'origin', 'elt__bulk_end switched session_replication_role back to origin');
 -- bulk mode only where no trigger or rule of the user's would be skipped
-SELECT is(elt__bulk_begin('elt_mart.fct_kpi_daily'), true, 'bulk mode for a superuser and a table without triggers of its own');
+SELECT is(elt.elt__bulk_begin('elt_mart.fct_kpi_daily'), true, 'bulk mode for a superuser and a table without triggers of its own');
 SELECT is(current_setting('session_replication_role'), 'replica', '... which switches to replica');
 SELECT set_config('session_replication_role', 'origin', true);
 CREATE FUNCTION pg_temp.noop() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NULL; END $f$;
 CREATE TRIGGER mine AFTER INSERT ON elt_mart.fct_kpi_daily FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.noop();
-SELECT is(elt__bulk_begin('elt_mart.fct_kpi_daily'), false, 'no bulk mode for a table with a trigger of its own');
+SELECT is(elt.elt__bulk_begin('elt_mart.fct_kpi_daily'), false, 'no bulk mode for a table with a trigger of its own');
 DROP TRIGGER mine ON elt_mart.fct_kpi_daily;
 CREATE RULE mine AS ON INSERT TO elt_mart.fct_kpi_daily DO ALSO NOTIFY elt_test;
-SELECT is(elt__bulk_begin('elt_mart.fct_kpi_daily'), false, 'no bulk mode for a table with a rule');
+SELECT is(elt.elt__bulk_begin('elt_mart.fct_kpi_daily'), false, 'no bulk mode for a table with a rule');
 DROP RULE mine ON elt_mart.fct_kpi_daily;
 SELECT is(current_setting('session_replication_role'), 'origin', 'session_replication_role stayed origin');
 

@@ -83,7 +83,7 @@ SELECT ok((SELECT count(*) FROM elt_mart.fct_mrr_monthly) > 0 AND (SELECT count(
 
 -- ---------------------------------------------------------------- item 12: a rebuild rewrites nothing
 SELECT pg_temp.tids('before');
-SELECT is((SELECT sum(rows_written) FROM elt__build(NULL)), 0::numeric, 'a rebuild with nothing changed reports no row written');
+SELECT is((SELECT sum(rows_written) FROM elt.elt__build(NULL)), 0::numeric, 'a rebuild with nothing changed reports no row written');
 SELECT lives_ok('SELECT * FROM elt_build_marts()', 'and elt_build_marts() once more');
 SELECT pg_temp.tids('after');
 SELECT is_empty($$

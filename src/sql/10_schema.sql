@@ -3,7 +3,10 @@
 -- keep their data.
 
 CREATE SCHEMA elt;
-COMMENT ON SCHEMA elt IS 'elt extension state: settings of the simulated source and the run log.';
+COMMENT ON SCHEMA elt IS 'elt extension state (settings of the simulated source, the run log) and its internal functions.';
+-- PUBLIC may look up elt's internal functions (elt_status calls some); which
+-- ones it may run is decided function by function.
+GRANT USAGE ON SCHEMA elt TO PUBLIC;
 CREATE SCHEMA elt_raw;
 COMMENT ON SCHEMA elt_raw IS 'Landed source data of the simulated SaaS; users and subscriptions keep SCD2 history.';
 CREATE SCHEMA elt_mart;

@@ -1,11 +1,11 @@
 -- elt_generate(): (re)load elt_raw for a population as of a day.
 
-CREATE OR REPLACE FUNCTION @extschema@.elt__check_population(
+CREATE OR REPLACE FUNCTION elt.elt__check_population(
     users integer, seed bigint, as_of date, start_date date)
 RETURNS void
 AS 'MODULE_PATHNAME', 'elt__check_population'
 LANGUAGE c STABLE;
-COMMENT ON FUNCTION @extschema@.elt__check_population(integer, bigint, date, date) IS
+COMMENT ON FUNCTION elt.elt__check_population(integer, bigint, date, date) IS
 'Internal: raises the error elt_generate and the generators give for bad population arguments.';
 
 CREATE OR REPLACE FUNCTION elt.elt__estimate(
@@ -17,41 +17,41 @@ COMMENT ON FUNCTION elt.elt__estimate(integer, bigint, date, date, boolean) IS
 'Internal: estimates the rows elt_generate would write to elt_raw and the bytes of the warehouse (from a sample of users), reports them in a NOTICE, and refuses (54000) more rows than elt.max_generate_rows.';
 REVOKE ALL ON FUNCTION elt.elt__estimate(integer, bigint, date, date, boolean) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION @extschema@.elt__check_raw_tables()
+CREATE OR REPLACE FUNCTION elt.elt__check_raw_tables()
 RETURNS void
 AS 'MODULE_PATHNAME', 'elt__check_raw_tables'
 LANGUAGE c STABLE;
-COMMENT ON FUNCTION @extschema@.elt__check_raw_tables() IS
+COMMENT ON FUNCTION elt.elt__check_raw_tables() IS
 'Internal: raises the error the bulk loader would give for elt_raw.users, subscriptions or usage (columns that are not those elt writes, triggers, foreign keys of your own).';
-REVOKE ALL ON FUNCTION @extschema@.elt__check_raw_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__check_raw_tables() FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION @extschema@.elt__load_raw(
+CREATE OR REPLACE FUNCTION elt.elt__load_raw(
     users integer, seed bigint, as_of date, start_date date,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
 AS 'MODULE_PATHNAME', 'elt__load_raw'
 LANGUAGE c VOLATILE;
-COMMENT ON FUNCTION @extschema@.elt__load_raw(integer, bigint, date, date) IS
+COMMENT ON FUNCTION elt.elt__load_raw(integer, bigint, date, date) IS
 'Internal: bulk-loads elt_raw.users, subscriptions and usage, which must be empty.';
-REVOKE ALL ON FUNCTION @extschema@.elt__load_raw(integer, bigint, date, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__load_raw(integer, bigint, date, date) FROM PUBLIC;
 
 -- Internal: may the current role ANALYZE the table (its owner, or a
 -- member)?  Others would only get a WARNING per table: elt_grant_writer's
 -- roles skip the statistics and leave them to autovacuum.
-CREATE OR REPLACE FUNCTION @extschema@.elt__may_analyze(tab regclass)
+CREATE OR REPLACE FUNCTION elt.elt__may_analyze(tab regclass)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 RETURN pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = tab), 'USAGE');
-COMMENT ON FUNCTION @extschema@.elt__may_analyze(regclass) IS
+COMMENT ON FUNCTION elt.elt__may_analyze(regclass) IS
 'Internal: whether the current role may ANALYZE the table (owns it, or is a member of its owner).';
-REVOKE ALL ON FUNCTION @extschema@.elt__may_analyze(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__may_analyze(regclass) FROM PUBLIC;
 
 -- Internal: the lock that lets one elt_generate or elt_refresh run at a
 -- time: a transaction-level advisory lock (pg_locks: locktype advisory,
 -- classid 6646900 = 'elt', objid 1), so that incidental lockers of
 -- elt.settings (autovacuum, SELECT ... FOR SHARE) are not taken for a
 -- running refresh.  wait = false: try only; returns whether it is held.
-CREATE OR REPLACE FUNCTION @extschema@.elt__writer_lock(wait boolean)
+CREATE OR REPLACE FUNCTION elt.elt__writer_lock(wait boolean)
 RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -64,9 +64,9 @@ BEGIN
     RETURN pg_catalog.pg_try_advisory_xact_lock(6646900, 1);
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__writer_lock(boolean) IS
+COMMENT ON FUNCTION elt.elt__writer_lock(boolean) IS
 'Internal: takes (wait) or tries to take the transaction-level advisory lock (6646900, 1) that serializes elt_generate and elt_refresh; returns whether it is held.';
-REVOKE ALL ON FUNCTION @extschema@.elt__writer_lock(boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__writer_lock(boolean) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.elt_generate(
     users integer DEFAULT 1000,
@@ -87,7 +87,7 @@ DECLARE
     v_mart    record;
 BEGIN
     -- every argument is checked before anything is written
-    PERFORM @extschema@.elt__check_population(users, seed, as_of, start_date);
+    PERFORM elt.elt__check_population(users, seed, as_of, start_date);
     IF build_marts IS NULL THEN
         RAISE EXCEPTION 'build_marts must not be NULL' USING ERRCODE = '22004';
     END IF;
@@ -95,12 +95,12 @@ BEGIN
 
     -- one generate or refresh at a time (a refresh that finds this lock
     -- taken skips); readers of elt_mart are not blocked
-    PERFORM @extschema@.elt__writer_lock(true);
+    PERFORM elt.elt__writer_lock(true);
     LOCK TABLE elt.settings IN EXCLUSIVE MODE;
 
     -- tables the loader cannot write (altered columns, triggers, foreign
     -- keys of the user's own) are refused before anything is truncated
-    PERFORM @extschema@.elt__check_raw_tables();
+    PERFORM elt.elt__check_raw_tables();
 
     -- The lookups are static: upsert them, so that tables of the user's own
     -- may keep foreign keys to them.  The big tables are reloaded.
@@ -131,7 +131,7 @@ BEGIN
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
 
-    v_raw := @extschema@.elt__load_raw(users, seed, as_of, v_start);
+    v_raw := elt.elt__load_raw(users, seed, as_of, v_start);
     v_counts := v_counts || jsonb_build_object(
         'elt_raw.users', v_raw.users_rows,
         'elt_raw.subscriptions', v_raw.subscriptions_rows,
@@ -139,7 +139,7 @@ BEGIN
     -- statistics now, not when autovacuum gets to it: the mart build and
     -- the first refreshes plan their joins and index scans on them (only
     -- the owner may: others would get a WARNING per table)
-    IF @extschema@.elt__may_analyze('elt_raw.usage'::pg_catalog.regclass) THEN
+    IF elt.elt__may_analyze('elt_raw.usage'::pg_catalog.regclass) THEN
         ANALYZE elt_raw.users, elt_raw.subscriptions, elt_raw.usage;
     END IF;
 

@@ -30,7 +30,7 @@
 
 -- Internal: checks a builder's since, takes the locks of a build, and
 -- returns the simulated window.
-CREATE OR REPLACE FUNCTION @extschema@.elt__mart_begin(since date DEFAULT NULL, OUT start_date date, OUT clock date)
+CREATE OR REPLACE FUNCTION elt.elt__mart_begin(since date DEFAULT NULL, OUT start_date date, OUT clock date)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top
@@ -54,26 +54,26 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__mart_begin(date) IS
+COMMENT ON FUNCTION elt.elt__mart_begin(date) IS
 'Internal: refuses an infinite since (22008), takes the locks of a mart build and returns the simulated window (start_date, clock) from elt.settings.';
 
 -- Internal: a day's instant (midnight UTC); NULL stays NULL.
 -- (Inlined SQL function: fully qualified, no SET clause.)
-CREATE OR REPLACE FUNCTION @extschema@.elt__day_ts(day date)
+CREATE OR REPLACE FUNCTION elt.elt__day_ts(day date)
 RETURNS timestamptz
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN pg_catalog.timezone('UTC'::text, day::timestamp without time zone);
-COMMENT ON FUNCTION @extschema@.elt__day_ts(date) IS
+COMMENT ON FUNCTION elt.elt__day_ts(date) IS
 'Internal: midnight UTC of a day, the instant SCD2 versions of that day start.';
 
 -- Internal: the first day whose midnight UTC is at or after an instant, so
 -- that  t <= day_ts(d)  <=>  ts_day(t) <= d  and  day_ts(d) < t  <=>  d < ts_day(t):
 -- point-in-time joins then compare dates, not instants built row by row.
-CREATE OR REPLACE FUNCTION @extschema@.elt__ts_day(t timestamptz)
+CREATE OR REPLACE FUNCTION elt.elt__ts_day(t timestamptz)
 RETURNS date
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN (pg_catalog.timezone('UTC'::text, t) + '1 day -1 microsecond'::interval)::date;
-COMMENT ON FUNCTION @extschema@.elt__ts_day(timestamptz) IS
+COMMENT ON FUNCTION elt.elt__ts_day(timestamptz) IS
 'Internal: the first day whose midnight UTC is at or after the instant (for point-in-time joins on days).';
 
 -- Internal: the surrogate key of the version of a user / subscription valid
@@ -85,7 +85,7 @@ COMMENT ON FUNCTION @extschema@.elt__ts_day(timestamptz) IS
 -- updates); a full build joins all versions at once instead.
 -- (Inlined into the caller as a subquery: SQL body bound at creation, so
 -- no search_path is needed, and none may be set.)
-CREATE OR REPLACE FUNCTION @extschema@.elt__user_key_at(id bigint, ts timestamptz)
+CREATE OR REPLACE FUNCTION elt.elt__user_key_at(id bigint, ts timestamptz)
 RETURNS TABLE (user_key bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
@@ -94,10 +94,10 @@ BEGIN ATOMIC
     FROM elt_raw.users r
     WHERE r.user_id = id AND r.valid_from <= ts;
 END;
-COMMENT ON FUNCTION @extschema@.elt__user_key_at(bigint, timestamptz) IS
+COMMENT ON FUNCTION elt.elt__user_key_at(bigint, timestamptz) IS
 'Internal: dim_user key of the version of user id valid at ts (NULL if none), from elt_raw.users.';
 
-CREATE OR REPLACE FUNCTION @extschema@.elt__subscription_key_at(id bigint, ts timestamptz)
+CREATE OR REPLACE FUNCTION elt.elt__subscription_key_at(id bigint, ts timestamptz)
 RETURNS TABLE (subscription_key bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
@@ -106,14 +106,14 @@ BEGIN ATOMIC
     FROM elt_raw.subscriptions r
     WHERE r.subscription_id = id AND r.valid_from <= ts;
 END;
-COMMENT ON FUNCTION @extschema@.elt__subscription_key_at(bigint, timestamptz) IS
+COMMENT ON FUNCTION elt.elt__subscription_key_at(bigint, timestamptz) IS
 'Internal: dim_subscription key of the version of subscription id valid at ts (NULL if none), from elt_raw.subscriptions.';
 
 -- Internal: the ids of an SCD2 source table with a version starting or
 -- ending at or after since_ts (NULL when since_ts is NULL: all ids), sorted,
 -- for primary key lookups (= ANY) by every builder that rewrites only what
 -- changed.  BRIN on (valid_from, valid_to) finds them in the last blocks.
-CREATE OR REPLACE FUNCTION @extschema@.elt__changed_ids(tab regclass, id_column name, since_ts timestamptz)
+CREATE OR REPLACE FUNCTION elt.elt__changed_ids(tab regclass, id_column name, since_ts timestamptz)
 RETURNS bigint[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -131,12 +131,12 @@ BEGIN
     RETURN COALESCE(ids, '{}');
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__changed_ids(regclass, name, timestamptz) IS
+COMMENT ON FUNCTION elt.elt__changed_ids(regclass, name, timestamptz) IS
 'Internal: sorted ids of tab with a version starting or ending at or after since_ts (NULL for NULL: all ids).';
 
 -- Internal: surrogate keys are id * 65536 + version ordinal; refuse ids and
 -- version counts that do not fit, before anything is written.
-CREATE OR REPLACE FUNCTION @extschema@.elt__check_versions(tab regclass, id_column name, since_ts timestamptz)
+CREATE OR REPLACE FUNCTION elt.elt__check_versions(tab regclass, id_column name, since_ts timestamptz)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -153,7 +153,7 @@ BEGIN
           GROUP BY %1$I
          HAVING count(*) > 65536 OR %1$I < 0 OR %1$I >= 140737488355328
           LIMIT 1', id_column, tab)
-        INTO v_id, v_n USING @extschema@.elt__changed_ids(tab, id_column, since_ts);
+        INTO v_id, v_n USING elt.elt__changed_ids(tab, id_column, since_ts);
     IF v_id IS NOT NULL THEN
         RAISE EXCEPTION '% % does not fit a surrogate key of elt_mart', id_column, v_id
             USING ERRCODE = '22003',
@@ -162,7 +162,7 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz) IS
+COMMENT ON FUNCTION elt.elt__check_versions(regclass, name, timestamptz) IS
 'Internal: raises an error if an id of an SCD2 source table does not fit the surrogate key id * 65536 + version ordinal.';
 
 -- Internal: fast bulk loading of the fact tables (and of the day's usage
@@ -178,7 +178,7 @@ COMMENT ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz)
 -- than elt's have foreign keys to (replica mode would silence their
 -- actions too), keeps the normal mode,
 -- so that they fire; other callers get the per-row triggers.
-CREATE OR REPLACE FUNCTION @extschema@.elt__bulk_begin(tab regclass)
+CREATE OR REPLACE FUNCTION elt.elt__bulk_begin(tab regclass)
 RETURNS boolean
 LANGUAGE plpgsql
 AS $fn$
@@ -215,10 +215,10 @@ $fn$;
 -- No SET clause: one naming session_replication_role would undo the
 -- set_config at exit (a SET clause restores only the variables it names);
 -- everything is qualified.  elt__bulk_end switches back to origin.
-COMMENT ON FUNCTION @extschema@.elt__bulk_begin(regclass) IS
+COMMENT ON FUNCTION elt.elt__bulk_begin(regclass) IS
 'Internal: for a superuser, and a table without triggers or rules of its own, with no foreign keys of tables other than the extension''s pointing at it and without multi-column keys, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
 
-CREATE OR REPLACE FUNCTION @extschema@.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
+CREATE OR REPLACE FUNCTION elt.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -293,14 +293,14 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) IS
+COMMENT ON FUNCTION elt.elt__bulk_end(boolean, regclass, name, date) IS
 'Internal: after a bulk load started by elt__bulk_begin (fast = its result), switches back to session_replication_role = origin and checks the foreign keys of the rows of tab with col >= lo (all rows when lo is NULL) in one query.';
 
 -- Internal: remove dimension rows gone from the source (after the facts
 -- that referenced them are gone): days outside the window, plans no longer
 -- listed, versions beyond the versions an id has now.  since limits the
 -- users and subscriptions looked at to those changed on or after that day.
-CREATE OR REPLACE FUNCTION @extschema@.elt__purge_dim(tab text, since date)
+CREATE OR REPLACE FUNCTION elt.elt__purge_dim(tab text, since date)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -309,14 +309,14 @@ AS $fn$
 DECLARE
     w    record;
     n    bigint;
-    v_ts timestamptz := @extschema@.elt__day_ts(since);
+    v_ts timestamptz := elt.elt__day_ts(since);
     v_fast boolean;
 BEGIN
-    w := @extschema@.elt__mart_begin();
+    w := elt.elt__mart_begin();
     -- In bulk mode the per-row "still referenced?" triggers are skipped (a
     -- deleted subscription version would scan fct_usage_daily each) and the
     -- keys of the facts are checked once, set-based, instead.
-    v_fast := @extschema@.elt__bulk_begin(('elt_mart.' OPERATOR(pg_catalog.||) tab)::pg_catalog.regclass);
+    v_fast := elt.elt__bulk_begin(('elt_mart.' OPERATOR(pg_catalog.||) tab)::pg_catalog.regclass);
     CASE tab
     WHEN 'dim_date' THEN
         DELETE FROM elt_mart.dim_date t
@@ -334,7 +334,7 @@ BEGIN
                                     WHERE c.user_id = t.user_id AND t.version_ordinal < c.n)
                    -- a few changed users: count theirs through the primary key
                    ELSE t.version_ordinal >= (SELECT count(*) FROM elt_raw.users u WHERE u.user_id = t.user_id) END
-        $q$ USING v_ts, @extschema@.elt__changed_ids('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
+        $q$ USING v_ts, elt.elt__changed_ids('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
     WHEN 'dim_subscription' THEN
         EXECUTE $q$
         DELETE FROM elt_mart.dim_subscription t
@@ -346,7 +346,7 @@ BEGIN
                                     WHERE c.subscription_id = t.subscription_id AND t.version_ordinal < c.n)
                    ELSE t.version_ordinal >= (SELECT count(*) FROM elt_raw.subscriptions s
                                               WHERE s.subscription_id = t.subscription_id) END
-        $q$ USING v_ts, @extschema@.elt__changed_ids('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
+        $q$ USING v_ts, elt.elt__changed_ids('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
     END CASE;
     GET DIAGNOSTICS n = ROW_COUNT;
     -- back to normal triggers (bulk mode was switched on here) even when no
@@ -354,11 +354,11 @@ BEGIN
     IF v_fast AND n = 0 THEN
         PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
     END IF;
-    PERFORM @extschema@.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, NULL::pg_catalog.date);
-    PERFORM @extschema@.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, NULL::pg_catalog.date);
-    PERFORM @extschema@.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, NULL::pg_catalog.date);
+    PERFORM elt.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, NULL::pg_catalog.date);
+    PERFORM elt.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, NULL::pg_catalog.date);
+    PERFORM elt.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, NULL::pg_catalog.date);
     RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__purge_dim(text, date) IS
+COMMENT ON FUNCTION elt.elt__purge_dim(text, date) IS
 'Internal: deletes the rows of a dimension that are no longer in the source (days outside the window, plans, versions); returns how many.';

@@ -13,7 +13,7 @@ DECLARE
     w record;
     n bigint;
 BEGIN
-    w := @extschema@.elt__mart_begin();
+    w := elt.elt__mart_begin();
     WITH src AS MATERIALIZED (
         SELECT (EXTRACT(year FROM d) * 10000 + EXTRACT(month FROM d) * 100 + EXTRACT(day FROM d))::integer AS date_key,
                d AS date,
@@ -49,7 +49,7 @@ BEGIN
     )
     SELECT count(*) FROM ups INTO n;
     IF purge THEN
-        n := n + @extschema@.elt__purge_dim('dim_date'::pg_catalog.text, NULL::pg_catalog.date);
+        n := n + elt.elt__purge_dim('dim_date'::pg_catalog.text, NULL::pg_catalog.date);
     END IF;
     RETURN n;
 END
@@ -70,7 +70,7 @@ DECLARE
     w record;
     n bigint;
 BEGIN
-    w := @extschema@.elt__mart_begin();
+    w := elt.elt__mart_begin();
     WITH src AS MATERIALIZED (
         SELECT p.plan_id AS plan_key, p.plan_id, p.plan_name,
                p.monthly_price, (12 * p.monthly_price)::numeric(12,2) AS annual_price,
@@ -95,7 +95,7 @@ BEGIN
     )
     SELECT count(*) FROM ups INTO n;
     IF purge THEN
-        n := n + @extschema@.elt__purge_dim('dim_plan'::pg_catalog.text, NULL::pg_catalog.date);
+        n := n + elt.elt__purge_dim('dim_plan'::pg_catalog.text, NULL::pg_catalog.date);
     END IF;
     RETURN n;
 END
@@ -115,10 +115,10 @@ AS $fn$
 DECLARE
     w    record;
     n    bigint;
-    v_ts timestamptz := @extschema@.elt__day_ts(since);
+    v_ts timestamptz := elt.elt__day_ts(since);
 BEGIN
-    w := @extschema@.elt__mart_begin(since);
-    PERFORM @extschema@.elt__check_versions('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
+    w := elt.elt__mart_begin(since);
+    PERFORM elt.elt__check_versions('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
     -- users touched by a change on or after since: all their versions are
     -- recomputed (the ordinal of a version depends on the others)
     EXECUTE $q$
@@ -153,9 +153,9 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) FROM ups
-    $q$ INTO n USING @extschema@.elt__changed_ids('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
+    $q$ INTO n USING elt.elt__changed_ids('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
     IF purge THEN
-        n := n + @extschema@.elt__purge_dim('dim_user'::pg_catalog.text, since);
+        n := n + elt.elt__purge_dim('dim_user'::pg_catalog.text, since);
     END IF;
     RETURN n;
 END
@@ -175,10 +175,10 @@ AS $fn$
 DECLARE
     w    record;
     n    bigint;
-    v_ts timestamptz := @extschema@.elt__day_ts(since);
+    v_ts timestamptz := elt.elt__day_ts(since);
 BEGIN
-    w := @extschema@.elt__mart_begin(since);
-    PERFORM @extschema@.elt__check_versions('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
+    w := elt.elt__mart_begin(since);
+    PERFORM elt.elt__check_versions('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
     EXECUTE $q$
     WITH src AS MATERIALIZED (
         SELECT s.subscription_id * 65536 + s.ord AS subscription_key, s.subscription_id,
@@ -210,9 +210,9 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) FROM ups
-    $q$ INTO n USING @extschema@.elt__changed_ids('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
+    $q$ INTO n USING elt.elt__changed_ids('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
     IF purge THEN
-        n := n + @extschema@.elt__purge_dim('dim_subscription'::pg_catalog.text, since);
+        n := n + elt.elt__purge_dim('dim_subscription'::pg_catalog.text, since);
     END IF;
     RETURN n;
 END

@@ -20,7 +20,7 @@ DECLARE
     v_last  date;      -- the facts' last usage day before this build
     v_state boolean;   -- elt.mart_usage_totals is in step with the facts and only days after them change
 BEGIN
-    w := @extschema@.elt__mart_begin(since);
+    w := elt.elt__mart_begin(since);
     SELECT max(t.usage_date) INTO v_last FROM elt_mart.fct_usage_daily t;   -- one probe of the primary key
     -- the totals table serves when only days after the facts' last day are
     -- added and it is at that day (not without facts: the slow path costs
@@ -30,7 +30,7 @@ BEGIN
         -- a day or a few of usage: index lookups beat hashing whole dimensions
         PERFORM pg_catalog.set_config('enable_nestloop'::pg_catalog.text, 'on'::pg_catalog.text, true);
     END IF;
-    v_fast := @extschema@.elt__bulk_begin('elt_mart.fct_usage_daily'::pg_catalog.regclass);
+    v_fast := elt.elt__bulk_begin('elt_mart.fct_usage_daily'::pg_catalog.regclass);
     -- rows gone from the source (one fact row per usage row)
     EXECUTE $q$
     DELETE FROM elt_mart.fct_usage_daily t
@@ -132,15 +132,15 @@ BEGIN
         v_sql := replace(v_sql, '/*VERSIONS*/', $q$,
     vu AS MATERIALIZED (
         SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
-               r.user_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
-               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
+               r.user_id, elt.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(elt.elt__ts_day(r.valid_to), 'infinity') AS d1
         FROM elt_raw.users r
     ),
     vs AS MATERIALIZED (
         SELECT r.subscription_id * 65536 + row_number() OVER (PARTITION BY r.subscription_id ORDER BY r.valid_from) - 1
                    AS subscription_key,
-               r.subscription_id, @extschema@.elt__ts_day(r.valid_from) AS d0,
-               COALESCE(@extschema@.elt__ts_day(r.valid_to), 'infinity') AS d1
+               r.subscription_id, elt.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(elt.elt__ts_day(r.valid_to), 'infinity') AS d1
         FROM elt_raw.subscriptions r
     )$q$);
         v_sql := replace(v_sql, '/*KEYS*/', $q$
@@ -149,8 +149,8 @@ BEGIN
     ELSE
         v_sql := replace(v_sql, '/*VERSIONS*/', '');
         v_sql := replace(v_sql, '/*KEYS*/', $q$
-    LEFT JOIN LATERAL @extschema@.elt__user_key_at(c.user_id, @extschema@.elt__day_ts(c.usage_date)) du ON true
-    LEFT JOIN LATERAL @extschema@.elt__subscription_key_at(c.subscription_id, @extschema@.elt__day_ts(c.usage_date)) ds ON true$q$);
+    LEFT JOIN LATERAL elt.elt__user_key_at(c.user_id, elt.elt__day_ts(c.usage_date)) du ON true
+    LEFT JOIN LATERAL elt.elt__subscription_key_at(c.subscription_id, elt.elt__day_ts(c.usage_date)) ds ON true$q$);
     END IF;
     IF NOT v_merge THEN
         -- nothing there yet (first build, new days): a plain insert is cheaper
@@ -195,7 +195,7 @@ BEGIN
     END IF;
     DELETE FROM elt.mart_usage_totals q
     WHERE q.through < (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31;
-    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, since);
+    PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, since);
     RETURN n_del + n_ins;
 END
 $fn$;
@@ -223,7 +223,7 @@ DECLARE
     v_merge boolean;
     v_src   text;
 BEGIN
-    w := @extschema@.elt__mart_begin(since);
+    w := elt.elt__mart_begin(since);
     v_first := date_trunc('month', w.start_date::timestamp)::date;
     v_last  := date_trunc('month', w.clock::timestamp)::date;
     -- the month holding the day before since was measured on a day that may
@@ -257,13 +257,13 @@ BEGIN
         GET DIAGNOSTICS n_del = ROW_COUNT;
         v_merge := false;
     END IF;
-    v_fast := @extschema@.elt__bulk_begin('elt_mart.fct_mrr_monthly'::pg_catalog.regclass);
+    v_fast := elt.elt__bulk_begin('elt_mart.fct_mrr_monthly'::pg_catalog.regclass);
     -- the rows of the months from v_lo on ($2), as a full build gives them
     v_src := $q$
     WITH months AS MATERIALIZED (
         -- the months to write, and the one before (for previous MRR); an
         -- integer series, so that the planner knows how many
-        SELECT m.month_start, m.md, @extschema@.elt__day_ts(m.md) AS ts
+        SELECT m.month_start, m.md, elt.elt__day_ts(m.md) AS ts
         FROM (SELECT g.month_start, LEAST((g.month_start + interval '1 month' - interval '1 day')::date, $5) AS md
               FROM (SELECT ($3 + i * interval '1 month')::date AS month_start
                     FROM generate_series(0, $6) i) g) m
@@ -338,7 +338,7 @@ BEGIN
            CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END AS reactivation_mrr
     FROM y
     LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
-    LEFT JOIN LATERAL @extschema@.elt__user_key_at(y.user_id, y.ts) du ON true
+    LEFT JOIN LATERAL elt.elt__user_key_at(y.user_id, y.ts) du ON true
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
     $q$;
@@ -382,7 +382,7 @@ BEGIN
                + EXTRACT(month FROM v_last) - EXTRACT(month FROM v_m0))::integer;
         GET DIAGNOSTICS n_ins = ROW_COUNT;
     END IF;
-    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
+    PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
     RETURN n_del + n_ins;
 END
 $fn$;
@@ -410,7 +410,7 @@ DECLARE
     v_merge boolean;
     v_src   text;
 BEGIN
-    w := @extschema@.elt__mart_begin(since);
+    w := elt.elt__mart_begin(since);
     v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
     -- Incremental, with the day before kept: its MRR and paying users are
     -- those of the new source too (nothing before since changed), so the
@@ -424,7 +424,7 @@ BEGIN
     -- rows already there from v_lo on: merge (delete days gone, update
     -- changed ones, leave the rest alone); none: a plain insert
     SELECT EXISTS (SELECT 1 FROM elt_mart.fct_kpi_daily t WHERE since IS NULL OR t.date >= v_lo) INTO v_merge;
-    v_fast := @extschema@.elt__bulk_begin('elt_mart.fct_kpi_daily'::pg_catalog.regclass);
+    v_fast := elt.elt__bulk_begin('elt_mart.fct_kpi_daily'::pg_catalog.regclass);
     -- MRR and paying users as running sums of +/- events from v_lo on: a
     -- paid subscription adds its price on max(start, v_lo) and removes it on
     -- its end date; a user's paid subscriptions merged into paying stretches
@@ -549,7 +549,7 @@ BEGIN
         GET DIAGNOSTICS n_ins = ROW_COUNT;
         n_del := 0;
     END IF;
-    PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, v_lo);
+    PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, v_lo);
     RETURN n_del + n_ins;
 END
 $fn$;

@@ -6,7 +6,7 @@
 -- Internal: the build itself, full (since NULL) or from a day on.  Dimension
 -- rows are inserted or updated first, facts merged next (which removes fact
 -- rows gone from the source), dimension rows gone from the source last.
-CREATE OR REPLACE FUNCTION @extschema@.elt__build(since date)
+CREATE OR REPLACE FUNCTION elt.elt__build(since date)
 RETURNS TABLE (table_name text, rows_written bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -18,12 +18,12 @@ DECLARE
     n_user bigint;
     n_sub  bigint;
 BEGIN
-    PERFORM @extschema@.elt__mart_begin();
+    PERFORM elt.elt__mart_begin();
     n_date := @extschema@.elt_build_dim_date(false);
     n_plan := @extschema@.elt_build_dim_plan(false);
     n_user := @extschema@.elt_build_dim_user(since, false);
     n_sub  := @extschema@.elt_build_dim_subscription(since, false);
-    IF since IS NULL AND @extschema@.elt__may_analyze('elt_mart.fct_usage_daily'::pg_catalog.regclass) THEN
+    IF since IS NULL AND elt.elt__may_analyze('elt_mart.fct_usage_daily'::pg_catalog.regclass) THEN
         -- fresh statistics for the joins of the facts (only the owner may)
         ANALYZE elt_mart.dim_date, elt_mart.dim_plan, elt_mart.dim_user, elt_mart.dim_subscription;
     END IF;
@@ -31,20 +31,20 @@ BEGIN
     table_name := 'elt_mart.fct_mrr_monthly';  rows_written := @extschema@.elt_build_fct_mrr_monthly(since);  RETURN NEXT;
     table_name := 'elt_mart.fct_kpi_daily';    rows_written := @extschema@.elt_build_fct_kpi_daily(since);    RETURN NEXT;
     -- dimension rows gone from the source: their facts are gone by now
-    n_date := n_date + @extschema@.elt__purge_dim('dim_date'::pg_catalog.text, since);
-    n_plan := n_plan + @extschema@.elt__purge_dim('dim_plan'::pg_catalog.text, since);
-    n_user := n_user + @extschema@.elt__purge_dim('dim_user'::pg_catalog.text, since);
-    n_sub  := n_sub + @extschema@.elt__purge_dim('dim_subscription'::pg_catalog.text, since);
+    n_date := n_date + elt.elt__purge_dim('dim_date'::pg_catalog.text, since);
+    n_plan := n_plan + elt.elt__purge_dim('dim_plan'::pg_catalog.text, since);
+    n_user := n_user + elt.elt__purge_dim('dim_user'::pg_catalog.text, since);
+    n_sub  := n_sub + elt.elt__purge_dim('dim_subscription'::pg_catalog.text, since);
     table_name := 'elt_mart.dim_date';         rows_written := n_date;  RETURN NEXT;
     table_name := 'elt_mart.dim_plan';         rows_written := n_plan;  RETURN NEXT;
     table_name := 'elt_mart.dim_user';         rows_written := n_user;  RETURN NEXT;
     table_name := 'elt_mart.dim_subscription'; rows_written := n_sub;   RETURN NEXT;
-    IF since IS NULL AND @extschema@.elt__may_analyze('elt_mart.fct_usage_daily'::pg_catalog.regclass) THEN
+    IF since IS NULL AND elt.elt__may_analyze('elt_mart.fct_usage_daily'::pg_catalog.regclass) THEN
         ANALYZE elt_mart.fct_usage_daily, elt_mart.fct_mrr_monthly, elt_mart.fct_kpi_daily;
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__build(date) IS
+COMMENT ON FUNCTION elt.elt__build(date) IS
 'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table.';
 
 CREATE OR REPLACE FUNCTION @extschema@.elt_build_marts()
@@ -54,7 +54,7 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top
 AS $fn$
 BEGIN
-    PERFORM @extschema@.elt__build(NULL::pg_catalog.date);
+    PERFORM elt.elt__build(NULL::pg_catalog.date);
     RETURN QUERY
         SELECT 'elt_mart.dim_date', count(*) FROM elt_mart.dim_date
         UNION ALL SELECT 'elt_mart.dim_plan', count(*) FROM elt_mart.dim_plan
@@ -86,7 +86,7 @@ BEGIN
             USING ERRCODE = '22004',
                   HINT = 'Pass the first business day whose source data changed (the old clock + 1), or call elt_build_marts() to rebuild everything.';
     END IF;
-    w := @extschema@.elt__mart_begin(since);
+    w := elt.elt__mart_begin(since);
     SELECT min(d.date), max(d.date) INTO v_min, v_max FROM elt_mart.dim_date d WHERE d.date_key <> -1;
     -- The days the marts hold end at the last day of the calendar, of the
     -- KPIs and of the usage facts, whichever is first (three probes of a
@@ -108,7 +108,7 @@ BEGIN
         v_lo := LEAST(since, v_held + 1);
     END IF;
     RETURN QUERY
-        SELECT b.table_name, b.rows_written FROM @extschema@.elt__build(v_lo) b
+        SELECT b.table_name, b.rows_written FROM elt.elt__build(v_lo) b
         ORDER BY array_position(ARRAY['elt_mart.dim_date', 'elt_mart.dim_plan', 'elt_mart.dim_user',
                                       'elt_mart.dim_subscription', 'elt_mart.fct_usage_daily',
                                       'elt_mart.fct_mrr_monthly', 'elt_mart.fct_kpi_daily'], b.table_name);
@@ -120,7 +120,7 @@ COMMENT ON FUNCTION @extschema@.elt_update_marts(date) IS
 -- Internal: what elt_grant_reader and elt_grant_writer check first: a
 -- role that exists, and a caller who may hand elt's privileges on (the
 -- extension's owner, a member of it, or a superuser).
-CREATE OR REPLACE FUNCTION @extschema@.elt__check_grant(role name, fn text, what text)
+CREATE OR REPLACE FUNCTION elt.elt__check_grant(role name, fn text, what text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -139,7 +139,7 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__check_grant(name, text, text) IS
+COMMENT ON FUNCTION elt.elt__check_grant(name, text, text) IS
 'Internal: raises the error elt_grant_reader or elt_grant_writer gives for a NULL or unknown role, or a caller who may not grant.';
 
 CREATE OR REPLACE FUNCTION @extschema@.elt_grant_reader(role name)
@@ -149,7 +149,7 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top
 AS $fn$
 BEGIN
-    PERFORM @extschema@.elt__check_grant(role, 'elt_grant_reader'::pg_catalog.text, 'access to elt_mart'::pg_catalog.text);
+    PERFORM elt.elt__check_grant(role, 'elt_grant_reader'::pg_catalog.text, 'access to elt_mart'::pg_catalog.text);
     EXECUTE format('GRANT USAGE ON SCHEMA elt_mart TO %I', role);
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA elt_mart TO %I', role);
     -- what elt_status reads: the clock, the population and the run log
@@ -171,7 +171,7 @@ AS $fn$
 DECLARE
     f regprocedure;
 BEGIN
-    PERFORM @extschema@.elt__check_grant(role, 'elt_grant_writer'::pg_catalog.text, 'the use of elt'::pg_catalog.text);
+    PERFORM elt.elt__check_grant(role, 'elt_grant_writer'::pg_catalog.text, 'the use of elt'::pg_catalog.text);
     FOR f IN
         SELECT p.oid::pg_catalog.regprocedure
         FROM pg_catalog.pg_proc p
@@ -190,14 +190,14 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt_grant_writer(name) IS
 'Lets a role run elt_generate, elt_refresh, elt_build_marts, elt_update_marts and the builders: EXECUTE on elt''s functions (internal ones included, but not this one) and the table privileges they use on schemas elt, elt_raw and elt_mart. Superusers still get the faster bulk paths; the role gets the ordinary per-row checks.';
 
-REVOKE ALL ON FUNCTION @extschema@.elt__mart_begin(date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__user_key_at(bigint, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__subscription_key_at(bigint, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__changed_ids(regclass, name, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__bulk_begin(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__purge_dim(text, date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__mart_begin(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__user_key_at(bigint, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__subscription_key_at(bigint, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__changed_ids(regclass, name, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__bulk_begin(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__purge_dim(text, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__bulk_end(boolean, regclass, name, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_date(boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_plan(boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_user(date, boolean) FROM PUBLIC;
@@ -205,9 +205,9 @@ REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_subscription(date, boolean) FRO
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_usage_daily(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_kpi_daily(date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__build(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__build(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_marts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_update_marts(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_grant_reader(name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_grant_writer(name) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__check_grant(name, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__check_grant(name, text, text) FROM PUBLIC;

@@ -40,7 +40,7 @@ BEGIN
     -- the run log.  The advisory lock tells a real generate or refresh from
     -- incidental lockers of elt.settings (autovacuum, SELECT ... FOR SHARE),
     -- which the refresh waits for, a few seconds at most.
-    IF NOT @extschema@.elt__writer_lock(false) THEN
+    IF NOT elt.elt__writer_lock(false) THEN
         v_skip := 'another elt_generate or elt_refresh is running';
     ELSE
         PERFORM pg_catalog.set_config('lock_timeout', '5s', true);
@@ -154,7 +154,7 @@ BEGIN
         -- on them): switching session_replication_role resets every cached
         -- plan, and a switch per day re-planned everything each day and
         -- kept growing the memory of PL/pgSQL's expressions until commit.
-        v_fast := @extschema@.elt__bulk_begin('elt_raw.usage'::pg_catalog.regclass);
+        v_fast := elt.elt__bulk_begin('elt_raw.usage'::pg_catalog.regclass);
         v_day := s.clock + 1;
         WHILE v_day <= v_target LOOP
             INSERT INTO elt_raw.usage
@@ -163,7 +163,7 @@ BEGIN
             v_usage := v_usage + v_n;
             v_day := v_day + 1;
         END LOOP;
-        PERFORM @extschema@.elt__bulk_end(v_fast, 'elt_raw.usage'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, s.clock + 1);
+        PERFORM elt.elt__bulk_end(v_fast, 'elt_raw.usage'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, s.clock + 1);
         DROP TABLE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
 
         -- the clock first: the mart builders read it

@@ -10,7 +10,7 @@
 -- pg_read_all_settings, schema cron only used by those granted USAGE):
 -- 'here' (installed in, and scheduling from, this database), 'not loaded',
 -- 'elsewhere', 'not installed', 'no setting privilege', 'no cron privilege'.
-CREATE OR REPLACE FUNCTION @extschema@.elt__cron_state()
+CREATE OR REPLACE FUNCTION elt.elt__cron_state()
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -35,16 +35,16 @@ BEGIN
     RETURN 'here';
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__cron_state() IS
+COMMENT ON FUNCTION elt.elt__cron_state() IS
 'Internal: whether pg_cron is usable here by the current role: here, not loaded, elsewhere, not installed, no setting privilege, no cron privilege.';
 
-CREATE OR REPLACE FUNCTION @extschema@.elt__cron_check()
+CREATE OR REPLACE FUNCTION elt.elt__cron_check()
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_state  text := @extschema@.elt__cron_state();
+    v_state  text := elt.elt__cron_state();
     v_crondb text;
 BEGIN
     IF v_state = 'no setting privilege' THEN
@@ -78,17 +78,17 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__cron_check() IS
+COMMENT ON FUNCTION elt.elt__cron_check() IS
 'Internal: raises 55000 with a hint unless pg_cron is loaded, schedules from this database and is installed here, or 42501 with a hint if the current role may not read its setting or use schema cron.';
 
-CREATE OR REPLACE FUNCTION @extschema@.elt__cron_here()
+CREATE OR REPLACE FUNCTION elt.elt__cron_here()
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-SELECT @extschema@.elt__cron_state() = 'here'
+SELECT elt.elt__cron_state() = 'here'
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__cron_here() IS
+COMMENT ON FUNCTION elt.elt__cron_here() IS
 'Internal: whether pg_cron is installed in, and schedules from, this database, and the current role may use it.';
 
 -- The refresh job's command.  It runs as the job's owner (often a
@@ -99,7 +99,7 @@ COMMENT ON FUNCTION @extschema@.elt__cron_here() IS
 -- extension elt (it was dropped and the drop guard could not remove the
 -- jobs) it removes elt's jobs instead of calling anything.  The leading
 -- comment is what elt_status shows.
-CREATE OR REPLACE FUNCTION @extschema@.elt__job_command(days integer)
+CREATE OR REPLACE FUNCTION elt.elt__job_command(days integer)
 RETURNS text
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -125,12 +125,12 @@ BEGIN
 END $elt$$cmd$,
               COALESCE(days::text, 'NULL'))
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__job_command(integer) IS
+COMMENT ON FUNCTION elt.elt__job_command(integer) IS
 'Internal: the SQL the elt-refresh pg_cron job runs: elt_refresh(days), found among the members of extension elt; without elt, it removes elt''s jobs.';
 
 -- Internal: removes elt's jobs in this database (what elt_unschedule and
 -- the drop guard do); returns how many.
-CREATE OR REPLACE FUNCTION @extschema@.elt__drop_jobs()
+CREATE OR REPLACE FUNCTION elt.elt__drop_jobs()
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -145,13 +145,13 @@ BEGIN
     RETURN v_n;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__drop_jobs() IS
+COMMENT ON FUNCTION elt.elt__drop_jobs() IS
 'Internal: removes the pg_cron jobs of elt in this database; returns how many.';
 
 -- Internal: the drop guard's work: when a command is about to drop elt,
 -- remove its jobs (a failure to do so is a WARNING, not a failed DROP:
 -- the jobs then remove themselves on their next run, calling nothing).
-CREATE OR REPLACE FUNCTION @extschema@.elt__drop_guard_jobs()
+CREATE OR REPLACE FUNCTION elt.elt__drop_guard_jobs()
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -164,10 +164,10 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
         RETURN;
     END IF;
-    v_state := @extschema@.elt__cron_state();
+    v_state := elt.elt__cron_state();
     IF v_state = 'here' THEN
         BEGIN
-            PERFORM @extschema@.elt__drop_jobs();
+            PERFORM elt.elt__drop_jobs();
             RETURN;
         EXCEPTION WHEN OTHERS THEN
             v_state := SQLERRM;
@@ -179,19 +179,19 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__drop_guard_jobs() IS
+COMMENT ON FUNCTION elt.elt__drop_guard_jobs() IS
 'Internal: removes elt''s pg_cron jobs when elt is being dropped; a WARNING if it cannot.';
 
-CREATE OR REPLACE FUNCTION @extschema@.elt__drop_guard()
+CREATE OR REPLACE FUNCTION elt.elt__drop_guard()
 RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'elt__drop_guard'
 LANGUAGE c;
-COMMENT ON FUNCTION @extschema@.elt__drop_guard() IS
+COMMENT ON FUNCTION elt.elt__drop_guard() IS
 'Internal: event trigger function: before DROP EXTENSION elt, DROP SCHEMA ... CASCADE of one of its schemas or DROP OWNED BY its owner, removes elt''s pg_cron jobs.';
 
 -- Internal: raises 22023 unless the schedule is five cron fields or one of
 -- pg_cron's aliases (not @reboot: it would run once per server start).
-CREATE OR REPLACE FUNCTION @extschema@.elt__check_schedule(schedule text)
+CREATE OR REPLACE FUNCTION elt.elt__check_schedule(schedule text)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -217,7 +217,7 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt__check_schedule(text) IS
+COMMENT ON FUNCTION elt.elt__check_schedule(text) IS
 'Internal: raises 22004 or 22023 with a hint unless the schedule is five cron fields or a pg_cron alias other than @reboot.';
 
 CREATE OR REPLACE FUNCTION @extschema@.elt_schedule(schedule text DEFAULT '0 * * * *', days integer DEFAULT NULL)
@@ -229,12 +229,12 @@ DECLARE
     v_job   bigint;
     v_clock date;
 BEGIN
-    PERFORM @extschema@.elt__check_schedule(schedule);
+    PERFORM elt.elt__check_schedule(schedule);
     IF days IS NOT NULL AND days <= 0 THEN
         RAISE EXCEPTION 'days must be positive, not %', days
             USING ERRCODE = '22023', HINT = 'Pass NULL to catch up with current_date on every run.';
     END IF;
-    PERFORM @extschema@.elt__cron_check();
+    PERFORM elt.elt__cron_check();
     SELECT s.clock INTO v_clock FROM elt.settings s;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'nothing to refresh yet'
@@ -251,7 +251,7 @@ BEGIN
     BEGIN
         EXECUTE 'SELECT cron.schedule($1, $2, $3)'
            INTO v_job
-          USING 'elt-refresh', schedule, @extschema@.elt__job_command(days);
+          USING 'elt-refresh', schedule, elt.elt__job_command(days);
     EXCEPTION WHEN invalid_parameter_value OR internal_error OR syntax_error THEN
         RAISE EXCEPTION 'invalid schedule "%"', schedule
             USING ERRCODE = '22023',
@@ -276,11 +276,11 @@ BEGIN
     -- no pg_cron here: no jobs of ours either (asked first: the setting
     -- read below is not readable by every role)
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')
-       OR @extschema@.elt__cron_state() IN ('not loaded', 'elsewhere', 'not installed') THEN
+       OR elt.elt__cron_state() IN ('not loaded', 'elsewhere', 'not installed') THEN
         RETURN 0;
     END IF;
-    PERFORM @extschema@.elt__cron_check();    -- 42501 with a hint
-    RETURN @extschema@.elt__drop_jobs();
+    PERFORM elt.elt__cron_check();    -- 42501 with a hint
+    RETURN elt.elt__drop_jobs();
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_unschedule() IS
@@ -325,7 +325,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
         RETURN;
     END IF;
-    v_cron := @extschema@.elt__cron_state();
+    v_cron := elt.elt__cron_state();
     IF v_cron IN ('no setting privilege', 'no cron privilege') THEN
         RETURN QUERY SELECT 'job'::text, 'elt-refresh'::text, 'unknown'::text,
             pg_catalog.format('hidden: role %I may not %s', current_user,
@@ -357,7 +357,7 @@ COMMENT ON FUNCTION @extschema@.elt_status() IS
 -- They create and remove jobs that run elt_refresh as their caller: not for PUBLIC.
 REVOKE ALL ON FUNCTION @extschema@.elt_schedule(text, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_unschedule() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__drop_jobs() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.elt__drop_guard_jobs() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__drop_jobs() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__drop_guard_jobs() FROM PUBLIC;
 -- an event trigger's function is called whatever its EXECUTE privilege
-REVOKE ALL ON FUNCTION @extschema@.elt__drop_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__drop_guard() FROM PUBLIC;

@@ -4,4 +4,4 @@
 -- gone before sql_drop fires).
 CREATE EVENT TRIGGER elt_drop_guard ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
-    EXECUTE FUNCTION @extschema@.elt__drop_guard();
+    EXECUTE FUNCTION elt.elt__drop_guard();

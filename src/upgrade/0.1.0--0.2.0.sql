@@ -19,12 +19,27 @@ ALTER TABLE elt.run_log DROP CONSTRAINT run_log_status_check,
     ADD CONSTRAINT run_log_status_check CHECK (status IN ('running', 'ok', 'failed', 'skipped'));
 COMMENT ON TABLE elt.run_log IS 'One row per elt_generate or elt_refresh run: times, clock before and after, rows per table, status (ok, failed, or skipped: another generate or refresh was running) and error (SQLSTATE, message, detail and hint).';
 
--- The event trigger that removes elt's pg_cron jobs when elt is dropped; its
--- function is created here first (the function files define it again).
-CREATE FUNCTION @extschema@.elt__drop_guard()
-RETURNS event_trigger
-AS 'MODULE_PATHNAME', 'elt__drop_guard'
-LANGUAGE c;
-CREATE EVENT TRIGGER elt_drop_guard ON ddl_command_start
-    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
-    EXECUTE FUNCTION @extschema@.elt__drop_guard();
+-- Internal functions move from the extension's schema to schema elt (SET
+-- SCHEMA keeps the grants given on them); the function files then define
+-- them there.  PUBLIC may look them up, as elt_status needs; which ones it may
+-- run is decided function by function, as before.
+GRANT USAGE ON SCHEMA elt TO PUBLIC;
+ALTER FUNCTION @extschema@.elt__build(date) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__bulk_begin(regclass) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__changed_ids(regclass, name, timestamptz) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__check_grant(name, text, text) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__check_population(integer, bigint, date, date) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__cron_check() SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__cron_here() SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__day_ts(date) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__job_command(integer) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__load_raw(integer, bigint, date, date) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__mart_begin(date) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__may_analyze(regclass) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__purge_dim(text, date) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__subscription_key_at(bigint, timestamptz) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__ts_day(timestamptz) SET SCHEMA elt;
+ALTER FUNCTION @extschema@.elt__user_key_at(bigint, timestamptz) SET SCHEMA elt;
+COMMENT ON SCHEMA elt IS 'elt extension state (settings of the simulated source, the run log) and its internal functions.';
