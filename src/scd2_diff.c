@@ -1,53 +1,47 @@
 /*
- * scd2_diff.c: the one read pass of elt_scd2_merge.  A full (or, when
- * missing keys are ignored, left) join of the source against the current
- * target rows streams into a DestReceiver that classifies each row in C,
- * counts unchanged rows, collects the TIDs of versions to close and spools
- * the rows that need a new version; duplicate and NULL keys are caught on
- * the way.
+ * scd2_diff.c: the one read pass of elt_scd2_merge, and the change spool it
+ * fills.  The diff query (scd2_query.c) streams into a DestReceiver that
+ * classifies each row in C (an OP_* code), counts unchanged rows, collects
+ * the TIDs of versions to close, remove or reopen, and spools the rows that
+ * need a new or rewritten version; the spool is then registered as an
+ * ephemeral named relation for the write statements and closed after them.
+ *
+ * Classification: a tracked column is compared byte for byte first and,
+ * only where the bytes differ, with its type's equality operator in the
+ * target column's collation (so values equal but stored differently, such
+ * as 1.0 and 1.00, or a long value compressed on one side only, stay
+ * unchanged, without detoasting or calling the operator for every row).
+ * Types without a default equality operator (e.g. json) compare by their
+ * binary send form (their text where a type has no send function).
+ *
+ * Duplicate keys are caught as a target TID matched twice or a repeated new
+ * key; NULL keys on the way.  Memory: 6 bytes per TID collected plus one
+ * bit per possible tuple slot of the target (about 0.5 % of its size);
+ * spooled rows spill to disk past work_mem.
  */
 #include "postgres.h"
 
-#include "access/genam.h"
 #include "access/htup_details.h"
-#include "catalog/pg_am.h"
-#include "catalog/pg_index.h"
-#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "nodes/nodeFuncs.h"
-#include "nodes/primnodes.h"
 #include "optimizer/optimizer.h"
-#include "parser/parse_coerce.h"
-#include "parser/parse_expr.h"
-#include "utils/acl.h"
-#include "utils/datum.h"
 #include "storage/bufmgr.h"
 #include "tcop/dest.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/queryenvironment.h"
 #include "utils/rel.h"
-#include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "scd2.h"
-
-/* Columns of the diff query (0-based), see build_diff_query. */
-#define DIFF_TID		0
-#define DIFF_VF			1
-#define DIFF_PRESENT	2
-#define DIFF_KEYS		3
-/* then the keys, copied values, and current tracked values */
-#define DIFF_CURRENT(ms)	(DIFF_KEYS + (ms)->nkeys + (ms)->ncols)
-/* then, when ms->closed_at_as_of, the version closed at as_of */
-#define DIFF_PREV_TID(ms)	(DIFF_CURRENT(ms) + (ms)->ntracked)
 
 typedef struct DiffReceiver
 {
@@ -55,220 +49,7 @@ typedef struct DiffReceiver
 	MergeState *ms;
 } DiffReceiver;
 
-/* "OPERATOR(schema.=)" for the default equality of a type, or NULL. */
-static char *
-equality_operator(Oid type)
-{
-	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_EQ_OPR);
-	HeapTuple	tup;
-	Form_pg_operator op;
-	char	   *result;
-
-	if (!OidIsValid(tc->eq_opr))
-		return NULL;
-	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tc->eq_opr));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for operator %u", tc->eq_opr);
-	op = (Form_pg_operator) GETSTRUCT(tup);
-	result = psprintf("OPERATOR(%s.%s)",
-					  quote_identifier(get_namespace_name(op->oprnamespace)),
-					  NameStr(op->oprname));
-	ReleaseSysCache(tup);
-	return result;
-}
-
-/*
- * The source value as the target stores it (type, typmod, collation), so
- * that what is compared is what gets written.  The column is referenced as
- * src.name and converted by source_columnref below.
- */
-static void
-append_source_expr(StringInfo buf, MergeCol *col)
-{
-	appendStringInfo(buf, "src.%s", quote_identifier(col->name));
-	if (OidIsValid(col->tcoll) && col->tcoll != col->scoll)
-		appendStringInfo(buf, " COLLATE %s", generate_collation_name(col->tcoll));
-}
-
-/*
- * Parser hook for the diff query: src.name becomes the source column
- * converted as INSERT converts it (coerce_to_target_type with assignment
- * semantics), not as a CAST would: a value too long for varchar(n) or
- * bit(n) raises an error instead of being truncated, a domain's checks
- * apply, numeric is rounded to the target's scale.
- */
-static Node *
-source_columnref(ParseState *pstate, ColumnRef *cref)
-{
-	MergeState *ms = (MergeState *) pstate->p_ref_hook_state;
-	PreParseColumnRefHook hook = pstate->p_pre_columnref_hook;
-	MergeCol   *col = NULL;
-	const char *name;
-	Node	   *var;
-	Node	   *result;
-
-	if (list_length(cref->fields) != 2 || !IsA(linitial(cref->fields), String) ||
-		!IsA(lsecond(cref->fields), String) ||
-		strcmp(strVal(linitial(cref->fields)), "src") != 0)
-		return NULL;
-	name = strVal(lsecond(cref->fields));
-	for (int i = 0; i < ms->nkeys && col == NULL; i++)
-		if (strcmp(ms->keys[i].name, name) == 0)
-			col = &ms->keys[i];
-	for (int i = 0; i < ms->ncols && col == NULL; i++)
-		if (strcmp(ms->cols[i].name, name) == 0)
-			col = &ms->cols[i];
-	if (col == NULL)
-		return NULL;
-
-	/* the plain column reference, without coming back here */
-	pstate->p_pre_columnref_hook = NULL;
-	var = transformExpr(pstate, (Node *) cref, pstate->p_expr_kind);
-	pstate->p_pre_columnref_hook = hook;
-	result = coerce_to_target_type(pstate, var, exprType(var), col->ttype, col->ttypmod,
-								   COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
-	if (result == NULL)
-		scd2_no_assignment_cast(ms, col);
-	return result;
-}
-
-/* $1 of the diff query: as_of. */
-static Node *
-as_of_paramref(ParseState *pstate, ParamRef *pref)
-{
-	Param	   *param;
-
-	if (pref->number != 1)
-		return NULL;
-	param = makeNode(Param);
-	param->paramkind = PARAM_EXTERN;
-	param->paramid = 1;
-	param->paramtype = TIMESTAMPTZOID;
-	param->paramtypmod = -1;
-	param->paramcollid = InvalidOid;
-	param->location = pref->location;
-	return (Node *) param;
-}
-
-/* Sets up the parse of the diff query: the two hooks above. */
-static void
-diff_parser_setup(ParseState *pstate, void *arg)
-{
-	pstate->p_pre_columnref_hook = source_columnref;
-	pstate->p_paramref_hook = as_of_paramref;
-	pstate->p_ref_hook_state = arg;
-}
-
-/* Appends ", alias.name" for each tracked column. */
-static void
-append_tracked(StringInfo buf, MergeState *ms, const char *prefix)
-{
-	for (int i = 0; i < ms->ncols; i++)
-		if (ms->cols[i].tracked)
-			appendStringInfo(buf, ", %s%s", prefix, quote_identifier(ms->cols[i].name));
-}
-
-/* Appends ", _tN" for each tracked column (N: its number among ms->cols). */
-static void
-append_tracked_aliases(StringInfo buf, MergeState *ms, const char *prefix)
-{
-	for (int i = 0; i < ms->ncols; i++)
-		if (ms->cols[i].tracked)
-			appendStringInfo(buf, ", %s_t%d", prefix, i);
-}
-
-/* "a._k0 = b._k0 AND ..." with each key type's default equality. */
-static void
-append_key_join(StringInfo buf, MergeState *ms, const char *a, const char *b)
-{
-	for (int i = 0; i < ms->nkeys; i++)
-	{
-		char	   *eq = equality_operator(ms->keys[i].ttype);
-
-		if (eq == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("key column \"%s\" has type %s, which has no equality operator",
-							ms->keys[i].name, format_type_be(ms->keys[i].ttype))));
-		appendStringInfo(buf, "%s%s._k%d %s %s._k%d", i > 0 ? " AND " : "", a, i, eq, b, i);
-	}
-}
-
-/*
- * The diff query.  Output (DIFF_* column numbers): the current version's TID
- * and valid_from, whether the source has the key, the source's keys and
- * copied values as the target types them, the current tracked values; when
- * some version was closed at as_of (a merge at the same as_of again), also
- * the TID and tracked values of the key's version closed at as_of, which a
- * corrected snapshot equal to it reopens.
- */
-static char *
-build_diff_query(MergeState *ms)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "SELECT c._tid, c._vf, s._p");
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, ", s._k%d", i);
-	for (int i = 0; i < ms->ncols; i++)
-		appendStringInfo(&buf, ", s._v%d", i);
-	append_tracked_aliases(&buf, ms, "c.");
-	if (ms->closed_at_as_of)
-	{
-		appendStringInfoString(&buf, ", p._tid");
-		append_tracked_aliases(&buf, ms, "p.");
-	}
-
-	/* source side */
-	appendStringInfoString(&buf, " FROM (SELECT true");
-	for (int i = 0; i < ms->nkeys; i++)
-	{
-		appendStringInfoString(&buf, ", ");
-		append_source_expr(&buf, &ms->keys[i]);
-	}
-	for (int i = 0; i < ms->ncols; i++)
-	{
-		appendStringInfoString(&buf, ", ");
-		append_source_expr(&buf, &ms->cols[i]);
-	}
-	appendStringInfo(&buf, " FROM %s src) AS s(_p", ms->sname);
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, ", _k%d", i);
-	for (int i = 0; i < ms->ncols; i++)
-		appendStringInfo(&buf, ", _v%d", i);
-
-	/* current target rows */
-	appendStringInfo(&buf, ") %s JOIN (SELECT ctid, valid_from",
-					 ms->invalidate ? "FULL" : "LEFT");
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, ", %s", quote_identifier(ms->keys[i].name));
-	append_tracked(&buf, ms, "");
-	appendStringInfo(&buf, " FROM ONLY %s WHERE valid_to IS NULL) AS c(_tid, _vf", ms->tname);
-	for (int i = 0; i < ms->nkeys; i++)
-		appendStringInfo(&buf, ", _k%d", i);
-	append_tracked_aliases(&buf, ms, "");
-	appendStringInfoString(&buf, ") ON ");
-	append_key_join(&buf, ms, "c", "s");
-
-	/* versions closed at as_of */
-	if (ms->closed_at_as_of)
-	{
-		appendStringInfoString(&buf, " LEFT JOIN (SELECT ctid");
-		for (int i = 0; i < ms->nkeys; i++)
-			appendStringInfo(&buf, ", %s", quote_identifier(ms->keys[i].name));
-		append_tracked(&buf, ms, "");
-		appendStringInfo(&buf, " FROM ONLY %s WHERE valid_to OPERATOR(pg_catalog.=) $1) AS p(_tid",
-						 ms->tname);
-		for (int i = 0; i < ms->nkeys; i++)
-			appendStringInfo(&buf, ", _k%d", i);
-		append_tracked_aliases(&buf, ms, "");
-		appendStringInfoString(&buf, ") ON ");
-		append_key_join(&buf, ms, "p", "s");
-	}
-	return buf.data;
-}
-
+/* "k1, k2": the key columns' names, for error details. */
 static char *
 key_names(MergeState *ms)
 {
@@ -304,6 +85,7 @@ key_text(MergeState *ms, TupleTableSlot *slot)
 	return buf.data;
 }
 
+/* Appends tid to a growing TID array (allocated in the merge's context). */
 static void
 push_tid(MergeState *ms, ItemPointerData **arr, int64 *n, int64 *cap, ItemPointer tid)
 {
@@ -498,6 +280,7 @@ reopen_previous(MergeState *ms, TupleTableSlot *slot, int op, ItemPointer tid)
 	return true;
 }
 
+/* Classifies one row of the diff query and records what it needs. */
 static bool
 diff_receive(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -550,13 +333,13 @@ diff_receive(TupleTableSlot *slot, DestReceiver *self)
 			push_tid(ms, &ms->drop_tids, &ms->ndrop, &ms->cap_drop, tid);
 			break;
 		case OP_FUTURE:
-			/* reported after the pass when check_as_of left it to the diff */
+			/* reported after the pass when the as_of check left it here */
 			if (ms->current_in_diff)
 			{
 				ms->future = true;
 				break;
 			}
-			/* check_as_of rules this out; never write an inverted interval */
+			/* the as_of check rules this out; never write an inverted interval */
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("current version of key %s in target %s starts after as_of",
@@ -566,17 +349,23 @@ diff_receive(TupleTableSlot *slot, DestReceiver *self)
 	return true;
 }
 
+/* Nothing to do at the end of the query: the spool outlives it. */
 static void
 diff_shutdown(DestReceiver *self)
 {
 }
 
+/* Nothing to free: the receiver lives on scd2_run_diff's stack. */
 static void
 diff_destroy(DestReceiver *self)
 {
 }
 
-/* Unmatched rows (new keys) with the same key are duplicates too. */
+/*
+ * scd2_check_new_duplicates refuses a source with two rows for a new key
+ * (because unmatched rows, unlike matched ones, share no target TID that
+ * could show it); it reads the registered spool.
+ */
 void
 scd2_check_new_duplicates(MergeState *ms)
 {
@@ -602,62 +391,6 @@ scd2_check_new_duplicates(MergeState *ms)
 				 errdetail("Key (%s)=(%s) appears more than once.", key_names(ms),
 						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
 				 errhint("Deduplicate the source: elt_scd2_merge needs one row per key.")));
-}
-
-/*
- * Does rel have a plain btree index whose leading columns are exactly the
- * keys?  On the target, a partial index is fine when its predicate is
- * "valid_to IS NULL" (the recommended index on current versions).
- */
-static bool
-has_key_index(MergeState *ms, Relation rel, bool is_target)
-{
-	List	   *indexes;
-	ListCell   *lc;
-	bool		found = false;
-
-	if (rel->rd_rel->relkind != RELKIND_RELATION &&
-		rel->rd_rel->relkind != RELKIND_MATVIEW)
-		return false;
-	indexes = RelationGetIndexList(rel);
-	foreach(lc, indexes)
-	{
-		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index idx = irel->rd_index;
-		bool		ok = irel->rd_rel->relam == BTREE_AM_OID && idx->indisvalid &&
-			idx->indnkeyatts >= ms->nkeys &&
-			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indexprs, NULL);
-
-		for (int i = 0; ok && i < ms->nkeys; i++)
-		{
-			bool		match = false;
-
-			for (int k = 0; k < ms->nkeys; k++)
-			{
-				Form_pg_attribute att = scd2_find_column(rel, ms->keys[k].name);
-
-				match |= (idx->indkey.values[i] == att->attnum);
-			}
-			ok = match;
-		}
-		if (ok && !heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL))
-		{
-			List	   *pred = RelationGetIndexPredicate(irel);
-			NullTest   *nt = list_length(pred) == 1 ? linitial(pred) : NULL;
-
-			ok = is_target && nt != NULL && IsA(nt, NullTest) &&
-				nt->nulltesttype == IS_NULL && IsA(nt->arg, Var) &&
-				((Var *) nt->arg)->varattno == scd2_find_column(rel, "valid_to")->attnum;
-		}
-		index_close(irel, AccessShareLock);
-		if (ok)
-		{
-			found = true;
-			break;
-		}
-	}
-	list_free(indexes);
-	return found;
 }
 
 /*
@@ -709,11 +442,15 @@ prepare_comparisons(MergeState *ms)
 	}
 }
 
+/*
+ * scd2_run_diff runs the read pass: every change is counted, its TIDs
+ * collected and its rows spooled in ms; duplicate and NULL keys are refused
+ * on the way.  A current version starting after as_of sets ms->future when
+ * the as_of check left current versions to this pass.
+ */
 void
 scd2_run_diff(MergeState *ms)
 {
-	char	   *sql;
-	SPIPrepareOptions popts = {0};
 	SPIPlanPtr	plan;
 	SPIExecuteOptions opts = {0};
 	DiffReceiver recv;
@@ -721,7 +458,9 @@ scd2_run_diff(MergeState *ms)
 	int			nest;
 
 	prepare_comparisons(ms);
-	sql = build_diff_query(ms);
+	/* scd2_prepare_diff's planner options last until AtEOXact_GUC below */
+	nest = NewGUCNestLevel();
+	plan = scd2_prepare_diff(ms);
 
 	/* one bit per possible TID; the lock keeps the table from growing */
 	ms->nblocks = RelationGetNumberOfBlocks(ms->target);
@@ -737,25 +476,6 @@ scd2_run_diff(MergeState *ms)
 	recv.pub.mydest = DestNone;
 	recv.ms = ms;
 
-	/*
-	 * When both sides can be read in key order through btree indexes, a
-	 * merge join of the two ordered scans beats hashing a million rows by a
-	 * wide margin (the cache misses of a large hash table are not in the
-	 * planner's cost model), so steer the planner to it.  Otherwise the
-	 * planner picks, usually a hash join.
-	 */
-	nest = NewGUCNestLevel();
-	if (has_key_index(ms, ms->source, false) && has_key_index(ms, ms->target, true))
-		scd2_set_planner_option("enable_hashjoin", "off");
-	/* one pass of simple expressions never pays back JIT compilation */
-	scd2_set_planner_option("jit", "off");
-	popts.parserSetup = diff_parser_setup;
-	popts.parserSetupArg = ms;
-	popts.parseMode = RAW_PARSE_DEFAULT;
-	popts.cursorOptions = CURSOR_OPT_PARALLEL_OK;
-	plan = SPI_prepare_extended(sql, &popts);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare_extended failed: %s", SPI_result_code_string(SPI_result));
 	opts.params = scd2_params(ms, (Datum) 0, false);
 	opts.dest = &recv.pub;
 	opts.read_only = scd2_begin_read();
@@ -765,10 +485,12 @@ scd2_run_diff(MergeState *ms)
 	AtEOXact_GUC(true, nest);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(rc));
-	if (ms->future)
-		scd2_as_of_error(ms);
 }
 
+/*
+ * scd2_register_spool makes the spool readable by SQL as ENR_NAME (because
+ * the write statements and the duplicate check read it).
+ */
 void
 scd2_register_spool(MergeState *ms)
 {
@@ -782,4 +504,15 @@ scd2_register_spool(MergeState *ms)
 	enr->reldata = ms->spool;
 	if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
 		elog(ERROR, "could not register the change set");
+}
+
+/*
+ * scd2_close_spool ends the spool once the writes have read it (because it
+ * may have spilled to a temporary file, which should not wait for the end
+ * of the transaction).
+ */
+void
+scd2_close_spool(MergeState *ms)
+{
+	tuplestore_end(ms->spool);
 }

@@ -1,7 +1,16 @@
 /*
- * scd2_priv.c: the privilege checks of elt_scd2_merge (scd2.c), all made
- * before anything is locked for writing or read, except those that depend on
- * what the target holds at as_of.
+ * scd2_priv.c: the privilege checks of elt_scd2_merge, with a clear message
+ * (SQLSTATE 42501) before any work.
+ *
+ * A merge needs SELECT on the source, SELECT / INSERT / UPDATE on the
+ * target (column privileges on the columns used suffice), and DELETE only
+ * when a version starting at as_of must be removed.  A caller with no
+ * INSERT at all on the target, or no SELECT on the source, is refused
+ * before the relation is opened; every privilege a merge always needs is
+ * checked before the target is locked in SHARE ROW EXCLUSIVE mode, so a
+ * role that may not write cannot queue for that lock, blocking writers.
+ * Only the privileges to rewrite or remove versions at as_of depend on what
+ * the target holds, and are checked once that is known.
  */
 #include "postgres.h"
 
@@ -19,11 +28,11 @@
 #include "scd2.h"
 
 /*
- * Opens the target or source (in ACCESS SHARE mode: the target is locked for
- * writing only after scd2_check_privileges).  A relation the caller has no
- * privilege of the kind needed on at all (on the table or on any column) is
- * refused before it is opened.  A regclass given as a number may name no
- * relation at all.
+ * scd2_open_checked opens the target or source (in ACCESS SHARE mode: the
+ * target is locked for writing only after scd2_check_privileges).  A
+ * relation the caller has no privilege of the kind needed on at all (on the
+ * table or on any column) is refused before it is opened (because opening
+ * takes a lock).  A regclass given as a number may name no relation at all.
  */
 Relation
 scd2_open_checked(Oid relid, LOCKMODE lockmode, AclMode mode, const char *role)
@@ -79,9 +88,10 @@ has_priv(Relation rel, AclMode mode, MergeCol *cols, int ncols, bool only_tracke
 	return ok;
 }
 
-void
-scd2_check_priv(Relation rel, const char *relname, AclMode mode, const char *modename,
-				const char *role, MergeCol *cols, int ncols, int validity)
+/* The caller needs mode on rel or on each column used (cols and validity). */
+static void
+check_priv(Relation rel, const char *relname, AclMode mode, const char *modename,
+		   const char *role, MergeCol *cols, int ncols, int validity)
 {
 	if (!has_priv(rel, mode, cols, ncols, false, validity))
 		ereport(ERROR,
@@ -90,7 +100,7 @@ scd2_check_priv(Relation rel, const char *relname, AclMode mode, const char *mod
 				 errdetail("elt_scd2_merge needs %s privilege on its %s.", modename, role)));
 }
 
-/* Source columns carry target attnums only for scd2_check_priv: remap them. */
+/* Source columns carry target attnums: remap them for check_priv. */
 static void
 check_source_priv(MergeState *ms)
 {
@@ -102,61 +112,67 @@ check_source_priv(MergeState *ms)
 		cols[i] = i < ms->nkeys ? ms->keys[i] : ms->cols[i - ms->nkeys];
 		cols[i].tattnum = scd2_find_column(ms->source, cols[i].name)->attnum;
 	}
-	scd2_check_priv(ms->source, ms->sname, ACL_SELECT, "SELECT", "source", cols, n, 0);
+	check_priv(ms->source, ms->sname, ACL_SELECT, "SELECT", "source", cols, n, 0);
 }
 
 /*
- * Every privilege a merge always needs, checked before the target is locked
- * (a role that may not write what the merge writes must not queue for SHARE
- * ROW EXCLUSIVE, making other writers wait behind it): SELECT on the source
- * columns read; on the target SELECT on the keys, tracked and validity
+ * scd2_check_privileges checks every privilege a merge always needs, before
+ * the target is locked (a role that may not write what the merge writes must
+ * not queue for SHARE ROW EXCLUSIVE, making other writers wait behind it):
+ * SELECT on the source columns read; on the target SELECT on the keys, tracked and validity
  * columns, INSERT on every column a new version gets, UPDATE on valid_to.
  */
 void
 scd2_check_privileges(MergeState *ms)
 {
 	check_source_priv(ms);
-	scd2_check_priv(ms->target, ms->tname, ACL_SELECT, "SELECT", "target", ms->keys, ms->nkeys,
-					NEED_VALID_FROM | NEED_VALID_TO);
+	check_priv(ms->target, ms->tname, ACL_SELECT, "SELECT", "target", ms->keys, ms->nkeys,
+			   NEED_VALID_FROM | NEED_VALID_TO);
 	if (!has_priv(ms->target, ACL_SELECT, ms->cols, ms->ncols, true, 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", ms->tname),
 				 errdetail("elt_scd2_merge needs SELECT privilege on the tracked columns of its target.")));
-	scd2_check_priv(ms->target, ms->tname, ACL_INSERT, "INSERT", "target", ms->keys, ms->nkeys,
-					NEED_VALID_FROM | NEED_VALID_TO);
-	scd2_check_priv(ms->target, ms->tname, ACL_INSERT, "INSERT", "target", ms->cols, ms->ncols, 0);
-	scd2_check_priv(ms->target, ms->tname, ACL_UPDATE, "UPDATE", "target", NULL, 0, NEED_VALID_TO);
+	check_priv(ms->target, ms->tname, ACL_INSERT, "INSERT", "target", ms->keys, ms->nkeys,
+			   NEED_VALID_FROM | NEED_VALID_TO);
+	check_priv(ms->target, ms->tname, ACL_INSERT, "INSERT", "target", ms->cols, ms->ncols, 0);
+	check_priv(ms->target, ms->tname, ACL_UPDATE, "UPDATE", "target", NULL, 0, NEED_VALID_TO);
 }
 
 /*
- * A merge at an as_of some version already starts or ends at may rewrite
- * (UPDATE of the copied columns) or remove (DELETE) versions: a caller
- * without those privileges is refused then, before the read pass, rather
- * than after it.  Callers with them skip the probe.
+ * scd2_check_rewrite_priv refuses a caller without UPDATE of the copied
+ * columns and DELETE when some version starts or ends at as_of (because a
+ * merge at that as_of again may rewrite or remove versions): before the
+ * read pass rather than after it.  Callers with them skip the probe.
  */
 void
 scd2_check_rewrite_priv(MergeState *ms)
 {
-	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	Datum		args[1] = {TimestampTzGetDatum(ms->as_of)};
-	SPIPlanPtr	plan;
-	bool		ro;
-
 	if (has_priv(ms->target, ACL_UPDATE, ms->cols, ms->ncols, false, 0) &&
 		pg_class_aclcheck(RelationGetRelid(ms->target), GetUserId(), ACL_DELETE) == ACLCHECK_OK)
 		return;
-	plan = SPI_prepare(psprintf("SELECT 1 FROM ONLY %s WHERE valid_from OPERATOR(pg_catalog.=) $1 "
-								"OR valid_to OPERATOR(pg_catalog.=) $1 LIMIT 1", ms->tname),
-					   1, argtypes);
-	ro = scd2_begin_read();
-	if (plan == NULL || SPI_execute_plan(plan, args, NULL, ro, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the validity range of %s", ms->tname);
-	scd2_end_read(ro);
-	if (SPI_processed > 0)
+	if (scd2_read(ms, psprintf("SELECT 1 FROM ONLY %s WHERE valid_from OPERATOR(pg_catalog.=) $1 "
+							   "OR valid_to OPERATOR(pg_catalog.=) $1 LIMIT 1", ms->tname),
+				  1)->numvals > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", ms->tname),
 				 errdetail("Versions of target %s start or end at as_of: merging at that as_of again rewrites or removes them, which needs UPDATE on its copied columns and DELETE on it.",
 						   ms->tname)));
+}
+
+/*
+ * scd2_check_write_priv checks, once the read pass has found them, the
+ * privileges of the rare writes at as_of (because only they need DELETE,
+ * or UPDATE beyond valid_to): removing versions, rewriting them.
+ */
+void
+scd2_check_write_priv(MergeState *ms)
+{
+	if (ms->ndrop > 0)
+		check_priv(ms->target, ms->tname, ACL_DELETE, "DELETE",
+				   "target (to remove versions that start at as_of)", NULL, 0, 0);
+	if (ms->counts[OP_REPLACE] - ms->reopened[OP_REPLACE] > 0)
+		check_priv(ms->target, ms->tname, ACL_UPDATE, "UPDATE",
+				   "target (to rewrite versions that start at as_of)", ms->cols, ms->ncols, 0);
 }
