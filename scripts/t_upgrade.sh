@@ -121,6 +121,21 @@ q -c "UPDATE elt.settings SET model_version = 0" >/dev/null
 got=$(q -c "\set VERBOSITY verbose" -c "SELECT * FROM elt_refresh(1)" 2>&1 | grep -o 'ERROR: *[0-9A-Z]\{5\}' | grep -o '[0-9A-Z]\{5\}$')
 check "$got" "55000" "a refresh of data from another model version stops with 55000"
 
+# --- a refresh job scheduled by 0.1.0 gets the command of 0.2.0 ---
+# (pg_cron schedules from database "postgres" in the suite's cluster)
+db=postgres
+q -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" \
+  -c "DROP EXTENSION IF EXISTS elt CASCADE" -c "CREATE EXTENSION elt VERSION '0.1.0'" >/dev/null
+q -c "SELECT count(*) FROM elt_generate(30, 5, '2025-05-30', build_marts => false)" -c "SELECT elt_schedule('0 * * * *', 3)" >/dev/null 2>&1
+check "$(q -c "SELECT command LIKE '%to_regprocedure(%' FROM cron.job WHERE jobname = 'elt-refresh'")" "t" \
+      "0.1.0 scheduled its job with the old command"
+q -c "ALTER EXTENSION elt UPDATE" >/dev/null
+check "$(q -c "SELECT command = elt.elt__job_command(3) FROM cron.job WHERE jobname = 'elt-refresh'")" "t" \
+      "after the upgrade the job runs the command of 0.2.0, with the same days"
+q -c "SET client_min_messages = warning" -c "DROP EXTENSION elt" >/dev/null
+check "$(q -c "SELECT count(*) FROM cron.job")" "0" "DROP EXTENSION of the upgraded elt removes its jobs"
+q -c "DROP EXTENSION pg_cron" >/dev/null
+
 for d in $old $new; do dropdb --if-exists $d >/dev/null 2>&1; done
 psql -qAtX -d postgres -c "DROP ROLE IF EXISTS elt_t_upgrade_bi" >/dev/null 2>&1
 [ "$fails" -eq 0 ]
