@@ -72,7 +72,7 @@ fi
 passed=$((passed + t_ok)); failed=$((failed + t_fail))
 
 # --- scripted tests (need several sessions, pg_cron, signals ...) ---
-for t in scripts/t_*.sh; do
+for t in test/scripted/t_*.sh; do
     [ -e "$t" ] || continue
     out="$work/$(basename "$t").log"
     bash "$t" >"$out" 2>&1

@@ -1,12 +1,16 @@
-# Helpers for the reliability tests (scripts/t_rel_*.sh); sourced, not run.
-# Expects PGHOST/PGPORT/PGUSER (a superuser) and sets nothing else global
-# but the counters and $db (set by the caller before using q).
+# lib.sh: what the scripted tests (test/scripted/t_*.sh) share; sourced, not
+# run.  Each test prints one "ok N - what" or "not ok N - what" line per
+# check, which scripts/test.sh counts.  Expects PGHOST/PGPORT/PGUSER (a
+# superuser); sets nothing global but the counters, and reads $db (the
+# test's database, set by the test before it calls q).
 
 n=0
 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+# check GOT WANT WHAT: ok when GOT equals WANT.
 check() { if [ "$1" = "$2" ]; then ok "$3"; else notok "$3 (got '$1', want '$2')"; fi; }
+# q ARGS...: psql on $db, unaligned, quiet, stopping at the first error.
 q() { psql -qAtX -d "$db" -v ON_ERROR_STOP=1 "$@"; }
 
 # Per-table checksums of every table of schemas elt, elt_raw and elt_mart

@@ -7,7 +7,7 @@
 # server's processes must be killable by us: we are root or its owner.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/rel_lib.sh"
+. "$here/lib.sh"
 db=elt_t_crash
 work=$(mktemp -d)
 chmod 755 "$work"

@@ -14,7 +14,7 @@
 # Runs against the suite's throwaway server (PGHOST/PGPORT/PGUSER set).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/rel_lib.sh"
+. "$here/lib.sh"
 db=elt_t_adv_bulk
 edb=elt_t_adv_bulk_empty
 errf=$(mktemp)

@@ -5,7 +5,7 @@
 # SHARE ROW EXCLUSIVE; it never queues for the lock, making writers wait.
 # Run by scripts/test.sh with PGHOST, PGPORT, PGUSER set.
 set -uo pipefail
-. "$(dirname "$0")/rel_lib.sh"
+. "$(dirname "$0")/lib.sh"
 db=elt_scd2_review
 
 dropdb --if-exists "$db" >/dev/null 2>&1

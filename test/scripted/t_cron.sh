@@ -6,9 +6,8 @@
 # themselves on their next run.  pg_cron lives in database "postgres" (the
 # suite's cron.database_name), so this test uses it.
 set -uo pipefail
-n=0
-check() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3 (got '$1', want '$2')"; fi; }
-q() { psql -qAtX -d postgres -v ON_ERROR_STOP=1 "$@"; }
+. "$(dirname "$0")/lib.sh"
+db=postgres
 wait_for() {   # wait_for SECONDS SQL: until SQL returns t
     local end=$((SECONDS + $1))
     while [ $SECONDS -lt $end ]; do

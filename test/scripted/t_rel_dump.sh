@@ -6,7 +6,7 @@
 # Runs against the suite's throwaway server (PGHOST/PGPORT/PGUSER set).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/rel_lib.sh"
+. "$here/lib.sh"
 src=elt_t_dump_src
 dst=elt_t_dump_dst
 db=$src

@@ -11,7 +11,7 @@
 # Runs against the suite's throwaway server (PGHOST/PGPORT/PGUSER set).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/rel_lib.sh"
+. "$here/lib.sh"
 old=elt_t_upgrade_old
 new=elt_t_upgrade_new
 db=$old

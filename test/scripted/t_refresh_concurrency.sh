@@ -5,9 +5,7 @@
 # Runs against the suite's throwaway server (PGHOST/PGPORT/PGUSER set).
 set -uo pipefail
 db=elt_t_refresh
-n=0
-check() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3 (got '$1', want '$2')"; fi; }
-q() { psql -qAtX -d $db -v ON_ERROR_STOP=1 "$@"; }
+. "$(dirname "$0")/lib.sh"
 
 dropdb --if-exists $db >/dev/null 2>&1; createdb $db
 q -c "CREATE EXTENSION elt" -c "SELECT count(*) FROM elt_generate(300, 1, '2025-03-01', build_marts => false)" >/dev/null

@@ -8,7 +8,7 @@
 # Runs against the suite's throwaway server (PGHOST/PGPORT/PGUSER set).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/rel_lib.sh"
+. "$here/lib.sh"
 db=elt_t_readers
 secs=${ELT_READERS_SECONDS:-15}
 work=$(mktemp -d)

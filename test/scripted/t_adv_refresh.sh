@@ -14,7 +14,7 @@
 # Runs against the suite's server (PGHOST/PGPORT/PGUSER, a superuser).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/rel_lib.sh"
+. "$here/lib.sh"
 db=elt_t_adv_refresh
 qv() { psql -qAtX -d "$db" -v VERBOSITY=verbose "$@"; }
 

@@ -5,13 +5,7 @@
 # Run by scripts/test.sh with PGHOST, PGPORT, PGUSER set.
 set -uo pipefail
 db=elt_scd2_conc
-n=0
-check() {   # check DESCRIPTION COMMAND...
-    local desc=$1; shift
-    n=$((n + 1))
-    if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; fi
-}
-q() { psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+. "$(dirname "$0")/lib.sh"
 # Waits until some session holds the merge lock on hist (up to 10 s).
 wait_for_lock() {
     for _ in $(seq 1 200); do
@@ -22,7 +16,7 @@ wait_for_lock() {
 }
 
 dropdb --if-exists "$db" >/dev/null 2>&1
-createdb "$db" || { echo "not ok 1 - create database"; exit 1; }
+createdb "$db" || { notok "create database"; exit 1; }
 trap 'dropdb --if-exists "$db" >/dev/null 2>&1' EXIT
 
 q >/dev/null <<'SQL'
@@ -49,17 +43,17 @@ for _ in $(seq 1 60); do
     [ "$waiting" = 1 ] && break
     sleep 0.05
 done
-check "the second merge waits for the first one's lock" test "$waiting" = 1
+check "$waiting" "1" "the second merge waits for the first one's lock"
 reader=$(q -c "SET statement_timeout = '1s'" -c "SELECT count(*) FROM hist" 2>&1)
-check "readers read while a merge holds the target" test "$reader" = 1000
+check "$reader" "1000" "readers read while a merge holds the target"
 wait $pid_a; rc_a=$?
 wait $pid_b; rc_b=$?
-check "first merge: 100 updated" grep -q '^0|100|0|900$' "$out_a"
-check "second merge, after the first committed, finds nothing to do" grep -q '^0|0|0|1000$' "$out_b"
-check "both sessions succeeded" test $rc_a -eq 0 -a $rc_b -eq 0
+check "$(grep -q '^0|100|0|900$' "$out_a" && echo yes)" "yes" "first merge: 100 updated"
+check "$(grep -q '^0|0|0|1000$' "$out_b" && echo yes)" "yes" "second merge, after the first committed, finds nothing to do"
+check "$rc_a $rc_b" "0 0" "both sessions succeeded"
 dups=$(q -c "SELECT count(*) FROM (SELECT id FROM hist WHERE valid_to IS NULL GROUP BY id HAVING count(*) > 1) x")
-check "no duplicate current rows" test "$dups" = 0
-check "1100 versions" test "$(q -c 'SELECT count(*) FROM hist')" = 1100
+check "$dups" "0" "no duplicate current rows"
+check "$(q -c 'SELECT count(*) FROM hist')" "1100" "1100 versions"
 
 # Two different snapshots racing: the later as_of runs second, whatever the order.
 q -c "UPDATE snap SET v = v + 1 WHERE id % 7 = 0"
@@ -69,10 +63,10 @@ wait_for_lock
 q -c "SELECT * FROM elt_scd2_merge('hist', 'snap', '{id}', '2024-01-02 12:00')" >"$out_b" 2>&1
 rc_b=$?
 wait $pid_a
-check "a merge that waited and is now behind the target's newest version fails cleanly" \
-    grep -q 'is earlier than the newest version boundary' "$out_b"
+check "$(grep -q 'is earlier than the newest version boundary' "$out_b" && echo yes)" "yes" \
+    "a merge that waited and is now behind the target's newest version fails cleanly"
 dups=$(q -c "SELECT count(*) FROM (SELECT id FROM hist WHERE valid_to IS NULL GROUP BY id HAVING count(*) > 1) x")
-check "still no duplicate current rows" test "$dups" = 0
+check "$dups" "0" "still no duplicate current rows"
 
 # REPEATABLE READ: a merge whose snapshot predates a concurrent merge still
 # sees it (reads use the latest snapshot once the lock is held).
@@ -83,9 +77,9 @@ wait_for_lock
 q -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "SELECT count(*) FROM snap" \
   -c "SELECT * FROM elt_scd2_merge('hist', 'snap', '{id}', '2024-01-04')" -c "COMMIT" >"$out_b" 2>&1
 wait $pid_a
-check "a REPEATABLE READ merge waiting for a concurrent one sees its versions" grep -q '^0|0|0|1002$' "$out_b"
+check "$(grep -q '^0|0|0|1002$' "$out_b" && echo yes)" "yes" "a REPEATABLE READ merge waiting for a concurrent one sees its versions"
 dups=$(q -c "SELECT count(*) FROM (SELECT id FROM hist WHERE valid_to IS NULL GROUP BY id HAVING count(*) > 1) x")
-check "no duplicate current rows after the REPEATABLE READ race" test "$dups" = 0
+check "$dups" "0" "no duplicate current rows after the REPEATABLE READ race"
 
 # Cancel and statement_timeout: nothing of the merge remains.
 q >/dev/null <<'SQL'
@@ -96,8 +90,8 @@ UPDATE big_snap SET v = v + 1;
 SQL
 before=$(q -c "SELECT count(*), sum(v) FROM big")
 err=$(q -c "SET statement_timeout = '30ms'" -c "SELECT * FROM elt_scd2_merge('big', 'big_snap', '{id}', '2024-01-02')" 2>&1)
-check "statement_timeout cancels the merge" grep -q 'canceling statement due to statement timeout' <<<"$err"
-check "after the timeout the target is as before" test "$(q -c 'SELECT count(*), sum(v) FROM big')" = "$before"
+check "$(grep -q 'canceling statement due to statement timeout' <<<"$err" && echo yes)" "yes" "statement_timeout cancels the merge"
+check "$(q -c 'SELECT count(*), sum(v) FROM big')" "$before" "after the timeout the target is as before"
 
 q -c "SELECT * FROM elt_scd2_merge('big', 'big_snap', '{id}', '2024-01-02')" >"$out_b" 2>&1 &
 pid_b=$!
@@ -110,11 +104,11 @@ sleep 0.05
 [ -n "$active" ] && q -c "SELECT pg_cancel_backend($active)" >/dev/null
 wait $pid_b
 if grep -q 'canceling statement due to user request' "$out_b"; then
-    check "pg_cancel_backend stops the merge" true
-    check "after the cancel the target is as before" test "$(q -c 'SELECT count(*), sum(v) FROM big')" = "$before"
+    ok "pg_cancel_backend stops the merge"
+    check "$(q -c 'SELECT count(*), sum(v) FROM big')" "$before" "after the cancel the target is as before"
 else
     # the merge won the race and finished: then it must be complete
-    check "pg_cancel_backend stops the merge (or it had finished)" grep -q '^0|300000|0|0$' "$out_b"
-    check "a finished merge is complete" test "$(q -c "SELECT count(*) FROM big WHERE valid_to IS NULL AND valid_from = '2024-01-02'")" = 300000
+    check "$(grep -q '^0|300000|0|0$' "$out_b" && echo yes)" "yes" "pg_cancel_backend stops the merge (or it had finished)"
+    check "$(q -c "SELECT count(*) FROM big WHERE valid_to IS NULL AND valid_from = '2024-01-02'")" "300000" "a finished merge is complete"
 fi
 rm -f "$out_a" "$out_b"

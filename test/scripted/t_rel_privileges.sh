@@ -13,7 +13,7 @@
 # Runs against the suite's throwaway server (PGHOST/PGPORT/PGUSER set).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/rel_lib.sh"
+. "$here/lib.sh"
 db=elt_t_priv
 roles="rel_nobody rel_writer rel_loader rel_mallory rel_etl"
 

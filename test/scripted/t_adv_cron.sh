@@ -15,7 +15,7 @@
 #   its next run (the one wait of this test, 75 s at most).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/rel_lib.sh"
+. "$here/lib.sh"
 db=postgres
 qv() { psql -qAtX -d "$db" -v ON_ERROR_STOP=1 -v VERBOSITY=verbose "$@"; }
 state() { qv "$@" 2>&1 | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -n1; }

@@ -7,11 +7,7 @@ set -uo pipefail
 db=elt_t_marts
 db2=elt_t_marts_restored
 reader=elt_t_marts_reader
-n=0
-ok()  { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else nok "$1 (got '$2', want '$3')"; fi; }
-q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
+. "$(dirname "$0")/lib.sh"
 
 drop_all() {
     dropdb --if-exists "$db" >/dev/null 2>&1
@@ -26,27 +22,27 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-createdb "$db" || { nok "createdb"; exit 1; }
+createdb "$db" || { notok "createdb"; exit 1; }
 
 q -d "$db" -c "CREATE EXTENSION elt" \
   -c "SELECT count(*) FROM elt_generate(300, 42, '2025-03-14', start_date => '2024-06-01', build_marts => false)" \
   -c "SELECT count(*) FROM elt_build_marts()" >/dev/null \
-    && ok "generate and build the marts" || nok "generate and build the marts"
+    && ok "generate and build the marts" || notok "generate and build the marts"
 
 # --- a BI reader with its own login
 q -d "$db" -c "CREATE ROLE $reader LOGIN" -c "SELECT elt_grant_reader('$reader')" >/dev/null \
-    && ok "elt_grant_reader on a login role" || nok "elt_grant_reader on a login role"
+    && ok "elt_grant_reader on a login role" || notok "elt_grant_reader on a login role"
 got=$(q -U "$reader" -d "$db" -c "SELECT count(*) > 0 FROM elt_mart.fct_kpi_daily k JOIN elt_mart.dim_date d USING (date_key)" 2>&1)
-check "reader logs in and reads the marts" "$got" "t"
+check "$got" "t" "reader logs in and reads the marts"
 got=$(psql -X -t -A -U "$reader" -d "$db" -c "DELETE FROM elt_mart.fct_usage_daily" 2>&1)
-case "$got" in *"permission denied"*) ok "reader cannot write the marts";; *) nok "reader cannot write the marts ($got)";; esac
+case "$got" in *"permission denied"*) ok "reader cannot write the marts";; *) notok "reader cannot write the marts ($got)";; esac
 got=$(psql -X -t -A -U "$reader" -d "$db" -c "SELECT count(*) FROM elt_raw.usage" 2>&1)
-case "$got" in *"permission denied for schema elt_raw"*) ok "reader cannot read elt_raw";; *) nok "reader cannot read elt_raw ($got)";; esac
+case "$got" in *"permission denied for schema elt_raw"*) ok "reader cannot read elt_raw";; *) notok "reader cannot read elt_raw ($got)";; esac
 # elt_grant_reader gives what elt_status reads (the clock and the run log), no writes
 got=$(psql -X -t -A -U "$reader" -d "$db" -c "UPDATE elt.settings SET clock = clock" 2>&1)
-case "$got" in *"permission denied for table settings"*) ok "reader cannot write elt";; *) nok "reader cannot write elt ($got)";; esac
+case "$got" in *"permission denied for table settings"*) ok "reader cannot write elt";; *) notok "reader cannot write elt ($got)";; esac
 got=$(psql -X -t -A -U "$reader" -d "$db" -c "CREATE TABLE elt_mart.x (i int)" 2>&1)
-case "$got" in *"permission denied"*) ok "reader cannot create tables in elt_mart";; *) nok "reader cannot create in elt_mart ($got)";; esac
+case "$got" in *"permission denied"*) ok "reader cannot create tables in elt_mart";; *) notok "reader cannot create in elt_mart ($got)";; esac
 
 # --- a build in progress neither blocks readers nor shows them half-built tables
 old=$(q -d "$db" -c "SELECT count(*) FROM elt_mart.fct_usage_daily")
@@ -65,16 +61,16 @@ for _ in $(seq 1 300); do
     kill -0 "$bg" 2>/dev/null || break
     sleep 0.1
 done
-[ "$sleeping" = "1" ] && ok "a build runs and waits before its commit" || nok "the build did not start: $(cat "$work/build.log")"
+[ "$sleeping" = "1" ] && ok "a build runs and waits before its commit" || notok "the build did not start: $(cat "$work/build.log")"
 start=$(date +%s%N)
 got=$(q -U "$reader" -d "$db" -c "SET lock_timeout = '500ms'" -c "SELECT count(*) FROM elt_mart.fct_usage_daily" 2>&1)
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
-check "during a build, a reader sees the old rows" "$got" "$old"
-[ "$ms" -lt 2000 ] && ok "and is not blocked (${ms} ms)" || nok "reader was blocked (${ms} ms)"
+check "$got" "$old" "during a build, a reader sees the old rows"
+[ "$ms" -lt 2000 ] && ok "and is not blocked (${ms} ms)" || notok "reader was blocked (${ms} ms)"
 wait "$bg"; bg=""
 new=$(q -d "$db" -c "SELECT count(*) FROM elt_mart.fct_usage_daily")
 raw=$(q -d "$db" -c "SELECT count(*) FROM elt_raw.usage")
-check "after the commit, the new rows" "$new" "$raw"
+check "$new" "$raw" "after the commit, the new rows"
 
 # --- pg_dump / pg_restore keep the marts
 q -d "$db" -c "SELECT count(*) FROM elt_update_marts('2025-04-15')" >/dev/null
@@ -87,14 +83,14 @@ sum_sql="SELECT string_agg(t || '=' || n, ' ' ORDER BY t) FROM (
   UNION ALL SELECT 'fct_mrr_monthly', md5(string_agg(x::text, '|' ORDER BY month_start, user_id)) FROM elt_mart.fct_mrr_monthly x
   UNION ALL SELECT 'fct_kpi_daily', md5(string_agg(x::text, '|' ORDER BY date_key)) FROM elt_mart.fct_kpi_daily x) s"
 before=$(q -d "$db" -c "$sum_sql")
-if pg_dump -Fc -d "$db" -f "$work/dump" 2>"$work/dump.log"; then ok "pg_dump"; else nok "pg_dump: $(cat "$work/dump.log")"; fi
+if pg_dump -Fc -d "$db" -f "$work/dump" 2>"$work/dump.log"; then ok "pg_dump"; else notok "pg_dump: $(cat "$work/dump.log")"; fi
 createdb "$db2"
-if pg_restore -d "$db2" --exit-on-error "$work/dump" 2>"$work/restore.log"; then ok "pg_restore"; else nok "pg_restore: $(head -5 "$work/restore.log")"; fi
+if pg_restore -d "$db2" --exit-on-error "$work/dump" 2>"$work/restore.log"; then ok "pg_restore"; else notok "pg_restore: $(head -5 "$work/restore.log")"; fi
 after=$(q -d "$db2" -c "$sum_sql" 2>&1)
-check "restored marts are identical, Unknown members included" "$after" "$before"
+check "$after" "$before" "restored marts are identical, Unknown members included"
 got=$(q -d "$db2" -c "SELECT count(*) FROM elt_update_marts('2025-04-16')" 2>&1)
-check "the restored database refreshes" "$got" "7"
+check "$got" "7" "the restored database refreshes"
 grants=$(q -d "$db2" -c "SELECT has_table_privilege('$reader', 'elt_mart.fct_kpi_daily', 'SELECT')" 2>&1)
-check "the reader's grant survives the restore" "$grants" "t"
+check "$grants" "t" "the reader's grant survives the restore"
 
 [ "$n" -gt 0 ]
