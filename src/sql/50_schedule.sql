@@ -314,9 +314,21 @@ BEGIN
         END IF;
         RETURN QUERY
             SELECT 'run', format('%s #%s', r.kind, r.run_id), r.status,
+                   -- one readable line: the clock, rows per schema and the
+                   -- big tables, the time taken, then the error if any
                    concat_ws('; ',
-                             format('clock %s -> %s', coalesce(r.clock_before::text, '-'), coalesce(r.clock_after::text, '-')),
-                             'rows ' || r.rows::text, r.error),
+                             CASE WHEN r.clock_before IS NULL THEN format('clock %s', r.clock_after)
+                                  ELSE format('clock %s -> %s', r.clock_before, r.clock_after) END,
+                             (SELECT format('%s rows in elt_raw (users %s, subscriptions %s, usage %s)%s',
+                                            sum(v::bigint) FILTER (WHERE k LIKE 'elt\_raw.%'),
+                                            coalesce(r.rows ->> 'elt_raw.users', '0'),
+                                            coalesce(r.rows ->> 'elt_raw.subscriptions', '0'),
+                                            coalesce(r.rows ->> 'elt_raw.usage', '0'),
+                                            ', ' || sum(v::bigint) FILTER (WHERE k LIKE 'elt\_mart.%') || ' in elt_mart')
+                              FROM jsonb_each_text(r.rows) AS e(k, v) HAVING count(*) > 0),
+                             CASE WHEN r.finished_at IS NOT NULL
+                                  THEN format('%s s', round(extract(epoch FROM r.finished_at - r.started_at), 1)) END,
+                             r.error),
                    coalesce(r.finished_at, r.started_at)
             FROM (SELECT * FROM elt.run_log ORDER BY run_id DESC LIMIT 5) r
             ORDER BY r.run_id DESC;
