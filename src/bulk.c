@@ -15,8 +15,17 @@
  * the caller produces (checked by name, type and typmod; dropped columns
  * are skipped).  NOT NULL and CHECK constraints are checked per row, as
  * COPY FROM does, unless they are all the caller's own; unique and
- * exclusion constraints when the indexes are built.  What the loader cannot honour (triggers, foreign keys other than
- * the caller's own, extra columns) is refused before a row is written.
+ * exclusion constraints when the indexes are built.  What the loader
+ * cannot honour (triggers, foreign keys other than the caller's own, extra
+ * columns) is refused before a row is written.  It writes through the table
+ * access method, not SQL, so it checks INSERT privilege itself and refuses
+ * row-level security, as COPY FROM does.
+ *
+ * Batches hold at most 1000 rows or 64 kB, so memory stays flat whatever the
+ * row count.  WAL is written as for any insert.  As with COPY FREEZE, a
+ * transaction whose snapshot predates the commit sees the frozen rows once
+ * it commits (TRUNCATE alone would show it an empty table): neither is
+ * MVCC-safe for such old snapshots.
  */
 #include "postgres.h"
 

@@ -1,7 +1,10 @@
 /*
  * load.c: elt__load_raw(), the C half of elt_generate(): one pass over the
  * population writes elt_raw.users, elt_raw.subscriptions and elt_raw.usage
- * through the bulk loader, reporting progress every few seconds.
+ * through the bulk loader, reporting progress every few seconds.  The
+ * foreign keys of these tables to the lookups hold by construction (the ids
+ * come from the same C tables that filled the lookups in the same
+ * transaction); they are declared so that BI tools see them.
  */
 #include "postgres.h"
 

@@ -1,6 +1,16 @@
 -- elt_refresh(): advance the simulated source day by day and land only what
 -- changed.  Users and subscriptions go through elt_scd2_merge with the
 -- business day as as_of; usage is appended; marts are updated incrementally.
+--
+-- Days are applied in one transaction with bounded locks and memory: the
+-- day's change sets are temp tables created once per refresh and emptied
+-- each day (no per-day DDL, whose locks would pile up until commit), and
+-- the usage of all days is appended in one bulk window after the merges
+-- (each switch of session_replication_role resets every cached plan).  A
+-- failed day rolls the whole refresh back to a subtransaction boundary; the
+-- failed row (SQLSTATE, message, detail, hint) is logged after it, with a
+-- WARNING instead of an ERROR so that the log row survives.  Cancels and
+-- statement_timeout are not caught.
 
 CREATE OR REPLACE FUNCTION @extschema@.elt_refresh(days integer DEFAULT NULL)
 RETURNS TABLE (days_applied integer, clock_before date, clock_after date,

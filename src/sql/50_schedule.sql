@@ -1,6 +1,7 @@
 -- pg_cron integration.  pg_cron is a soft dependency: nothing here needs it
 -- until elt_schedule() is called, and every reference to its schema goes
--- through dynamic SQL, so elt installs without it.
+-- through dynamic SQL, so elt installs without it.  The housekeeping job
+-- exists because pg_cron never purges cron.job_run_details.
 --
 -- pg_cron keeps its jobs in one database (cron.database_name) and schedules
 -- from there only; elt_schedule() therefore works in that database.
