@@ -8,6 +8,7 @@
 /* Days between 0000-03-01 and 2000-01-01 in the era-based algorithm. */
 #define DAYS_0000_03_01_TO_2000_01_01 730425
 
+/* elt_day_from_ymd returns the day number (0 = 2000-01-01) of a civil date. */
 EltDay
 elt_day_from_ymd(int y, int m, int d)
 {
@@ -24,6 +25,7 @@ elt_day_from_ymd(int y, int m, int d)
 	return era * 146097 + doe - DAYS_0000_03_01_TO_2000_01_01;
 }
 
+/* elt_ymd_from_day splits a day number into year, month and day. */
 void
 elt_ymd_from_day(EltDay day, int *y, int *m, int *d)
 {
@@ -39,6 +41,7 @@ elt_ymd_from_day(EltDay day, int *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
+/* days_in_month returns the length of a month, leap years included. */
 static int
 days_in_month(int y, int m)
 {
@@ -49,6 +52,10 @@ days_in_month(int y, int m)
 	return dim[m - 1];
 }
 
+/*
+ * elt_add_months adds whole months to a day, clamped to the month's last day
+ * like date + interval, always from the anchor (so the 31st comes back).
+ */
 EltDay
 elt_add_months(EltDay anchor, int months)
 {

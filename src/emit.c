@@ -17,6 +17,7 @@
 #define MIN_DAY 0				/* 2000-01-01 */
 #define MAX_DAY 365242			/* 2999-12-31 */
 
+/* date_arg reads a date argument, refusing NULL and days outside the window. */
 static EltDay
 date_arg(FunctionCallInfo fcinfo, int arg, const char *name)
 {
@@ -115,12 +116,14 @@ elt_parse_user_range(FunctionCallInfo fcinfo, int first_arg, int last_arg, EltGe
 		gen->last_user = exist;
 }
 
+/* grow_in_context is the model's allocator: palloc, in the current context. */
 static void *
 grow_in_context(void *ptr, size_t size)
 {
 	return ptr ? repalloc(ptr, size) : palloc(size);
 }
 
+/* set_day_or_null stores a day as date or timestamptz, or NULL when open. */
 static inline void
 set_day_or_null(Datum *v, bool *n, EltDay day, bool timestamp)
 {
@@ -136,6 +139,7 @@ typedef struct UsageCtx
 	Datum		user_id;
 } UsageCtx;
 
+/* put_usage turns one usage day of the model into a row of the usage sink. */
 static void
 put_usage(void *arg, const EltLife *life, const EltUsage *u)
 {
@@ -165,6 +169,12 @@ wanted(const EltGen *gen, EltDay valid_from, EltDay valid_to)
 	return valid_from >= gen->since;
 }
 
+/*
+ * elt_emit runs the model for every user of the range and hands the rows to
+ * the sinks (any may be NULL), so the SRFs, the bulk loader and the estimate
+ * share one path.  Each user's rows live in a context reset after the user,
+ * so memory stays flat.
+ */
 void
 elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
 		 EltProgressFn progress, void *progress_arg)

@@ -29,6 +29,7 @@ elt_model_version(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(ELT_MODEL_VERSION);
 }
 
+/* emit_lookup returns an (id, name) lookup table as a materialised set. */
 static void
 emit_lookup(FunctionCallInfo fcinfo, const EltLookup *tab, int n)
 {
@@ -46,6 +47,7 @@ emit_lookup(FunctionCallInfo fcinfo, const EltLookup *tab, int n)
 	}
 }
 
+/* elt_regions() returns the regions (lookup rows). */
 Datum
 elt_regions(PG_FUNCTION_ARGS)
 {
@@ -53,6 +55,7 @@ elt_regions(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* elt_referral_sources() returns the referral sources (lookup rows). */
 Datum
 elt_referral_sources(PG_FUNCTION_ARGS)
 {
@@ -60,6 +63,7 @@ elt_referral_sources(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* elt_payment_methods() returns the payment methods (lookup rows). */
 Datum
 elt_payment_methods(PG_FUNCTION_ARGS)
 {
@@ -75,6 +79,7 @@ put_limit(int v, Datum *value, bool *isnull)
 	*value = Int32GetDatum(v);
 }
 
+/* elt_plans() returns the plans with their price and limits (NULL: unlimited). */
 Datum
 elt_plans(PG_FUNCTION_ARGS)
 {
@@ -99,6 +104,7 @@ elt_plans(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* elt_plan_features() returns the features of each plan. */
 Datum
 elt_plan_features(PG_FUNCTION_ARGS)
 {

@@ -20,6 +20,7 @@ typedef struct StoreSink
 	ReturnSetInfo *rsinfo;
 } StoreSink;
 
+/* store_put appends a generated row to the SRF's tuplestore. */
 static void
 store_put(EltSink *sink, Datum *values, bool *nulls)
 {
@@ -28,7 +29,10 @@ store_put(EltSink *sink, Datum *values, bool *nulls)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
-/* Arguments: users, seed, as_of, start_date, first_user, last_user [, history], since */
+/*
+ * parse_args reads the SRFs' arguments: users, seed, as_of, start_date,
+ * first_user, last_user [, history], since.
+ */
 static void
 parse_args(FunctionCallInfo fcinfo, EltGen *gen, bool has_history)
 {
@@ -56,6 +60,7 @@ parse_args(FunctionCallInfo fcinfo, EltGen *gen, bool has_history)
 	}
 }
 
+/* generate runs the model into a tuplestore for one of the three tables. */
 static Datum
 generate(FunctionCallInfo fcinfo, int which)
 {
@@ -75,18 +80,21 @@ generate(FunctionCallInfo fcinfo, int which)
 	return (Datum) 0;
 }
 
+/* elt_users() returns the generated users with their SCD2 versions of a population. */
 Datum
 elt_users(PG_FUNCTION_ARGS)
 {
 	return generate(fcinfo, 0);
 }
 
+/* elt_subscriptions() returns the generated subscriptions with their SCD2 versions of a population. */
 Datum
 elt_subscriptions(PG_FUNCTION_ARGS)
 {
 	return generate(fcinfo, 1);
 }
 
+/* elt_usage() returns the generated daily usage rows of a population. */
 Datum
 elt_usage(PG_FUNCTION_ARGS)
 {
