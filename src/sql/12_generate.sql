@@ -34,18 +34,6 @@ COMMENT ON FUNCTION elt.elt__load_raw(integer, bigint, date, date) IS
 'Internal: bulk-loads elt_raw.users, subscriptions and usage, which must be empty.';
 REVOKE ALL ON FUNCTION elt.elt__load_raw(integer, bigint, date, date) FROM PUBLIC;
 
--- Internal: may the current role ANALYZE the table (its owner, or a
--- member)?  Others would only get a WARNING per table: elt_grant_writer's
--- roles skip the statistics and leave them to autovacuum.
-CREATE OR REPLACE FUNCTION elt.elt__may_analyze(tab regclass)
-RETURNS boolean
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-RETURN pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = tab), 'USAGE');
-COMMENT ON FUNCTION elt.elt__may_analyze(regclass) IS
-'Internal: whether the current role may ANALYZE the table (owns it, or is a member of its owner).';
-REVOKE ALL ON FUNCTION elt.elt__may_analyze(regclass) FROM PUBLIC;
-
 -- Internal: the lock that lets one elt_generate or elt_refresh run at a
 -- time: a transaction-level advisory lock (pg_locks: locktype advisory,
 -- classid 6646900 = 'elt', objid 1), so that incidental lockers of

@@ -1,6 +1,9 @@
 -- elt_mart builders: fill the star schema from elt_raw.  This file holds the
--- shared rules and internal helpers; 32_mart_dims, 33_mart_facts and
--- 34_mart_build hold the builders and entry points.
+-- shared rules and internal helpers: the list of mart tables, the locks,
+-- the statements built from named parts (elt__insert_sql, elt__merge_sql),
+-- surrogate keys.  32_mart_dims, 33_mart_facts and 34_mart_build hold the
+-- builders and entry points, 35_bulk_mode the bulk loading, and
+-- 33_mart_usage_totals_schema the usage builder's state table.
 --
 -- Every builder works set-based with DELETE / INSERT ... ON CONFLICT inside
 -- the caller's transaction: readers keep their snapshot of the old rows and
@@ -28,6 +31,35 @@
 -- JIT-compiles with full optimisation and inlining, which took 1.4 s of a
 -- 1.5 s incremental MRR update at 100k users.
 
+-- Internal: the mart tables, the one list of them: build and output order
+-- (dimensions first), kind, builder (elt_build_<name>, in the extension's
+-- schema; incremental: it takes since), a dimension's key column, the
+-- source and id column of the SCD2 dimensions, a fact's day column (what
+-- elt__bulk_end checks from).  elt__mart_begin locks them,
+-- elt__build runs their builders, elt_build_marts counts their rows,
+-- elt_update_marts orders its result by them, elt__purge_dim and
+-- elt__build_scd2_dim read the SCD2 parts.
+CREATE OR REPLACE FUNCTION elt.elt__mart_tables()
+RETURNS TABLE (ord integer, tab text, name text, kind text, builder text, incremental boolean,
+               key_column name, source text, id_column name, day_column name)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT m.ord, 'elt_mart.' || m.name, m.name, m.kind, 'elt_build_' || m.name, m.incremental,
+       m.key_column, m.source, m.id_column, m.day_column
+FROM (VALUES (1, 'dim_date',         'dimension', false, 'date_key'::name,   NULL::text,              NULL::name,        NULL::name),
+             (2, 'dim_plan',         'dimension', false, 'plan_key',         NULL,                    NULL,              NULL),
+             (3, 'dim_user',         'dimension', true,  'user_key',         'elt_raw.users',         'user_id',         NULL),
+             (4, 'dim_subscription', 'dimension', true,  'subscription_key', 'elt_raw.subscriptions', 'subscription_id', NULL),
+             (5, 'fct_usage_daily',  'fact',      true,  NULL,               NULL,                    NULL,              'usage_date'),
+             (6, 'fct_mrr_monthly',  'fact',      true,  NULL,               NULL,                    NULL,              'month_start'),
+             (7, 'fct_kpi_daily',    'fact',      true,  NULL,               NULL,                    NULL,              'date'))
+     AS m(ord, name, kind, incremental, key_column, source, id_column, day_column)
+ORDER BY m.ord
+$fn$;
+COMMENT ON FUNCTION elt.elt__mart_tables() IS
+'Internal: the one list of the elt_mart tables: order, qualified and short name, kind (dimension or fact), builder function, whether it builds incrementally, dimension key column, the source and id column of the SCD2 dimensions, and the day column of the facts.';
+
 -- Internal: checks a builder's since, takes the locks of a build, and
 -- returns the simulated window.
 CREATE OR REPLACE FUNCTION elt.elt__mart_begin(since date DEFAULT NULL, OUT start_date date, OUT clock date)
@@ -40,9 +72,8 @@ BEGIN
         RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
     END IF;
     LOCK TABLE elt.settings IN SHARE ROW EXCLUSIVE MODE;
-    LOCK TABLE elt_mart.dim_date, elt_mart.dim_plan, elt_mart.dim_user, elt_mart.dim_subscription,
-               elt_mart.fct_usage_daily, elt_mart.fct_mrr_monthly, elt_mart.fct_kpi_daily
-        IN SHARE ROW EXCLUSIVE MODE;
+    EXECUTE (SELECT format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', string_agg(m.tab, ', ' ORDER BY m.ord))
+             FROM elt.elt__mart_tables() m);
     LOCK TABLE elt_raw.regions, elt_raw.referral_sources, elt_raw.payment_methods, elt_raw.plans,
                elt_raw.plan_features, elt_raw.users, elt_raw.subscriptions, elt_raw.usage
         IN SHARE MODE;
@@ -76,38 +107,33 @@ RETURN (pg_catalog.timezone('UTC'::text, t) + '1 day -1 microsecond'::interval):
 COMMENT ON FUNCTION elt.elt__ts_day(timestamptz) IS
 'Internal: the first day whose midnight UTC is at or after the instant (for point-in-time joins on days).';
 
--- Internal: the surrogate key of the version of a user / subscription valid
--- at an instant, computed from elt_raw with the dimensions' formula (id *
--- 65536 + version ordinal), or no key (NULL) when no version covers it.
--- Versions never overlap, so the one valid at ts is the last one starting
--- at or before ts, and its ordinal is the number of those minus one: one
--- primary key probe.  Fact builders use it for a few rows (incremental
--- updates); a full build joins all versions at once instead.
+-- Internal: the surrogate key of the version of a user or subscription
+-- (dim 'dim_user' or 'dim_subscription') valid at an instant, computed from
+-- elt_raw with the dimensions' formula (id * 65536 + version ordinal), or
+-- no key (NULL) when no version covers it.  Versions never overlap, so the
+-- one valid at ts is the last one starting at or before ts, and its ordinal
+-- is the number of those minus one: one primary key probe.  Fact builders
+-- use it for a few rows (incremental updates); a full build joins all
+-- versions at once instead.
 -- (Inlined into the caller as a subquery: SQL body bound at creation, so
--- no search_path is needed, and none may be set.)
-CREATE OR REPLACE FUNCTION elt.elt__user_key_at(id bigint, ts timestamptz)
-RETURNS TABLE (user_key bigint)
+-- no search_path is needed, and none may be set.  Called with a constant
+-- dim, the branch of the other source folds to false and is left out of
+-- the plan: the same single index probe as a function per source.)
+CREATE OR REPLACE FUNCTION elt.elt__key_at(dim text, id bigint, ts timestamptz)
+RETURNS TABLE (key bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT CASE WHEN pg_catalog.bool_or(r.valid_to IS NULL OR r.valid_to > ts)
                 THEN id * 65536 + pg_catalog.count(*) - 1 END
-    FROM elt_raw.users r
-    WHERE r.user_id = id AND r.valid_from <= ts;
+    FROM (SELECT u.valid_from, u.valid_to FROM elt_raw.users u
+          WHERE dim = 'dim_user' AND u.user_id = id
+          UNION ALL
+          SELECT s.valid_from, s.valid_to FROM elt_raw.subscriptions s
+          WHERE dim = 'dim_subscription' AND s.subscription_id = id) r
+    WHERE r.valid_from <= ts;
 END;
-COMMENT ON FUNCTION elt.elt__user_key_at(bigint, timestamptz) IS
-'Internal: dim_user key of the version of user id valid at ts (NULL if none), from elt_raw.users.';
-
-CREATE OR REPLACE FUNCTION elt.elt__subscription_key_at(id bigint, ts timestamptz)
-RETURNS TABLE (subscription_key bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT CASE WHEN pg_catalog.bool_or(r.valid_to IS NULL OR r.valid_to > ts)
-                THEN id * 65536 + pg_catalog.count(*) - 1 END
-    FROM elt_raw.subscriptions r
-    WHERE r.subscription_id = id AND r.valid_from <= ts;
-END;
-COMMENT ON FUNCTION elt.elt__subscription_key_at(bigint, timestamptz) IS
-'Internal: dim_subscription key of the version of subscription id valid at ts (NULL if none), from elt_raw.subscriptions.';
+COMMENT ON FUNCTION elt.elt__key_at(text, bigint, timestamptz) IS
+'Internal: key of the version of user or subscription id (dim = dim_user or dim_subscription) valid at ts (NULL if none), from elt_raw.users or elt_raw.subscriptions.';
 
 -- Internal: the ids of an SCD2 source table with a version starting or
 -- ending at or after since_ts (NULL when since_ts is NULL: all ids), sorted,
@@ -165,200 +191,88 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__check_versions(regclass, name, timestamptz) IS
 'Internal: raises an error if an id of an SCD2 source table does not fit the surrogate key id * 65536 + version ordinal.';
 
--- Internal: fast bulk loading of the fact tables (and of the day's usage
--- in elt_refresh).  Foreign keys are checked by one trigger call per
--- inserted row and key (a third of a full build's time, more than
--- generating a day's usage); the keys of a fact row come from lookups in
--- the same statement, with -1 when the lookup fails, and generated usage
--- has the plans just loaded.  When the caller is a
--- superuser, the writer loads with session_replication_role = replica for
--- the statement and then checks every foreign key of the new rows with one
--- set-based query (elt__bulk_end), raising the error a trigger would have
--- raised.  A table with triggers or rules of its own, or that tables other
--- than elt's have foreign keys to (replica mode would silence their
--- actions too), keeps the normal mode,
--- so that they fire; other callers get the per-row triggers.
-CREATE OR REPLACE FUNCTION elt.elt__bulk_begin(tab regclass)
+
+-- Internal: the columns of a table in order, and whether each is in its
+-- primary key: what elt__insert_sql and elt__merge_sql name.
+CREATE OR REPLACE FUNCTION elt.elt__columns(tab regclass)
+RETURNS TABLE (col name, is_key boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT a.attname, a.attnum = ANY (i.indkey)
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+WHERE a.attrelid = tab AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+$fn$;
+COMMENT ON FUNCTION elt.elt__columns(regclass) IS
+'Internal: the columns of tab in order, each with whether it is part of the primary key.';
+
+-- Internal: the INSERT a builder runs, from named parts: the table, the
+-- query giving its rows (all columns, in table order) and whether rows may
+-- already be there.  Then it upserts on the primary key and updates only
+-- rows that changed (an unchanged row keeps its tuple); else it is a plain
+-- insert, which is cheaper.
+CREATE OR REPLACE FUNCTION elt.elt__insert_sql(tab regclass, src text, merge boolean)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT format('INSERT INTO %s AS t (%s) %s', tab, string_agg(quote_ident(c.col), ', '), src)
+       || CASE WHEN merge THEN
+              format(' ON CONFLICT (%s) DO UPDATE SET (%s) = ROW(%s) WHERE (t.*) IS DISTINCT FROM (excluded.*)',
+                     string_agg(quote_ident(c.col), ', ') FILTER (WHERE c.is_key),
+                     string_agg(quote_ident(c.col), ', ') FILTER (WHERE NOT c.is_key),
+                     string_agg('excluded.' || quote_ident(c.col), ', ') FILTER (WHERE NOT c.is_key))
+          ELSE '' END
+FROM elt.elt__columns(tab) c
+$fn$;
+COMMENT ON FUNCTION elt.elt__insert_sql(regclass, text, boolean) IS
+'Internal: INSERT INTO tab (its columns) src, with merge an upsert on the primary key that updates only changed rows.';
+
+-- Internal: the statement that merges a full set of rows into a table, in
+-- one statement: src (the query giving all rows, materialised), the rows of
+-- tab matching del_cond whose primary key src no longer has deleted (none
+-- when del_cond is NULL), the others upserted (elt__insert_sql).  Deleted
+-- and upserted keys are disjoint, so the order of the two writes does not
+-- matter.  It returns one row (deleted, upserted): the row counts.
+CREATE OR REPLACE FUNCTION elt.elt__merge_sql(tab regclass, src text, del_cond text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT format('WITH src AS MATERIALIZED (%s),', src)
+       || CASE WHEN del_cond IS NULL THEN '' ELSE
+              format(' del AS (DELETE FROM %s t WHERE (%s) AND NOT EXISTS (SELECT 1 FROM src WHERE %s) RETURNING 1),',
+                     tab, del_cond,
+                     (SELECT string_agg(format('src.%1$I = t.%1$I', c.col), ' AND ')
+                      FROM elt.elt__columns(tab) c WHERE c.is_key))
+          END
+       || format(' ups AS (%s RETURNING 1) SELECT %s AS deleted, (SELECT count(*) FROM ups) AS upserted',
+                 elt.elt__insert_sql(tab, 'SELECT * FROM src', true),
+                 CASE WHEN del_cond IS NULL THEN '0::bigint' ELSE '(SELECT count(*) FROM del)' END)
+$fn$;
+COMMENT ON FUNCTION elt.elt__merge_sql(regclass, text, text) IS
+'Internal: one statement merging the rows of query src into tab: rows matching del_cond whose key src lacks are deleted (none for NULL), the others upserted; returns (deleted, upserted).';
+
+-- Internal: may the current role ANALYZE the table (its owner, or a
+-- member)?  Others would only get a WARNING per table: elt_grant_writer's
+-- roles skip the statistics and leave them to autovacuum.  (Used by
+-- elt_generate and elt__build.)
+CREATE OR REPLACE FUNCTION elt.elt__may_analyze(tab regclass)
 RETURNS boolean
-LANGUAGE plpgsql
-AS $fn$
-BEGIN
-    IF pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'origin'
-       AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                       WHERE t.tgrelid OPERATOR(pg_catalog.=) tab AND NOT t.tgisinternal)
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class OPERATOR(pg_catalog.=) tab)
-       -- replica mode also silences the triggers of keys that point at tab
-       -- (ON DELETE CASCADE, RESTRICT, NO ACTION): only keys of elt's own
-       -- tables, which elt__bulk_end checks, may point at it
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k
-                       WHERE k.contype OPERATOR(pg_catalog.=) 'f'
-                         AND k.confrelid OPERATOR(pg_catalog.=) tab
-                         AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
-                                         JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
-                                         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                                           AND d.objid OPERATOR(pg_catalog.=) k.conrelid
-                                           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
-                                           AND d.deptype OPERATOR(pg_catalog.=) 'e'
-                                           AND e.extname OPERATOR(pg_catalog.=) 'elt'))
-       -- elt__bulk_end checks single-column keys of tab only
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k
-                       WHERE k.contype OPERATOR(pg_catalog.=) 'f'
-                         AND k.conrelid OPERATOR(pg_catalog.=) tab
-                         AND pg_catalog.cardinality(k.conkey) OPERATOR(pg_catalog.<>) 1) THEN
-        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-        RETURN true;
-    END IF;
-    RETURN false;
-END
-$fn$;
--- No SET clause: one naming session_replication_role would undo the
--- set_config at exit (a SET clause restores only the variables it names);
--- everything is qualified.  elt__bulk_end switches back to origin.
-COMMENT ON FUNCTION elt.elt__bulk_begin(regclass) IS
-'Internal: for a superuser, and a table without triggers or rules of its own, with no foreign keys of tables other than the extension''s pointing at it and without multi-column keys, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
-
-CREATE OR REPLACE FUNCTION elt.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
-RETURNS void
-LANGUAGE plpgsql
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
--- in the clause so that the set_config calls below end with the function
-SET enable_hashjoin = on
-SET enable_mergejoin = on
-AS $fn$
-DECLARE
-    c      record;
-    v_sql  text := '';
-    v_case text := '';
-    v_cols text := '';
-    v_each text := '';
-    v_bad  text;
-    -- the new rows: those with col >= lo (all when lo is NULL); built here
-    -- from a name and a value, never from SQL text
-    cond   text := CASE WHEN lo IS NULL THEN 'true'
-                        ELSE pg_catalog.format('f.%I OPERATOR(pg_catalog.>=) %L::pg_catalog.date', col, lo) END;
-BEGIN
-    IF NOT fast THEN
-        RETURN;
-    END IF;
-    -- Back to per-row triggers first (elt__bulk_begin switched them off).
-    -- This set_config outlives the call: the SET clause above does not name
-    -- session_replication_role, and a SET clause restores only what it names.
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
-    FOR c IN
-        SELECT k.conname, k.confrelid::regclass AS reftab,
-               fa.attname AS fkcol, ra.attname AS refcol, row_number() OVER (ORDER BY k.conname) AS i
-        FROM pg_catalog.pg_constraint k
-        JOIN pg_catalog.pg_attribute fa ON fa.attrelid = k.conrelid AND fa.attnum = k.conkey[1]
-        JOIN pg_catalog.pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[1]
-        WHERE k.conrelid = tab AND k.contype = 'f' AND pg_catalog.cardinality(k.conkey) = 1
-        ORDER BY k.conname
-    LOOP
-        v_sql := v_sql || pg_catalog.format(' LEFT JOIN %s r%s ON r%s.%I = f.%I', c.reftab, c.i, c.i, c.refcol, c.fkcol);
-        v_case := v_case || pg_catalog.format(' WHEN f.%I IS NOT NULL AND r%s.%I IS NULL THEN %L', c.fkcol, c.i, c.refcol,
-                                              pg_catalog.format('%s|%s|%s', c.conname, c.fkcol, c.reftab));
-        v_cols := v_cols || CASE WHEN c.i > 1 THEN ', ' ELSE '' END || pg_catalog.format('f.%I', c.fkcol);
-        v_each := v_each || CASE WHEN c.i > 1 THEN ', ' ELSE '' END
-                  || pg_catalog.format('(SELECT %L FROM (SELECT DISTINCT n.%I AS k FROM n) d'
-                                       ' WHERE d.k IS NOT NULL AND NOT EXISTS (SELECT FROM %s r WHERE r.%I = d.k) LIMIT 1)',
-                                       pg_catalog.format('%s|%s|%s', c.conname, c.fkcol, c.reftab),
-                                       c.fkcol, c.reftab, c.refcol);
-    END LOOP;
-    IF v_sql = '' THEN
-        RETURN;
-    END IF;
-    IF lo IS NULL THEN
-        -- all rows of a full build: one pass, hash joins against the
-        -- referenced tables (an aggregate, not LIMIT 1)
-        EXECUTE pg_catalog.format('SELECT min(CASE%s END) FROM %s f%s WHERE %s',
-                                  v_case, tab, v_sql, cond)
-            INTO v_bad;
-    ELSE
-        -- a day or a few: each distinct key once (a day's facts share one
-        -- date and a few plans), looked up by index rather than hashing
-        -- whole dimensions; the first constraint violated, in name order
-        PERFORM pg_catalog.set_config('enable_hashjoin', 'off', true);
-        PERFORM pg_catalog.set_config('enable_mergejoin', 'off', true);
-        EXECUTE pg_catalog.format('WITH n AS MATERIALIZED (SELECT %s FROM %s f WHERE %s) SELECT COALESCE(%s)',
-                                  v_cols, tab, cond, v_each)
-            INTO v_bad;
-    END IF;
-    IF v_bad IS NOT NULL THEN
-        RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%"',
-                        tab, pg_catalog.split_part(v_bad, '|', 1)
-            USING ERRCODE = '23503',
-                  DETAIL = pg_catalog.format('A value of %s is not present in table %s.',
-                                             pg_catalog.split_part(v_bad, '|', 2), pg_catalog.split_part(v_bad, '|', 3));
-    END IF;
-END
-$fn$;
-COMMENT ON FUNCTION elt.elt__bulk_end(boolean, regclass, name, date) IS
-'Internal: after a bulk load started by elt__bulk_begin (fast = its result), switches back to session_replication_role = origin and checks the foreign keys of the rows of tab with col >= lo (all rows when lo is NULL) in one query.';
+RETURN pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = tab), 'USAGE');
+COMMENT ON FUNCTION elt.elt__may_analyze(regclass) IS
+'Internal: whether the current role may ANALYZE the table (owns it, or is a member of its owner).';
 
--- Internal: remove dimension rows gone from the source (after the facts
--- that referenced them are gone): days outside the window, plans no longer
--- listed, versions beyond the versions an id has now.  since limits the
--- users and subscriptions looked at to those changed on or after that day.
-CREATE OR REPLACE FUNCTION elt.elt__purge_dim(tab text, since date)
-RETURNS bigint
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
-AS $fn$
-DECLARE
-    w    record;
-    n    bigint;
-    v_ts timestamptz := elt.elt__day_ts(since);
-    v_fast boolean;
-BEGIN
-    w := elt.elt__mart_begin();
-    -- In bulk mode the per-row "still referenced?" triggers are skipped (a
-    -- deleted subscription version would scan fct_usage_daily each) and the
-    -- keys of the facts are checked once, set-based, instead.
-    v_fast := elt.elt__bulk_begin(('elt_mart.' OPERATOR(pg_catalog.||) tab)::pg_catalog.regclass);
-    CASE tab
-    WHEN 'dim_date' THEN
-        DELETE FROM elt_mart.dim_date t
-        WHERE t.date_key <> -1 AND (t.date < w.start_date OR t.date > w.clock);
-    WHEN 'dim_plan' THEN
-        DELETE FROM elt_mart.dim_plan t
-        WHERE t.plan_key <> -1 AND NOT EXISTS (SELECT 1 FROM elt_raw.plans p WHERE p.plan_id = t.plan_key);
-    WHEN 'dim_user' THEN
-        EXECUTE $q$
-        DELETE FROM elt_mart.dim_user t
-        WHERE t.user_key <> -1
-          AND ($1 IS NULL OR t.user_id = ANY ($2))
-          AND CASE WHEN $1 IS NULL   -- all users: count versions in one pass
-                   THEN NOT EXISTS (SELECT 1 FROM (SELECT u.user_id, count(*) AS n FROM elt_raw.users u GROUP BY u.user_id) c
-                                    WHERE c.user_id = t.user_id AND t.version_ordinal < c.n)
-                   -- a few changed users: count theirs through the primary key
-                   ELSE t.version_ordinal >= (SELECT count(*) FROM elt_raw.users u WHERE u.user_id = t.user_id) END
-        $q$ USING v_ts, elt.elt__changed_ids('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
-    WHEN 'dim_subscription' THEN
-        EXECUTE $q$
-        DELETE FROM elt_mart.dim_subscription t
-        WHERE t.subscription_key <> -1
-          AND ($1 IS NULL OR t.subscription_id = ANY ($2))
-          AND CASE WHEN $1 IS NULL
-                   THEN NOT EXISTS (SELECT 1 FROM (SELECT s.subscription_id, count(*) AS n
-                                                   FROM elt_raw.subscriptions s GROUP BY s.subscription_id) c
-                                    WHERE c.subscription_id = t.subscription_id AND t.version_ordinal < c.n)
-                   ELSE t.version_ordinal >= (SELECT count(*) FROM elt_raw.subscriptions s
-                                              WHERE s.subscription_id = t.subscription_id) END
-        $q$ USING v_ts, elt.elt__changed_ids('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
-    END CASE;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    -- back to normal triggers (bulk mode was switched on here) even when no
-    -- row went, then check every fact key only if rows went
-    IF v_fast AND n = 0 THEN
-        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
-    END IF;
-    PERFORM elt.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, NULL::pg_catalog.date);
-    PERFORM elt.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, NULL::pg_catalog.date);
-    PERFORM elt.elt__bulk_end(v_fast AND n > 0, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, NULL::pg_catalog.date);
-    RETURN n;
-END
-$fn$;
-COMMENT ON FUNCTION elt.elt__purge_dim(text, date) IS
-'Internal: deletes the rows of a dimension that are no longer in the source (days outside the window, plans, versions); returns how many.';
+REVOKE ALL ON FUNCTION elt.elt__mart_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__mart_begin(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__key_at(text, bigint, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__changed_ids(regclass, name, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__columns(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__insert_sql(regclass, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__merge_sql(regclass, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__may_analyze(regclass) FROM PUBLIC;

@@ -1,20 +1,43 @@
--- elt_mart dimension builders (see 31_mart_builders.sql for the shared rules).
+-- elt_mart dimension builders and the purge of dimension rows gone from the
+-- source (see 31_mart_builders.sql for the shared rules).
 
 ------------------------------------------------------------------------------
--- dim_date
+-- The builder of every dimension
 ------------------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION @extschema@.elt_build_dim_date(purge boolean DEFAULT true)
+-- Internal: merges the rows of query src into dimension dim (a name of
+-- elt__mart_tables) and, with purge, removes rows gone from the source;
+-- returns the rows written.  $1 in src is ids (the ids to rebuild, NULL
+-- for all).  Rows src does not give are left to elt__purge_dim: facts may
+-- still reference them until the facts are built.
+CREATE OR REPLACE FUNCTION elt.elt__build_dim(dim text, src text, ids bigint[], since date, purge boolean)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 DECLARE
-    w record;
-    n bigint;
+    r record;   -- (deleted: none, upserted: rows inserted or changed)
 BEGIN
-    w := elt.elt__mart_begin();
-    WITH src AS MATERIALIZED (
+    PERFORM elt.elt__mart_begin(since);
+    EXECUTE elt.elt__merge_sql((SELECT m.tab FROM elt.elt__mart_tables() m WHERE m.name = dim)::pg_catalog.regclass,
+                               src, NULL::pg_catalog.text)
+        INTO r USING ids;
+    IF purge THEN
+        RETURN r.upserted + elt.elt__purge_dim(dim, since);
+    END IF;
+    RETURN r.upserted;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__build_dim(text, text, bigint[], date, boolean) IS
+'Internal: merges the rows of query src ($1 = ids) into dimension dim, then with purge deletes its rows gone from the source; returns the number of rows written.';
+
+-- dim_date: one row per day of the window.
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_dim_date(purge boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT elt.elt__build_dim('dim_date'::pg_catalog.text, src => $q$
         SELECT (EXTRACT(year FROM d) * 10000 + EXTRACT(month FROM d) * 100 + EXTRACT(day FROM d))::integer AS date_key,
                d AS date,
                EXTRACT(year FROM d)::smallint AS year,
@@ -32,46 +55,19 @@ BEGIN
                EXTRACT(isodow FROM d) >= 6 AS is_weekend,
                EXTRACT(day FROM d + 1) = 1 AS is_month_end
         FROM (SELECT g::date AS d
-              FROM generate_series(w.start_date::timestamp, w.clock::timestamp, interval '1 day') g) days
-    ),
-    ups AS (
-        INSERT INTO elt_mart.dim_date AS t
-        SELECT * FROM src
-        ON CONFLICT (date_key) DO UPDATE
-           SET (date, year, quarter, month, month_name, year_month, month_start, month_end,
-                day_of_month, day_of_week, day_name, iso_year, iso_week, is_weekend, is_month_end)
-             = (excluded.date, excluded.year, excluded.quarter, excluded.month, excluded.month_name,
-                excluded.year_month, excluded.month_start, excluded.month_end, excluded.day_of_month,
-                excluded.day_of_week, excluded.day_name, excluded.iso_year, excluded.iso_week,
-                excluded.is_weekend, excluded.is_month_end)
-         WHERE (t.*) IS DISTINCT FROM (excluded.*)
-        RETURNING 1
-    )
-    SELECT count(*) FROM ups INTO n;
-    IF purge THEN
-        n := n + elt.elt__purge_dim('dim_date'::pg_catalog.text, NULL::pg_catalog.date);
-    END IF;
-    RETURN n;
-END
+              FROM elt.settings s, generate_series(s.start_date::timestamp, s.clock::timestamp, interval '1 day') g) days
+    $q$, ids => NULL::bigint[], since => NULL::pg_catalog.date, purge => purge)
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_dim_date(boolean) IS
 'Builds elt_mart.dim_date: one row per day from elt.settings start_date through clock (plus the Unknown day -1). Returns the number of rows written (inserted, changed or removed).';
 
-------------------------------------------------------------------------------
--- dim_plan
-------------------------------------------------------------------------------
+-- dim_plan: one row per plan, with its price, limits and features.
 CREATE OR REPLACE FUNCTION @extschema@.elt_build_dim_plan(purge boolean DEFAULT true)
 RETURNS bigint
-LANGUAGE plpgsql
+LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
 AS $fn$
-DECLARE
-    w record;
-    n bigint;
-BEGIN
-    w := elt.elt__mart_begin();
-    WITH src AS MATERIALIZED (
+SELECT elt.elt__build_dim('dim_plan'::pg_catalog.text, src => $q$
         SELECT p.plan_id AS plan_key, p.plan_id, p.plan_name,
                p.monthly_price, (12 * p.monthly_price)::numeric(12,2) AS annual_price,
                p.monthly_price > 0 AS is_paid,
@@ -80,142 +76,150 @@ BEGIN
         FROM elt_raw.plans p
         LEFT JOIN (SELECT plan_id, count(*) AS n, string_agg(feature_name, ', ' ORDER BY feature_id) AS names
                    FROM elt_raw.plan_features GROUP BY plan_id) f ON f.plan_id = p.plan_id
-    ),
-    ups AS (
-        INSERT INTO elt_mart.dim_plan AS t
-        SELECT * FROM src
-        ON CONFLICT (plan_key) DO UPDATE
-           SET (plan_id, plan_name, monthly_price, annual_price, is_paid, max_users, api_limit,
-                storage_limit_mb, project_limit, feature_count, features)
-             = (excluded.plan_id, excluded.plan_name, excluded.monthly_price, excluded.annual_price,
-                excluded.is_paid, excluded.max_users, excluded.api_limit, excluded.storage_limit_mb,
-                excluded.project_limit, excluded.feature_count, excluded.features)
-         WHERE (t.*) IS DISTINCT FROM (excluded.*)
-        RETURNING 1
-    )
-    SELECT count(*) FROM ups INTO n;
-    IF purge THEN
-        n := n + elt.elt__purge_dim('dim_plan'::pg_catalog.text, NULL::pg_catalog.date);
-    END IF;
-    RETURN n;
-END
+    $q$, ids => NULL::bigint[], since => NULL::pg_catalog.date, purge => purge)
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_dim_plan(boolean) IS
 'Builds elt_mart.dim_plan from elt_raw.plans and elt_raw.plan_features: one row per plan with price, limits, feature count and feature list (plus the Unknown plan -1). Returns the number of rows written.';
 
 ------------------------------------------------------------------------------
--- dim_user
+-- SCD2 dimensions: dim_user, dim_subscription
 ------------------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION @extschema@.elt_build_dim_user(since date DEFAULT NULL, purge boolean DEFAULT true)
+-- Internal: builds an SCD2 dimension from its source: one row per version,
+-- keyed id * 65536 + version ordinal.  Its table, source, id and key
+-- columns come from elt__mart_tables; the caller names what differs: cols,
+-- the columns between version_ordinal and valid_from, read from the version
+-- v, and joins, the lookups they read.  The ids touched by a change on or
+-- after since (all when NULL) are rebuilt with all their versions (the
+-- ordinal of a version depends on the others).
+CREATE OR REPLACE FUNCTION elt.elt__build_scd2_dim(dim text, cols text, joins text, since date, purge boolean)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 DECLARE
-    w    record;
-    n    bigint;
+    m    record;
     v_ts timestamptz := elt.elt__day_ts(since);
 BEGIN
-    w := elt.elt__mart_begin(since);
-    PERFORM elt.elt__check_versions('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
-    -- users touched by a change on or after since: all their versions are
-    -- recomputed (the ordinal of a version depends on the others)
-    EXECUTE $q$
-    WITH src AS MATERIALIZED (
-        SELECT u.user_id * 65536 + u.ord AS user_key, u.user_id, u.ord::integer AS version_ordinal,
-               u.first_name, u.last_name, u.first_name || ' ' || u.last_name AS full_name,
-               u.email, u.signup_date,
-               u.plan_id, COALESCE(p.plan_name, 'Unknown') AS plan_name,
-               u.region_id, COALESCE(r.region_name, 'Unknown') AS region_name,
-               u.referral_source_id, COALESCE(f.referral_source_name, 'Unknown') AS referral_source_name,
-               u.valid_from, u.valid_to, u.valid_to IS NULL AS is_current
-        FROM (SELECT x.*, row_number() OVER (PARTITION BY x.user_id ORDER BY x.valid_from) - 1 AS ord
-              FROM elt_raw.users x
-              WHERE $1 IS NULL OR x.user_id = ANY ($1)) u   -- primary key lookups
-        LEFT JOIN elt_raw.plans p ON p.plan_id = u.plan_id
-        LEFT JOIN elt_raw.regions r ON r.region_id = u.region_id
-        LEFT JOIN elt_raw.referral_sources f ON f.referral_source_id = u.referral_source_id
-    ),
-    ups AS (
-        INSERT INTO elt_mart.dim_user AS t
-        SELECT * FROM src
-        ON CONFLICT (user_key) DO UPDATE
-           SET (user_id, version_ordinal, first_name, last_name, full_name, email, signup_date,
-                plan_id, plan_name, region_id, region_name, referral_source_id, referral_source_name,
-                valid_from, valid_to, is_current)
-             = (excluded.user_id, excluded.version_ordinal, excluded.first_name, excluded.last_name,
-                excluded.full_name, excluded.email, excluded.signup_date, excluded.plan_id,
-                excluded.plan_name, excluded.region_id, excluded.region_name,
-                excluded.referral_source_id, excluded.referral_source_name,
-                excluded.valid_from, excluded.valid_to, excluded.is_current)
-         WHERE (t.*) IS DISTINCT FROM (excluded.*)
-        RETURNING 1
-    )
-    SELECT count(*) FROM ups
-    $q$ INTO n USING elt.elt__changed_ids('elt_raw.users'::pg_catalog.regclass, 'user_id'::pg_catalog.name, v_ts);
-    IF purge THEN
-        n := n + elt.elt__purge_dim('dim_user'::pg_catalog.text, since);
-    END IF;
-    RETURN n;
+    PERFORM elt.elt__mart_begin(since);
+    SELECT * INTO STRICT m FROM elt.elt__mart_tables() t WHERE t.name = dim AND t.source IS NOT NULL;
+    PERFORM elt.elt__check_versions(m.source::pg_catalog.regclass, m.id_column, v_ts);
+    RETURN elt.elt__build_dim(dim, format($q$
+        SELECT v.%1$I * 65536 + v.ord AS %2$I, v.%1$I, v.ord::integer AS version_ordinal,
+               %3$s,
+               v.valid_from, v.valid_to, v.valid_to IS NULL AS is_current
+        FROM (SELECT x.*, row_number() OVER (PARTITION BY x.%1$I ORDER BY x.valid_from) - 1 AS ord
+              FROM %4$s x
+              WHERE $1 IS NULL OR x.%1$I = ANY ($1)) v   -- primary key lookups
+        %5$s$q$, m.id_column, m.key_column, cols, m.source, joins),
+        elt.elt__changed_ids(m.source::pg_catalog.regclass, m.id_column, v_ts), since, purge);
 END
+$fn$;
+COMMENT ON FUNCTION elt.elt__build_scd2_dim(text, text, text, date, boolean) IS
+'Internal: builds the SCD2 dimension dim (dim_user, dim_subscription) from its source, one row per version keyed id * 65536 + version ordinal, with the columns cols read through joins; since and purge as in its elt_build_ function. Returns the number of rows written.';
+
+-- dim_user: the user's names, email and signup day, with plan, region and
+-- referral source names.
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_dim_user(since date DEFAULT NULL, purge boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT elt.elt__build_scd2_dim('dim_user'::pg_catalog.text,
+    cols => $c$v.first_name, v.last_name, v.first_name || ' ' || v.last_name AS full_name,
+               v.email, v.signup_date,
+               v.plan_id, COALESCE(p.plan_name, 'Unknown') AS plan_name,
+               v.region_id, COALESCE(r.region_name, 'Unknown') AS region_name,
+               v.referral_source_id, COALESCE(f.referral_source_name, 'Unknown') AS referral_source_name$c$,
+    joins => $j$LEFT JOIN elt_raw.plans p ON p.plan_id = v.plan_id
+        LEFT JOIN elt_raw.regions r ON r.region_id = v.region_id
+        LEFT JOIN elt_raw.referral_sources f ON f.referral_source_id = v.referral_source_id$j$,
+    since => since, purge => purge)
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_dim_user(date, boolean) IS
 'Builds elt_mart.dim_user from elt_raw.users: one row per user version, keyed user_id * 65536 + version ordinal, with plan, region and referral names. since NULL (default) rebuilds all users; a day rebuilds only users with a version starting or ending on or after that day. Returns the number of rows written.';
 
-------------------------------------------------------------------------------
--- dim_subscription
-------------------------------------------------------------------------------
+-- dim_subscription: user, plan with price, payment method, status, dates
+-- and renewals of each version.
 CREATE OR REPLACE FUNCTION @extschema@.elt_build_dim_subscription(since date DEFAULT NULL, purge boolean DEFAULT true)
 RETURNS bigint
-LANGUAGE plpgsql
+LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
 AS $fn$
-DECLARE
-    w    record;
-    n    bigint;
-    v_ts timestamptz := elt.elt__day_ts(since);
-BEGIN
-    w := elt.elt__mart_begin(since);
-    PERFORM elt.elt__check_versions('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
-    EXECUTE $q$
-    WITH src AS MATERIALIZED (
-        SELECT s.subscription_id * 65536 + s.ord AS subscription_key, s.subscription_id,
-               s.ord::integer AS version_ordinal, s.user_id,
-               s.plan_id, COALESCE(p.plan_name, 'Unknown') AS plan_name,
+SELECT elt.elt__build_scd2_dim('dim_subscription'::pg_catalog.text,
+    cols => $c$v.user_id,
+               v.plan_id, COALESCE(p.plan_name, 'Unknown') AS plan_name,
                p.monthly_price, p.monthly_price > 0 AS is_paid,
-               s.payment_method_id, COALESCE(m.payment_method_name, 'Unknown') AS payment_method_name,
-               s.status, s.start_date, s.end_date, s.renewal_count,
-               s.valid_from, s.valid_to, s.valid_to IS NULL AS is_current
-        FROM (SELECT x.*, row_number() OVER (PARTITION BY x.subscription_id ORDER BY x.valid_from) - 1 AS ord
-              FROM elt_raw.subscriptions x
-              WHERE $1 IS NULL OR x.subscription_id = ANY ($1)) s
-        LEFT JOIN elt_raw.plans p ON p.plan_id = s.plan_id
-        LEFT JOIN elt_raw.payment_methods m ON m.payment_method_id = s.payment_method_id
-    ),
-    ups AS (
-        INSERT INTO elt_mart.dim_subscription AS t
-        SELECT * FROM src
-        ON CONFLICT (subscription_key) DO UPDATE
-           SET (subscription_id, version_ordinal, user_id, plan_id, plan_name, monthly_price, is_paid,
-                payment_method_id, payment_method_name, status, start_date, end_date, renewal_count,
-                valid_from, valid_to, is_current)
-             = (excluded.subscription_id, excluded.version_ordinal, excluded.user_id, excluded.plan_id,
-                excluded.plan_name, excluded.monthly_price, excluded.is_paid,
-                excluded.payment_method_id, excluded.payment_method_name, excluded.status,
-                excluded.start_date, excluded.end_date, excluded.renewal_count,
-                excluded.valid_from, excluded.valid_to, excluded.is_current)
-         WHERE (t.*) IS DISTINCT FROM (excluded.*)
-        RETURNING 1
-    )
-    SELECT count(*) FROM ups
-    $q$ INTO n USING elt.elt__changed_ids('elt_raw.subscriptions'::pg_catalog.regclass, 'subscription_id'::pg_catalog.name, v_ts);
-    IF purge THEN
-        n := n + elt.elt__purge_dim('dim_subscription'::pg_catalog.text, since);
-    END IF;
-    RETURN n;
-END
+               v.payment_method_id, COALESCE(m.payment_method_name, 'Unknown') AS payment_method_name,
+               v.status, v.start_date, v.end_date, v.renewal_count$c$,
+    joins => $j$LEFT JOIN elt_raw.plans p ON p.plan_id = v.plan_id
+        LEFT JOIN elt_raw.payment_methods m ON m.payment_method_id = v.payment_method_id$j$,
+    since => since, purge => purge)
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_dim_subscription(date, boolean) IS
 'Builds elt_mart.dim_subscription from elt_raw.subscriptions: one row per subscription version, keyed subscription_id * 65536 + version ordinal, with plan and payment method names. since NULL (default) rebuilds all; a day rebuilds only subscriptions with a version starting or ending on or after that day. Returns the number of rows written.';
+
+------------------------------------------------------------------------------
+-- Purge
+------------------------------------------------------------------------------
+-- Internal: remove dimension rows gone from the source (after the facts
+-- that referenced them are gone): days outside the window, plans no longer
+-- listed, versions beyond the versions an id has now.  since limits the
+-- users and subscriptions looked at to those changed on or after that day.
+CREATE OR REPLACE FUNCTION elt.elt__purge_dim(tab text, since date)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
+AS $fn$
+DECLARE
+    m    record;
+    f    record;
+    w    record;
+    n    bigint;
+    v_ts timestamptz := elt.elt__day_ts(since);
+    v_fast boolean;
+BEGIN
+    w := elt.elt__mart_begin();
+    SELECT * INTO STRICT m FROM elt.elt__mart_tables() t WHERE t.name = elt__purge_dim.tab AND t.kind = 'dimension';
+    -- In bulk mode the per-row "still referenced?" triggers are skipped (a
+    -- deleted subscription version would scan fct_usage_daily each) and the
+    -- keys of the facts are checked once, set-based, instead.
+    v_fast := elt.elt__bulk_begin(m.tab::pg_catalog.regclass);
+    IF tab = 'dim_date' THEN
+        DELETE FROM elt_mart.dim_date t
+        WHERE t.date_key <> -1 AND (t.date < w.start_date OR t.date > w.clock);
+    ELSIF tab = 'dim_plan' THEN
+        DELETE FROM elt_mart.dim_plan t
+        WHERE t.plan_key <> -1 AND NOT EXISTS (SELECT 1 FROM elt_raw.plans p WHERE p.plan_id = t.plan_key);
+    ELSE   -- an SCD2 dimension
+        EXECUTE format($q$
+        DELETE FROM %1$s t
+        WHERE t.%2$I <> -1
+          AND ($1 IS NULL OR t.%3$I = ANY ($2))
+          AND CASE WHEN $1 IS NULL   -- all ids: count versions in one pass
+                   THEN NOT EXISTS (SELECT 1 FROM (SELECT s.%3$I, count(*) AS n FROM %4$s s GROUP BY s.%3$I) c
+                                    WHERE c.%3$I = t.%3$I AND t.version_ordinal < c.n)
+                   -- a few changed ids: count theirs through the primary key
+                   ELSE t.version_ordinal >= (SELECT count(*) FROM %4$s s WHERE s.%3$I = t.%3$I) END
+        $q$, m.tab, m.key_column, m.id_column, m.source)
+        USING v_ts, elt.elt__changed_ids(m.source::pg_catalog.regclass, m.id_column, v_ts);
+    END IF;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    -- back to normal triggers (bulk mode was switched on here) even when no
+    -- row went, then check every fact key only if rows went
+    IF v_fast AND n = 0 THEN
+        PERFORM pg_catalog.set_config('session_replication_role'::pg_catalog.text, 'origin'::pg_catalog.text, true);
+    END IF;
+    FOR f IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'fact' ORDER BY t.ord LOOP
+        PERFORM elt.elt__bulk_end(v_fast AND n > 0, f.tab::pg_catalog.regclass, f.day_column, NULL::pg_catalog.date);
+    END LOOP;
+    RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__purge_dim(text, date) IS
+'Internal: deletes the rows of a dimension that are no longer in the source (days outside the window, plans, versions); returns how many.';
+
+REVOKE ALL ON FUNCTION elt.elt__build_dim(text, text, bigint[], date, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__build_scd2_dim(text, text, text, date, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__purge_dim(text, date) FROM PUBLIC;

@@ -7,7 +7,7 @@ CREATE OR REPLACE FUNCTION @extschema@.elt_build_fct_usage_daily(since date DEFA
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
 SET enable_nestloop = off     -- hash joins: millions of rows against whole dimensions
 AS $fn$
 DECLARE
@@ -17,8 +17,12 @@ DECLARE
     v_fast boolean;
     v_merge boolean;
     v_sql  text;
+    v_part text;       -- a format() template for the two SCD2 dimensions
+    v_versions text;   -- full build: the CTEs of all user and subscription versions
+    v_keys text;       -- the joins giving each row's user and subscription keys
     v_last  date;      -- the facts' last usage day before this build
     v_state boolean;   -- elt.mart_usage_totals is in step with the facts and only days after them change
+    v_tot   record;    -- rows of elt.mart_usage_totals deleted, upserted (not reported)
 BEGIN
     w := elt.elt__mart_begin(since);
     SELECT max(t.usage_date) INTO v_last FROM elt_mart.fct_usage_daily t;   -- one probe of the primary key
@@ -48,9 +52,35 @@ BEGIN
     EXECUTE $q$
     SELECT EXISTS (SELECT 1 FROM elt_mart.fct_usage_daily t WHERE $1 IS NULL OR t.usage_date >= $1)
     $q$ INTO v_merge USING since;
-    v_sql := $q$
-    INSERT INTO elt_mart.fct_usage_daily AS t
-        (usage_date, subscription_id, date_key, user_key, subscription_key, plan_key, user_id, usage_id, actions_performed, storage_used_mb, api_calls, active_minutes, period_start, period_api_calls, period_storage_used_mb, api_quota_used_pct, storage_quota_used_pct)
+    -- Keys of the versions valid on the usage day, computed from elt_raw
+    -- with the dimensions' formula (id * 65536 + ordinal), not read from the
+    -- dimensions, which may still hold versions gone from the source (they
+    -- are purged after the facts); the foreign keys check that every key
+    -- exists.  A full build joins all versions at once (v_versions), as
+    -- days [d0, d1) so that the join compares days; a few days of usage look
+    -- up each row's versions through the primary keys instead (v_keys).
+    IF since IS NULL THEN
+        -- %1$I: id column, %2$s: source, %3$I: key column, %4$I: CTE name
+        v_part := $q$%4$I AS MATERIALIZED (
+        SELECT r.%1$I * 65536 + row_number() OVER (PARTITION BY r.%1$I ORDER BY r.valid_from) - 1 AS %3$I,
+               r.%1$I, elt.elt__ts_day(r.valid_from) AS d0,
+               COALESCE(elt.elt__ts_day(r.valid_to), 'infinity') AS d1
+        FROM %2$s r
+    )$q$;
+        v_versions := format(', %s, %s', format(v_part, 'user_id', 'elt_raw.users', 'user_key', 'vu'),
+                             format(v_part, 'subscription_id', 'elt_raw.subscriptions', 'subscription_key', 'vs'));
+        -- %1$I: CTE, %2$I: its alias, %3$I: id column
+        v_part := $q$LEFT JOIN %1$I %2$I ON %2$I.%3$I = c.%3$I AND %2$I.d0 <= c.usage_date AND c.usage_date < %2$I.d1$q$;
+        v_keys := format(v_part, 'vu', 'du', 'user_id') || E'\n    ' || format(v_part, 'vs', 'ds', 'subscription_id');
+    ELSE
+        v_versions := '';
+        v_keys := $q$LEFT JOIN LATERAL elt.elt__key_at('dim_user', c.user_id, elt.elt__day_ts(c.usage_date)) du(user_key) ON true
+    LEFT JOIN LATERAL elt.elt__key_at('dim_subscription', c.subscription_id, elt.elt__day_ts(c.usage_date)) ds(subscription_key) ON true$q$;
+    END IF;
+    -- the rows of the usage days from since on ($1), quota totals before
+    -- since from elt.mart_usage_totals when $2; merged when rows of those
+    -- days are there, else a plain insert (cheaper)
+    v_sql := elt.elt__insert_sql('elt_mart.fct_usage_daily'::pg_catalog.regclass, format($q$
     WITH cur AS (
         SELECT s.subscription_id, s.start_date
         FROM elt_raw.subscriptions s
@@ -100,7 +130,7 @@ BEGIN
         LEFT JOIN prev pv ON pv.subscription_id = u.subscription_id AND pv.period_start = u.period_start
         WINDOW per AS (PARTITION BY u.subscription_id, u.period_start ORDER BY u.usage_date)
     )
-    /*VERSIONS*/
+    %1$s
     SELECT c.usage_date, c.subscription_id,
            COALESCE(dd.date_key, -1), COALESCE(du.user_key, -1), COALESCE(ds.subscription_key, -1),
            COALESCE(dp.plan_key, -1), c.user_id, c.usage_id,
@@ -110,52 +140,9 @@ BEGIN
            round(100.0 * c.period_storage_used_mb / NULLIF(dp.storage_limit_mb, 0), 2)
     FROM (SELECT * FROM c WHERE $1 IS NULL OR c.usage_date >= $1) c
     LEFT JOIN elt_mart.dim_date dd ON dd.date = c.usage_date
-    /*KEYS*/
+    %2$s
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = c.plan_id
-    ON CONFLICT (usage_date, subscription_id) DO UPDATE
-       SET (date_key, user_key, subscription_key, plan_key, user_id,
-            usage_id, actions_performed, storage_used_mb, api_calls, active_minutes,
-            period_start, period_api_calls, period_storage_used_mb, api_quota_used_pct, storage_quota_used_pct)
-         = (excluded.date_key, excluded.user_key, excluded.subscription_key, excluded.plan_key, excluded.user_id,
-            excluded.usage_id, excluded.actions_performed, excluded.storage_used_mb, excluded.api_calls, excluded.active_minutes,
-            excluded.period_start, excluded.period_api_calls, excluded.period_storage_used_mb, excluded.api_quota_used_pct, excluded.storage_quota_used_pct)
-     WHERE (t.*) IS DISTINCT FROM (excluded.*)
-    $q$;
-    -- Keys of the versions valid on the usage day, computed from elt_raw
-    -- with the dimensions' formula (id * 65536 + ordinal), not read from the
-    -- dimensions, which may still hold versions gone from the source (they
-    -- are purged after the facts); the foreign keys check that every key
-    -- exists.  A full build joins all versions at once, as days [d0, d1)
-    -- so that the join compares days; a few days of usage look up each
-    -- row's versions through the primary keys instead.
-    IF since IS NULL THEN
-        v_sql := replace(v_sql, '/*VERSIONS*/', $q$,
-    vu AS MATERIALIZED (
-        SELECT r.user_id * 65536 + row_number() OVER (PARTITION BY r.user_id ORDER BY r.valid_from) - 1 AS user_key,
-               r.user_id, elt.elt__ts_day(r.valid_from) AS d0,
-               COALESCE(elt.elt__ts_day(r.valid_to), 'infinity') AS d1
-        FROM elt_raw.users r
-    ),
-    vs AS MATERIALIZED (
-        SELECT r.subscription_id * 65536 + row_number() OVER (PARTITION BY r.subscription_id ORDER BY r.valid_from) - 1
-                   AS subscription_key,
-               r.subscription_id, elt.elt__ts_day(r.valid_from) AS d0,
-               COALESCE(elt.elt__ts_day(r.valid_to), 'infinity') AS d1
-        FROM elt_raw.subscriptions r
-    )$q$);
-        v_sql := replace(v_sql, '/*KEYS*/', $q$
-    LEFT JOIN vu du ON du.user_id = c.user_id AND du.d0 <= c.usage_date AND c.usage_date < du.d1
-    LEFT JOIN vs ds ON ds.subscription_id = c.subscription_id AND ds.d0 <= c.usage_date AND c.usage_date < ds.d1$q$);
-    ELSE
-        v_sql := replace(v_sql, '/*VERSIONS*/', '');
-        v_sql := replace(v_sql, '/*KEYS*/', $q$
-    LEFT JOIN LATERAL elt.elt__user_key_at(c.user_id, elt.elt__day_ts(c.usage_date)) du ON true
-    LEFT JOIN LATERAL elt.elt__subscription_key_at(c.subscription_id, elt.elt__day_ts(c.usage_date)) ds ON true$q$);
-    END IF;
-    IF NOT v_merge THEN
-        -- nothing there yet (first build, new days): a plain insert is cheaper
-        v_sql := left(v_sql, strpos(v_sql, 'ON CONFLICT') - 1);
-    END IF;
+    $q$, v_versions, v_keys), v_merge);
     EXECUTE v_sql USING since, v_state;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
     -- Keep elt.mart_usage_totals in step: after days were added, fold in
@@ -174,24 +161,14 @@ BEGIN
     ELSE
         -- merged, not emptied and filled again: a rebuild with nothing
         -- changed writes no row here either
-        WITH src AS MATERIALIZED (
+        EXECUTE elt.elt__merge_sql('elt.mart_usage_totals'::pg_catalog.regclass, $q$
             SELECT f.subscription_id, f.period_start, max(f.usage_date) AS through,
                    max(f.period_api_calls) AS api_calls, max(f.period_storage_used_mb) AS storage_used_mb
             FROM elt_mart.fct_usage_daily f
             WHERE f.usage_date >= (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31
               AND f.period_start IS NOT NULL
             GROUP BY f.subscription_id, f.period_start
-        ),
-        del AS (   -- keys disjoint from those upserted below
-            DELETE FROM elt.mart_usage_totals q
-            WHERE NOT EXISTS (SELECT 1 FROM src
-                              WHERE src.subscription_id = q.subscription_id AND src.period_start = q.period_start)
-        )
-        INSERT INTO elt.mart_usage_totals AS q (subscription_id, period_start, through, api_calls, storage_used_mb)
-        SELECT * FROM src
-        ON CONFLICT (subscription_id, period_start) DO UPDATE
-           SET (through, api_calls, storage_used_mb) = (excluded.through, excluded.api_calls, excluded.storage_used_mb)
-         WHERE (q.*) IS DISTINCT FROM (excluded.*);
+        $q$, 'true'::pg_catalog.text) INTO v_tot;
     END IF;
     DELETE FROM elt.mart_usage_totals q
     WHERE q.through < (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31;
@@ -209,7 +186,7 @@ CREATE OR REPLACE FUNCTION @extschema@.elt_build_fct_mrr_monthly(since date DEFA
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 DECLARE
     n_del   bigint;
@@ -222,6 +199,7 @@ DECLARE
     v_m0    date;
     v_merge boolean;
     v_src   text;
+    v_months integer;
 BEGIN
     w := elt.elt__mart_begin(since);
     v_first := date_trunc('month', w.start_date::timestamp)::date;
@@ -338,48 +316,21 @@ BEGIN
            CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END AS reactivation_mrr
     FROM y
     LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
-    LEFT JOIN LATERAL elt.elt__user_key_at(y.user_id, y.ts) du ON true
+    LEFT JOIN LATERAL elt.elt__key_at('dim_user', y.user_id, y.ts) du(user_key) ON true
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
     $q$;
+    -- the months between v_m0 and v_last ($6: generate_series(0, $6))
+    v_months := ((EXTRACT(year FROM v_last) - EXTRACT(year FROM v_m0)) * 12
+                 + EXTRACT(month FROM v_last) - EXTRACT(month FROM v_m0))::integer;
     IF v_merge THEN
-        -- one statement (a full build): the rows deleted (keys no longer
-        -- produced) and the rows upserted (keys produced) are disjoint
-        EXECUTE format($q$
-        WITH src AS MATERIALIZED (%s),
-        del AS (
-            DELETE FROM elt_mart.fct_mrr_monthly t
-            WHERE NOT EXISTS (SELECT 1 FROM src WHERE src.month_start = t.month_start AND src.user_id = t.user_id)
-            RETURNING 1
-        ),
-        ups AS (
-            INSERT INTO elt_mart.fct_mrr_monthly AS t
-                (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement, new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
-            SELECT * FROM src
-            ON CONFLICT (month_start, user_id) DO UPDATE
-               SET (date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement,
-                    new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
-                 = (excluded.date_key, excluded.user_key, excluded.plan_key, excluded.mrr, excluded.previous_mrr,
-                    excluded.mrr_change, excluded.movement, excluded.new_mrr, excluded.expansion_mrr,
-                    excluded.contraction_mrr, excluded.churned_mrr, excluded.reactivation_mrr)
-             WHERE (t.*) IS DISTINCT FROM (excluded.*)
-            RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM ups)
-        $q$, v_src)
-        INTO n_del, n_ins
-        USING since, v_lo, v_m0, v_last, w.clock,
-              ((EXTRACT(year FROM v_last) - EXTRACT(year FROM v_m0)) * 12
-               + EXTRACT(month FROM v_last) - EXTRACT(month FROM v_m0))::integer;
+        -- one statement: the rows whose keys are no longer produced are
+        -- deleted, the others upserted
+        EXECUTE elt.elt__merge_sql('elt_mart.fct_mrr_monthly'::pg_catalog.regclass, v_src, 'true'::pg_catalog.text)
+            INTO n_del, n_ins USING since, v_lo, v_m0, v_last, w.clock, v_months;
     ELSE
-        EXECUTE format($q$
-        INSERT INTO elt_mart.fct_mrr_monthly
-            (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr, mrr_change, movement, new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
-        %s
-        $q$, v_src)
-        USING since, v_lo, v_m0, v_last, w.clock,
-              ((EXTRACT(year FROM v_last) - EXTRACT(year FROM v_m0)) * 12
-               + EXTRACT(month FROM v_last) - EXTRACT(month FROM v_m0))::integer;
+        EXECUTE elt.elt__insert_sql('elt_mart.fct_mrr_monthly'::pg_catalog.regclass, v_src, false)
+            USING since, v_lo, v_m0, v_last, w.clock, v_months;
         GET DIAGNOSTICS n_ins = ROW_COUNT;
     END IF;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
@@ -396,7 +347,7 @@ CREATE OR REPLACE FUNCTION @extschema@.elt_build_fct_kpi_daily(since date DEFAUL
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 DECLARE
     w     record;
@@ -513,39 +464,14 @@ BEGIN
     ORDER BY k.d
     $q$;
     IF v_merge THEN
-        -- one statement: deleted and upserted keys are disjoint
-        EXECUTE format($q$
-        WITH src AS MATERIALIZED (%s),
-        del AS (
-            DELETE FROM elt_mart.fct_kpi_daily t
-            WHERE ($6 IS NULL OR t.date >= $1)
-              AND NOT EXISTS (SELECT 1 FROM src WHERE src.date_key = t.date_key)
-            RETURNING 1
-        ),
-        ups AS (
-            INSERT INTO elt_mart.fct_kpi_daily AS t
-                (date_key, date, signups, active_users, paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)
-            SELECT * FROM src
-            ON CONFLICT (date_key) DO UPDATE
-               SET (date, signups, active_users, paying_users, churned_users, mrr, arr,
-                    actions_performed, api_calls, storage_used_mb, active_minutes)
-                 = (excluded.date, excluded.signups, excluded.active_users, excluded.paying_users,
-                    excluded.churned_users, excluded.mrr, excluded.arr, excluded.actions_performed,
-                    excluded.api_calls, excluded.storage_used_mb, excluded.active_minutes)
-             WHERE (t.*) IS DISTINCT FROM (excluded.*)
-            RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM ups)
-        $q$, v_src)
-        INTO n_del, n_ins
-        USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0), since;
+        -- one statement: the days from v_lo on (all for a full build, $6
+        -- NULL) that are no longer produced are deleted, the others upserted
+        EXECUTE elt.elt__merge_sql('elt_mart.fct_kpi_daily'::pg_catalog.regclass, v_src,
+                                   '$6 IS NULL OR t.date >= $1'::pg_catalog.text)
+            INTO n_del, n_ins USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0), since;
     ELSE
-        EXECUTE format($q$
-        INSERT INTO elt_mart.fct_kpi_daily
-            (date_key, date, signups, active_users, paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)
-        %s
-        $q$, v_src)
-        USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0);
+        EXECUTE elt.elt__insert_sql('elt_mart.fct_kpi_daily'::pg_catalog.regclass, v_src, false)
+            USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0);
         GET DIAGNOSTICS n_ins = ROW_COUNT;
         n_del := 0;
     END IF;

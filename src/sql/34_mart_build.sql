@@ -3,76 +3,89 @@
 ------------------------------------------------------------------------------
 -- Entry points
 ------------------------------------------------------------------------------
--- Internal: the build itself, full (since NULL) or from a day on.  Dimension
--- rows are inserted or updated first, facts merged next (which removes fact
--- rows gone from the source), dimension rows gone from the source last.
+-- Internal: ANALYZE the mart tables of a kind (dimension or fact).
+CREATE OR REPLACE FUNCTION elt.elt__analyze_marts(kind text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    EXECUTE (SELECT format('ANALYZE %s', string_agg(m.tab, ', ' ORDER BY m.ord))
+             FROM elt.elt__mart_tables() m WHERE m.kind = elt__analyze_marts.kind);
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__analyze_marts(text) IS
+'Internal: runs ANALYZE on the elt_mart tables of a kind (dimension or fact), in list order.';
+
+-- Internal: the build itself, full (since NULL) or from a day on, in the
+-- order of elt__mart_tables.  Dimension rows are inserted or updated
+-- first, facts merged next (which removes fact rows gone from the source),
+-- dimension rows gone from the source last.
 CREATE OR REPLACE FUNCTION elt.elt__build(since date)
 RETURNS TABLE (table_name text, rows_written bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 DECLARE
-    n_date bigint;
-    n_plan bigint;
-    n_user bigint;
-    n_sub  bigint;
+    m     record;
+    n     bigint;
+    n_dim bigint[] := '{}';   -- rows written per dimension, in list order
 BEGIN
     PERFORM elt.elt__mart_begin();
-    n_date := @extschema@.elt_build_dim_date(false);
-    n_plan := @extschema@.elt_build_dim_plan(false);
-    n_user := @extschema@.elt_build_dim_user(since, false);
-    n_sub  := @extschema@.elt_build_dim_subscription(since, false);
+    FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
+        EXECUTE format('SELECT @extschema@.%I(%s)', m.builder, CASE WHEN m.incremental THEN '$1, false' ELSE 'false' END)
+            INTO n USING since;
+        n_dim := n_dim || n;
+    END LOOP;
     IF since IS NULL AND elt.elt__may_analyze('elt_mart.fct_usage_daily'::pg_catalog.regclass) THEN
         -- fresh statistics for the joins of the facts (only the owner may)
-        ANALYZE elt_mart.dim_date, elt_mart.dim_plan, elt_mart.dim_user, elt_mart.dim_subscription;
+        PERFORM elt.elt__analyze_marts('dimension'::pg_catalog.text);
     END IF;
-    table_name := 'elt_mart.fct_usage_daily';  rows_written := @extschema@.elt_build_fct_usage_daily(since);  RETURN NEXT;
-    table_name := 'elt_mart.fct_mrr_monthly';  rows_written := @extschema@.elt_build_fct_mrr_monthly(since);  RETURN NEXT;
-    table_name := 'elt_mart.fct_kpi_daily';    rows_written := @extschema@.elt_build_fct_kpi_daily(since);    RETURN NEXT;
+    FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'fact' ORDER BY t.ord LOOP
+        table_name := m.tab;
+        EXECUTE format('SELECT @extschema@.%I($1)', m.builder) INTO rows_written USING since;
+        RETURN NEXT;
+    END LOOP;
     -- dimension rows gone from the source: their facts are gone by now
-    n_date := n_date + elt.elt__purge_dim('dim_date'::pg_catalog.text, since);
-    n_plan := n_plan + elt.elt__purge_dim('dim_plan'::pg_catalog.text, since);
-    n_user := n_user + elt.elt__purge_dim('dim_user'::pg_catalog.text, since);
-    n_sub  := n_sub + elt.elt__purge_dim('dim_subscription'::pg_catalog.text, since);
-    table_name := 'elt_mart.dim_date';         rows_written := n_date;  RETURN NEXT;
-    table_name := 'elt_mart.dim_plan';         rows_written := n_plan;  RETURN NEXT;
-    table_name := 'elt_mart.dim_user';         rows_written := n_user;  RETURN NEXT;
-    table_name := 'elt_mart.dim_subscription'; rows_written := n_sub;   RETURN NEXT;
+    FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
+        table_name := m.tab;
+        rows_written := n_dim[m.ord] + elt.elt__purge_dim(m.name, since);
+        RETURN NEXT;
+    END LOOP;
     IF since IS NULL AND elt.elt__may_analyze('elt_mart.fct_usage_daily'::pg_catalog.regclass) THEN
-        ANALYZE elt_mart.fct_usage_daily, elt_mart.fct_mrr_monthly, elt_mart.fct_kpi_daily;
+        PERFORM elt.elt__analyze_marts('fact'::pg_catalog.text);
     END IF;
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__build(date) IS
 'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table.';
 
+-- A full build of every mart table (elt__build), then the row count of each.
 CREATE OR REPLACE FUNCTION @extschema@.elt_build_marts()
 RETURNS TABLE (table_name text, row_count bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 BEGIN
     PERFORM elt.elt__build(NULL::pg_catalog.date);
-    RETURN QUERY
-        SELECT 'elt_mart.dim_date', count(*) FROM elt_mart.dim_date
-        UNION ALL SELECT 'elt_mart.dim_plan', count(*) FROM elt_mart.dim_plan
-        UNION ALL SELECT 'elt_mart.dim_user', count(*) FROM elt_mart.dim_user
-        UNION ALL SELECT 'elt_mart.dim_subscription', count(*) FROM elt_mart.dim_subscription
-        UNION ALL SELECT 'elt_mart.fct_usage_daily', count(*) FROM elt_mart.fct_usage_daily
-        UNION ALL SELECT 'elt_mart.fct_mrr_monthly', count(*) FROM elt_mart.fct_mrr_monthly
-        UNION ALL SELECT 'elt_mart.fct_kpi_daily', count(*) FROM elt_mart.fct_kpi_daily;
+    FOR table_name IN SELECT m.tab FROM elt.elt__mart_tables() m ORDER BY m.ord LOOP
+        EXECUTE format('SELECT count(*) FROM %s', table_name) INTO row_count;
+        RETURN NEXT;
+    END LOOP;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_marts() IS
 'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, any manual edit of the marts is undone, and readers keep seeing the previous rows until it commits. Returns one row per mart table with its row count (Unknown members included).';
 
+-- An update of the marts after the source changed from since on: finds
+-- the first day to rebuild (or a full build), runs elt__build from there.
 CREATE OR REPLACE FUNCTION @extschema@.elt_update_marts(since date)
 RETURNS TABLE (table_name text, rows_written bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 DECLARE
     w      record;
@@ -109,9 +122,8 @@ BEGIN
     END IF;
     RETURN QUERY
         SELECT b.table_name, b.rows_written FROM elt.elt__build(v_lo) b
-        ORDER BY array_position(ARRAY['elt_mart.dim_date', 'elt_mart.dim_plan', 'elt_mart.dim_user',
-                                      'elt_mart.dim_subscription', 'elt_mart.fct_usage_daily',
-                                      'elt_mart.fct_mrr_monthly', 'elt_mart.fct_kpi_daily'], b.table_name);
+        JOIN elt.elt__mart_tables() m ON m.tab = b.table_name
+        ORDER BY m.ord;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_update_marts(date) IS
@@ -146,7 +158,7 @@ CREATE OR REPLACE FUNCTION @extschema@.elt_grant_reader(role name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 BEGIN
     PERFORM elt.elt__check_grant(role, 'elt_grant_reader'::pg_catalog.text, 'access to elt_mart'::pg_catalog.text);
@@ -190,14 +202,6 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.elt_grant_writer(name) IS
 'Lets a role run elt_generate, elt_refresh, elt_build_marts, elt_update_marts and the builders: EXECUTE on elt''s functions (internal ones included, but not this one) and the table privileges they use on schemas elt, elt_raw and elt_mart. Superusers still get the faster bulk paths; the role gets the ordinary per-row checks.';
 
-REVOKE ALL ON FUNCTION elt.elt__mart_begin(date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__user_key_at(bigint, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__subscription_key_at(bigint, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__changed_ids(regclass, name, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__bulk_begin(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__purge_dim(text, date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__bulk_end(boolean, regclass, name, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_date(boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_plan(boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_user(date, boolean) FROM PUBLIC;
@@ -206,6 +210,7 @@ REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_usage_daily(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_kpi_daily(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__build(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__analyze_marts(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_marts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_update_marts(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_grant_reader(name) FROM PUBLIC;

@@ -92,6 +92,20 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__cron_here() IS
 'Internal: whether pg_cron is installed in, and schedules from, this database, and the current role may use it.';
 
+-- Internal: the names of elt's pg_cron jobs, the one list of them: the
+-- refresh job, the job purging pg_cron's run history, and both (what
+-- elt_unschedule, the drop guard and the refresh job itself remove, and
+-- what elt_status shows).  Public: elt_status calls it.
+CREATE OR REPLACE FUNCTION elt.elt__job_names(OUT refresh text, OUT purge text, OUT all_jobs text[])
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT j.refresh, j.purge, ARRAY[j.refresh, j.purge]
+FROM (VALUES ('elt-refresh', 'elt-purge-job-details')) AS j(refresh, purge)
+$fn$;
+COMMENT ON FUNCTION elt.elt__job_names() IS
+'Internal: the names of elt''s pg_cron jobs: the refresh job, the run-history purge job, and both as an array.';
+
 -- The refresh job's command.  It runs as the job's owner (often a
 -- superuser) with that role's search_path, so it trusts no name: it first
 -- pins search_path, then looks up elt_refresh(integer) among the members
@@ -119,12 +133,14 @@ BEGIN
      WHERE e.extname = 'elt' AND p.proname = 'elt_refresh' AND p.proargtypes = '23'::oidvector;
     IF f IS NULL THEN
         PERFORM cron.unschedule(jobid) FROM cron.job
-         WHERE jobname IN ('elt-refresh', 'elt-purge-job-details') AND database = current_database();
+         WHERE jobname IN (%2$s) AND database = current_database();
     ELSE
         EXECUTE format('SELECT count(*) FROM %%s($1)', f) USING %1$s::int4;
     END IF;
 END $elt$$cmd$,
-              COALESCE(days::text, 'NULL'))
+              COALESCE(days::text, 'NULL'),
+              (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(n.name), ', ' ORDER BY n.ord)
+               FROM pg_catalog.unnest((elt.elt__job_names()).all_jobs) WITH ORDINALITY AS n(name, ord)))
 $fn$;
 COMMENT ON FUNCTION elt.elt__job_command(integer) IS
 'Internal: the SQL the elt-refresh pg_cron job runs: elt_refresh(days), found among the members of extension elt; without elt, it removes elt''s jobs.';
@@ -140,9 +156,9 @@ DECLARE
     v_n integer;
 BEGIN
     EXECUTE $q$SELECT count(cron.unschedule(jobid))::integer FROM cron.job
-               WHERE jobname IN ('elt-refresh', 'elt-purge-job-details')
+               WHERE jobname = ANY ($1)
                  AND database = current_database()$q$
-       INTO v_n;
+       INTO v_n USING (elt.elt__job_names()).all_jobs;
     RETURN v_n;
 END
 $fn$;
@@ -229,6 +245,7 @@ AS $fn$
 DECLARE
     v_job   bigint;
     v_clock date;
+    v_names record := elt.elt__job_names();
 BEGIN
     PERFORM elt.elt__check_schedule(schedule);
     IF days IS NOT NULL AND days <= 0 THEN
@@ -252,7 +269,7 @@ BEGIN
     BEGIN
         EXECUTE 'SELECT cron.schedule($1, $2, $3)'
            INTO v_job
-          USING 'elt-refresh', schedule, elt.elt__job_command(days);
+          USING v_names.refresh, schedule, elt.elt__job_command(days);
     EXCEPTION WHEN invalid_parameter_value OR internal_error OR syntax_error THEN
         RAISE EXCEPTION 'invalid schedule "%"', schedule
             USING ERRCODE = '22023',
@@ -260,7 +277,7 @@ BEGIN
     END;
     -- pg_cron never purges its run history: keep a week of it
     EXECUTE 'SELECT cron.schedule($1, $2, $3)'
-      USING 'elt-purge-job-details', '17 3 * * *',
+      USING v_names.purge, '17 3 * * *',
             $cmd$/* purge cron.job_run_details older than 7 days */ DELETE FROM cron.job_run_details WHERE end_time < now() - interval '7 days'$cmd$;
     RETURN v_job;
 END
@@ -340,7 +357,7 @@ BEGIN
     END IF;
     v_cron := elt.elt__cron_state();
     IF v_cron IN ('no setting privilege', 'no cron privilege') THEN
-        RETURN QUERY SELECT 'job'::text, 'elt-refresh'::text, 'unknown'::text,
+        RETURN QUERY SELECT 'job'::text, (elt.elt__job_names()).refresh, 'unknown'::text,
             pg_catalog.format('hidden: role %I may not %s', current_user,
                               CASE v_cron WHEN 'no setting privilege'
                                    THEN 'read cron.database_name (needs pg_read_all_settings)'
@@ -358,9 +375,9 @@ BEGIN
             FROM cron.job j
             LEFT JOIN LATERAL (SELECT * FROM cron.job_run_details x WHERE x.jobid = j.jobid
                                ORDER BY x.start_time DESC NULLS LAST LIMIT 1) d ON true
-            WHERE j.jobname IN ('elt-refresh', 'elt-purge-job-details')
+            WHERE j.jobname = ANY ($1)
               AND j.database = current_database()
-            ORDER BY j.jobname$q$;
+            ORDER BY j.jobname$q$ USING (elt.elt__job_names()).all_jobs;
     END IF;
 END
 $fn$;

@@ -16,7 +16,7 @@ BEGIN
         PERFORM cron.alter_job(j.jobid, command => elt.elt__job_command(
                     pg_catalog.substring(j.command, 'elt_refresh\(([0-9]+)::pg_catalog\.int4\)')::integer))
           FROM cron.job j
-         WHERE j.jobname = 'elt-refresh' AND j.database = pg_catalog.current_database();
+         WHERE j.jobname = (elt.elt__job_names()).refresh AND j.database = pg_catalog.current_database();
     END IF;
 END
 $upgrade$;

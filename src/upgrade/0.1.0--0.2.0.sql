@@ -40,6 +40,8 @@ ALTER FUNCTION @extschema@.elt__mart_begin(date) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__may_analyze(regclass) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__purge_dim(text, date) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__subscription_key_at(bigint, timestamptz) SET SCHEMA elt;
+DROP FUNCTION elt.elt__subscription_key_at(bigint, timestamptz);   -- replaced by elt.elt__key_at(text, bigint, timestamptz)
 ALTER FUNCTION @extschema@.elt__ts_day(timestamptz) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__user_key_at(bigint, timestamptz) SET SCHEMA elt;
+DROP FUNCTION elt.elt__user_key_at(bigint, timestamptz);   -- replaced by elt.elt__key_at(text, bigint, timestamptz)
 COMMENT ON SCHEMA elt IS 'elt extension state (settings of the simulated source, the run log) and its internal functions.';

@@ -125,11 +125,11 @@ check "$(q -c "SELECT count(*) $EXT WHERE p.prosecdef AND NOT coalesce(p.proconf
     "no SECURITY DEFINER function of elt without search_path = pg_catalog, pg_temp"
 check "$(q -c "SELECT coalesce(string_agg(p.proname, ' ' ORDER BY p.proname), '-') $EXT JOIN pg_language l ON l.oid = p.prolang
                WHERE l.lanname IN ('plpgsql', 'sql') AND NOT coalesce(p.proconfig::text[] && ARRAY['search_path=pg_catalog, pg_temp'], false)")" \
-    "elt__bulk_begin elt__day_ts elt__subscription_key_at elt__ts_day elt__user_key_at" \
-    "SQL functions without a fixed search_path are exactly the five internal ones that must not have it (inlined, or switching session_replication_role)"
+    "elt__bulk_begin elt__day_ts elt__key_at elt__ts_day" \
+    "SQL functions without a fixed search_path are exactly the four internal ones that must not have it (inlined, or switching session_replication_role)"
 check "$(q -c "SELECT coalesce(string_agg(p.proname, ' ' ORDER BY p.proname), '-') $EXT
                WHERE has_function_privilege('rel_nobody', p.oid, 'EXECUTE')")" \
-    "elt__check_population elt__check_schedule elt__cron_check elt__cron_here elt__cron_state elt__day_ts elt__job_command elt__model_version elt__ts_day elt_payment_methods elt_plan_features elt_plans elt_referral_sources elt_regions elt_scd2_merge elt_status elt_subscriptions elt_usage elt_users" \
+    "elt__check_population elt__check_schedule elt__cron_check elt__cron_here elt__cron_state elt__day_ts elt__job_command elt__job_names elt__model_version elt__ts_day elt_payment_methods elt_plan_features elt_plans elt_referral_sources elt_regions elt_scd2_merge elt_status elt_subscriptions elt_usage elt_users" \
     "PUBLIC may execute only the pure functions, elt_scd2_merge and elt_status"
 check "$(psql -qAtX -U rel_nobody -d $db -c "SELECT string_agg(kind || ' ' || status, ',') FROM elt_status()" 2>&1)" "clock hidden" \
     "rel_nobody: elt_status reads nothing it may not read (shows the clock as hidden)"
