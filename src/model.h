@@ -51,6 +51,10 @@ typedef struct EltSegment
 	EltDay		cancel_day;		/* ELT_OPEN unless cancelled by the horizon */
 	EltDay		expire_day;		/* ELT_OPEN unless replaced by the horizon */
 	int			renewals;		/* renewals done by the horizon */
+	int			home_plan;		/* the plan the account's size was drawn for */
+	EltDay		fade;			/* from this day the user no longer uses the product */
+	EltDay		churn_day;		/* cancellation of the current period, even after the
+								 * horizon (usage declines before it; never emitted) */
 } EltSegment;
 
 typedef struct EltUserVersion
@@ -92,6 +96,7 @@ typedef struct EltLife
 	int			last_name;
 	int			referral_source_id;
 	int			engagement;		/* 0 heavy, 1 moderate, 2 light */
+	double		magnitude;		/* account size: a lognormal factor of usage, mean 1 */
 	bool		overflow;		/* more than ELT_MAX_SUBS_PER_USER subscriptions */
 
 	EltSegment *segs;
@@ -111,6 +116,7 @@ typedef struct EltLife
 } EltLife;
 
 extern EltDay elt_signup_day(const EltPop *pop, int64_t index);
+extern double elt_signup_campaign(const EltPop *pop, EltDay day);
 extern int64_t elt_users_by(const EltPop *pop, EltDay day);
 extern void elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *life);
 
