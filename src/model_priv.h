@@ -150,16 +150,4 @@ elt_lognormal(uint64_t h, double sigma)
 	return elt_exp(sigma * elt_normal(h) - 0.5 * sigma * sigma);
 }
 
-/* Days on which few people work: Dec 24-26, Dec 31, Jan 1. */
-static inline int
-elt_is_holiday(EltDay d)
-{
-	int			y,
-				m,
-				dd;
-
-	elt_ymd_from_day(d, &y, &m, &dd);
-	return (m == 12 && (dd == 24 || dd == 25 || dd == 26 || dd == 31)) || (m == 1 && dd == 1);
-}
-
 #endif

@@ -27,9 +27,21 @@ scaled(double base, double factor, uint64_t h)
 	return (int) (v + 0.5);
 }
 
+/*
+ * The holidays (Dec 24-26, Dec 31, Jan 1) a period can meet: it starts in
+ * some year and is at most 31 days long.  Day numbers, so that the daily
+ * loop needs no calendar arithmetic.
+ */
+typedef struct Holidays
+{
+	EltDay		jan1;			/* Jan 1 of the period's first year */
+	EltDay		dec24;			/* Dec 24 of that year (Dec 31 = +7, next Jan 1 = +8) */
+} Holidays;
+
 /* active_chance is the chance that the user of segment s is active on day d. */
 static double
-active_chance(const EltLife *life, const EltSegment *s, EltDay d, EltDay churn_period_start)
+active_chance(const EltLife *life, const EltSegment *s, EltDay d, EltDay churn_period_start,
+			  const Holidays *hol)
 {
 	double		p = elt_level_active(life->engagement);
 	int			wd = elt_weekday(d);
@@ -42,7 +54,7 @@ active_chance(const EltLife *life, const EltSegment *s, EltDay d, EltDay churn_p
 		p = ONBOARDING_ACTIVE;
 	if (wd == 0 || wd == 6)
 		p *= ELT_WEEKEND_ACTIVE;
-	else if (elt_is_holiday(d))
+	else if (d == hol->jan1 || (d >= hol->dec24 && d <= hol->dec24 + 2) || d == hol->dec24 + 7 || d == hol->dec24 + 8)
 		p *= ELT_HOLIDAY_ACTIVE;
 	/*
 	 * Before a cancellation usage declines, but only within the period that
@@ -90,19 +102,27 @@ elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 			EltDay		pend = elt_add_months(s->start, m + 1);
 			int64_t		api_left = plan->api_limit;
 			int64_t		storage_left = plan->storage_limit_mb;
+			Holidays	hol;
+			int			y,
+						mo,
+						dd;
 
-			if (pstart > last)
+			/* a faded user stays away: nothing more to walk in this segment */
+			if (pstart > last || pstart >= s->fade)
 				break;
 			if (pend <= from)
 				continue;
-			for (EltDay d = pstart; d < pend && d <= last; d++)
+			elt_ymd_from_day(pstart, &y, &mo, &dd);
+			hol.jan1 = elt_day_from_ymd(y, 1, 1);
+			hol.dec24 = elt_day_from_ymd(y, 12, 24);
+			for (EltDay d = pstart; d < pend && d <= last && d < s->fade; d++)
 			{
 				uint64_t	key = ((uint64_t) (uint32_t) d << 8);
 				double		f,
 							day;
 				EltUsage	u;
 
-				if (elt_unit(elt_uh(pop, E_USAGE, life->index, key | F_ACTIVE)) >= active_chance(life, s, d, churn_start))
+				if (elt_unit(elt_uh(pop, E_USAGE, life->index, key | F_ACTIVE)) >= active_chance(life, s, d, churn_start, &hol))
 					continue;
 				day = elt_lognormal(elt_uh(pop, E_USAGE, life->index, key | F_DAYMAG), DAY_SIGMA);
 				/* growth within the period: up to +50 % by its last day */
