@@ -38,7 +38,8 @@ enum
 #define ELT_N_LEVELS 3
 #define ELT_WEEKEND_ACTIVE 0.42	/* weekend days keep this share of the chance to be active */
 #define ELT_HOLIDAY_ACTIVE 0.35
-#define ELT_MAGNITUDE_SIGMA 1.1	/* log-sd of account size: p99/p50 about 13 */
+#define ELT_MAGNITUDE_SIGMA 1.3	/* log-sd of account size: p99/p50 about 20 */
+#define ELT_API_SCALE 0.6		/* a median account uses a small share of its API quota */
 
 /* Chance to be active on a working day, per level: heavy, moderate, light. */
 static inline double
@@ -88,7 +89,7 @@ elt_quota_pressure(const EltLife *life, const EltSegment *s)
 
 	if (plan->api_limit <= 0)
 		return 0.0;
-	return (double) home->api_base * elt_size_step(s->plan_id, s->home_plan) * life->magnitude *
+	return (double) home->api_base * ELT_API_SCALE * elt_size_step(s->plan_id, s->home_plan) * life->magnitude *
 		elt_level_intensity(life->engagement) * elt_level_days(life->engagement) * 30.0 * 1.25 /
 		(double) plan->api_limit;
 }

@@ -130,7 +130,7 @@ elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 				u.day = d;
 				u.segment = k;
 				u.actions = scaled(home->actions_base, f * soft, elt_uh(pop, E_USAGE, life->index, key | F_ACTIONS));
-				u.api_calls = scaled(home->api_base, f * size, elt_uh(pop, E_USAGE, life->index, key | F_API));
+				u.api_calls = scaled(home->api_base * ELT_API_SCALE, f * size, elt_uh(pop, E_USAGE, life->index, key | F_API));
 				u.storage_mb = scaled(home->storage_base_mb, f * soft, elt_uh(pop, E_USAGE, life->index, key | F_STORAGE));
 				u.minutes = 1 + scaled(home->minutes_base, f * soft, elt_uh(pop, E_USAGE, life->index, key | F_MINUTES));
 				if (plan->api_limit >= 0 && u.api_calls > api_left)
