@@ -3,6 +3,7 @@
  * (population, user index, horizon): every draw hashes its own coordinates,
  * so a user's life does not depend on other users, on call order, or on how
  * far ahead anybody looked.  Events after the horizon are never revealed.
+ * Signups are in model_signup.c, daily usage in model_usage.c.
  *
  * Floating point is limited to +, -, *, / and sqrt, which IEEE 754 rounds
  * exactly, so results are identical on every platform.
@@ -13,34 +14,19 @@
 #include <string.h>
 
 #include "catalog.h"
-#include "model.h"
+#include "model_priv.h"
 #include "names.h"
-#include "rng.h"
+
+#define uh elt_uh
+#define sub_field elt_sub_field
 
 const char *const elt_status_names[3] = {"active", "expired", "cancelled"};
-
-/* Entities and fields of the hash coordinates. */
-enum
-{
-	E_USER = 1, E_SUB, E_USAGE, E_EMAIL, E_REGION, E_IDKEY
-};
-enum
-{
-	F_SIGNUP = 1, F_FIRST, F_LAST, F_REFERRAL, F_REGION, F_PLAN, F_ENGAGE,
-	F_PAYMENT, F_CONVERT, F_CONVERT_PLAN, F_FATE, F_CANCEL, F_CHANGE_UP,
-	F_REACTIVATE, F_REACT_GAP, F_REACT_PLAN, F_EMAIL_EVENT, F_EMAIL_DAY,
-	F_EMAIL_DOMAIN, F_REGION_EVENT, F_REGION_DAY, F_REGION_NEW,
-	F_ACTIVE, F_ACTIONS, F_API, F_STORAGE, F_MINUTES
-};
 
 /* Paid plans drawn on conversion from free, and on reactivation. */
 static const int convert_weights[4] = {55, 30, 12, 3};
 static const int react_weights[4] = {40, 27, 24, 9};
 
-#define FREE_CONVERSION_PER_MONTH 0.035
-#define PLAN_CHANGE_SHARE 0.30
-#define UPGRADE_SHARE 0.55
-#define REACTIVATION_SHARE 0.25
+#define REACTIVATION_SHARE 0.15
 #define EMAIL_BUCKET_DAYS 91
 #define EMAIL_CHANGE_PER_BUCKET 0.012
 #define REGION_BUCKET_DAYS 365
@@ -48,67 +34,46 @@ static const int react_weights[4] = {40, 27, 24, 9};
 
 /* Engagement: heavy 15 % almost daily, moderate 40 % every 2-3 days, light 45 % every 4-7 days. */
 static const int engage_weights[3] = {15, 40, 45};
-static const double engage_active[3] = {0.92, 0.40, 0.18};
-static const double engage_intensity[3] = {1.5, 1.0, 0.6};
-#define WEEKEND_FACTOR 0.6
 
-static inline uint64_t
-uh(const EltPop *pop, int entity, int64_t index, uint64_t field)
-{
-	return elt_hash(pop->seed, (uint64_t) entity, (uint64_t) index, field);
-}
+/*
+ * Referrals: campaign days bring extra signups through Paid Ads (75 %) and
+ * Social Media (25 %); the other signups draw from a base mix (per mille)
+ * chosen so that the overall mix stays 20/45/10/25 when campaigns carry
+ * about 3.5 % of all signups.
+ */
+static const int referral_base[4] = {207, 439, 95, 259};
+static const int referral_campaign[4] = {0, 750, 250, 0};
 
-/* Coordinates of a draw about subscription k, period m. */
-static inline uint64_t
-sub_field(int field, int k, int m)
-{
-	return ((uint64_t) field << 48) | ((uint64_t) k << 32) | (uint32_t) m;
-}
+/* Churn multipliers: plan (Free unused), referral source, region. */
+static const double plan_churn[5] = {1.0, 1.25, 1.0, 0.8, 0.6};
+static const double referral_churn[4] = {1.0, 1.35, 1.1, 0.7};
+static const double region_churn[6] = {1.0, 0.95, 1.1, 1.15, 1.2, 1.0};
+static const double level_churn[3] = {0.55, 0.9, 1.5};
+#define DORMANT_CHURN 5.0
 
-/* Monthly churn hazard, decreasing with paid tenure (months). */
+/*
+ * Monthly churn hazard of a paid month at paid tenure `tenure` (months):
+ * high in the first months, falling towards a floor.
+ */
 static double
 churn_hazard(int tenure)
 {
-	return 0.015 + 0.10 / (1.0 + tenure / 3.0);
+	return 0.011 + 0.038 / (1.0 + tenure / 2.0);
 }
 
-/*
- * Signups grow linearly in rate: r(t) = a (1 + t/365), so the expected
- * count by day t is N(t) = a (t + t^2/730), with N(365) = users.  User i
- * signs up at N^-1(i - 1 + u_i): increasing in i, so the population up to
- * any day is a prefix of the indices.
- */
-EltDay
-elt_signup_day(const EltPop *pop, int64_t index)
+/* pick_mille draws an index with per-mille weights. */
+static int
+pick_mille(uint64_t h, const int *weights, int n)
 {
-	double		u = elt_unit(uh(pop, E_USER, index, F_SIGNUP));
-	double		y = (double) (index - 1) + u;
-	double		t = 365.0 * (sqrt(1.0 + 3.0 * y / (double) pop->users) - 1.0);
+	int			u = elt_below(h, 1000);
 
-	return pop->start + (EltDay) t;
-}
-
-int64_t
-elt_users_by(const EltPop *pop, EltDay day)
-{
-	double		days = (double) (day - pop->start + 1);
-	int64_t		lo = 0,
-				hi;
-
-	if (day < pop->start)
-		return 0;
-	/* N(days) bounds the count from above, give or take the last user. */
-	hi = (int64_t) ((double) pop->users * ((days / 365.0 + 1.0) * (days / 365.0 + 1.0) - 1.0) / 3.0) + 2;
-	while (lo < hi)
+	for (int i = 0; i < n - 1; i++)
 	{
-		int64_t		mid = lo + (hi - lo + 1) / 2;
-
-		if (elt_signup_day(pop, mid) <= day)
-			lo = mid;
-		else
-			hi = mid - 1;
+		if (u < weights[i])
+			return i;
+		u -= weights[i];
 	}
-	return lo;
+	return n - 1;
 }
 
 uint64_t
@@ -174,8 +139,34 @@ elt_email(const EltPop *pop, const EltLife *life, int email_version, char *buf, 
 		} \
 	} while (0)
 
+/*
+ * draw_fade returns the day from which the user of a stint starting on
+ * `start` (subscription k) stops using the product, ELT_OPEN if never:
+ * most free users within weeks, paying accounts rarely, mostly the light ones.
+ */
+static EltDay
+draw_fade(const EltPop *pop, const EltLife *life, int k, EltDay start, bool free_plan)
+{
+	static const double paid_fade[3] = {0.04, 0.08, 0.65};
+	uint64_t	h = uh(pop, E_SUB, life->index, sub_field(F_FADE, k, 0));
+	uint64_t	hd = uh(pop, E_SUB, life->index, sub_field(F_FADE_DAY, k, 0));
+
+	if (free_plan)
+	{
+		if (elt_unit(h) >= 0.93)
+			return ELT_OPEN;
+		/* skewed early: half within three weeks */
+		return start + 3 + elt_below(elt_mix64(hd), 1 + elt_below(hd, 70));
+	}
+	if (elt_unit(h) >= paid_fade[life->engagement])
+		return ELT_OPEN;
+	if (elt_below(hd, 100) < 50)
+		return start + 20 + elt_below(elt_mix64(hd), 30);
+	return start + 50 + elt_below(elt_mix64(hd), 600);
+}
+
 static EltSegment *
-new_segment(EltLife *life, int plan_id, EltDay start, const EltPop *pop)
+new_segment(EltLife *life, int plan_id, EltDay start, const EltPop *pop, int home_plan, EltDay fade)
 {
 	EltSegment *s;
 	int			k = life->nsegs;
@@ -198,21 +189,38 @@ new_segment(EltLife *life, int plan_id, EltDay start, const EltPop *pop)
 	s->cancel_day = ELT_OPEN;
 	s->expire_day = ELT_OPEN;
 	s->renewals = 0;
+	s->home_plan = home_plan;
+	s->fade = fade;
+	s->churn_day = ELT_OPEN;
 	return s;
+}
+
+/* free_conversion is the chance a free user pays at the end of free month m (1-based). */
+static double
+free_conversion(int m)
+{
+	return m == 1 ? 0.030 : m == 2 ? 0.018 : m <= 12 ? 0.004 : 0.0015;
 }
 
 /*
  * The chain of subscriptions up to the horizon.  Paid plans renew monthly;
  * at each period end the user churns (cancelling some days before), changes
- * plan (30 % of those who stay) or renews.  Free plans run open-ended until
- * the user converts.  A churned user may come back later.
+ * plan or renews.  The churn hazard falls with tenure and depends on
+ * engagement (dormant accounts leave soonest), plan, referral source and
+ * region; upgrades are likeliest for accounts pressing on their API quota.
+ * Free plans run open-ended until the user converts, mostly in the first two
+ * months.  A churned user may come back later.
  */
 static void
-simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id)
+simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id, int region_id)
 {
 	EltDay		start = life->signup;
 	EltDay		h = life->horizon;
 	int			tenure = 0;		/* paid months so far */
+	int			home = plan_id;
+	EltDay		fade = draw_fade(pop, life, 0, start, plan_id == ELT_PLAN_FREE);
+	double		mult = level_churn[life->engagement] * referral_churn[life->referral_source_id - 1] *
+		region_churn[region_id - 1];
 
 	for (;;)
 	{
@@ -224,22 +232,25 @@ simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id)
 			life->overflow = true;
 			return;
 		}
-		s = new_segment(life, plan_id, start, pop);
+		s = new_segment(life, plan_id, start, pop, home, fade);
 
 		if (plan_id == ELT_PLAN_FREE)
 		{
 			for (int m = 1;; m++)
 			{
 				EltDay		a = elt_add_months(start, m);
+				double		p = free_conversion(m) * (fade <= a ? 0.3 : 1.0);
 
 				if (a > h)
 					return;
-				if (elt_unit(uh(pop, E_SUB, life->index, sub_field(F_CONVERT, k, m))) < FREE_CONVERSION_PER_MONTH)
+				if (elt_unit(uh(pop, E_SUB, life->index, sub_field(F_CONVERT, k, m))) < p)
 				{
 					s->end = s->expire_day = a;
 					plan_id = 2 + elt_pick(uh(pop, E_SUB, life->index, sub_field(F_CONVERT_PLAN, k, m)),
 										   convert_weights, 4);
 					start = a;
+					home = plan_id;
+					fade = draw_fade(pop, life, k + 1, start, false);
 					break;
 				}
 			}
@@ -250,8 +261,13 @@ simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id)
 		{
 			EltDay		pstart = elt_add_months(start, m);
 			EltDay		pend = elt_add_months(start, m + 1);
-			double		hz = churn_hazard(tenure + m);
+			bool		dormant = fade <= pend - 7;
+			double		hz = churn_hazard(tenure + m) * mult * plan_churn[plan_id - 1] *
+				(dormant ? DORMANT_CHURN : 1.0);
 			double		u = elt_unit(uh(pop, E_SUB, life->index, sub_field(F_FATE, k, m)));
+			double		v,
+						up,
+						down;
 
 			s->end = pend;
 			s->renewals = m;
@@ -262,6 +278,7 @@ simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id)
 				EltDay		c = pend - 1 - elt_below(uh(pop, E_SUB, life->index, sub_field(F_CANCEL, k, m)),
 													 span < 14 ? span : 14);
 
+				s->churn_day = c;
 				if (c > h)
 					return;
 				s->cancel_day = c;
@@ -274,17 +291,23 @@ simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id)
 					plan_id = 2 + elt_pick(uh(pop, E_SUB, life->index, sub_field(F_REACT_PLAN, k, m + 1)),
 										   react_weights, 4);
 				tenure += m + 1;
+				home = plan_id;
+				fade = draw_fade(pop, life, k + 1, start, false);
 				break;
 			}
 			if (pend > h)
 				return;
-			if (u < hz + (1.0 - hz) * PLAN_CHANGE_SHARE)
+			/* plan changes: rare, upgrades mostly when the quota binds */
+			v = elt_unit(uh(pop, E_SUB, life->index, sub_field(F_CHANGE, k, m)));
+			up = plan_id == ELT_PLAN_ENTERPRISE ? 0.0 :
+				(!dormant && elt_quota_pressure(life, s) > 0.8) ? 0.25 :
+				life->engagement == 0 ? 0.014 : 0.007;
+			down = plan_id <= ELT_PLAN_FREE + 1 ? 0.0 :
+				0.004 * (life->engagement == 2 ? 1.5 : 1.0) * (dormant ? 3.0 : 1.0);
+			if (v < up + down)
 			{
-				bool		up = plan_id < ELT_PLAN_ENTERPRISE &&
-					elt_unit(uh(pop, E_SUB, life->index, sub_field(F_CHANGE_UP, k, m))) < UPGRADE_SHARE;
-
 				s->expire_day = pend;
-				plan_id += up ? 1 : -1;
+				plan_id += v < up ? 1 : -1;
 				start = pend;
 				tenure += m + 1;
 				break;
@@ -471,7 +494,7 @@ elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *life)
 {
 	int			w[ELT_N_PLANS];
 	int			rw[ELT_N_REGIONS];
-	int			fw[ELT_N_REFERRALS];
+	double		campaign;
 	int			plan_id,
 				region_id;
 
@@ -482,10 +505,15 @@ elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *life)
 	life->signup = elt_signup_day(pop, index);
 	life->first_name = elt_below(uh(pop, E_USER, index, F_FIRST), elt_n_first_names);
 	life->last_name = elt_below(uh(pop, E_USER, index, F_LAST), elt_n_last_names);
-	for (int i = 0; i < ELT_N_REFERRALS; i++)
-		fw[i] = elt_referrals_tab[i].weight;
-	life->referral_source_id = 1 + elt_pick(uh(pop, E_USER, index, F_REFERRAL), fw, ELT_N_REFERRALS);
+	life->referral_source_id = 1 + pick_mille(uh(pop, E_USER, index, F_REFERRAL), referral_base, ELT_N_REFERRALS);
+	campaign = elt_signup_campaign(pop, life->signup);
+	/* on a campaign day the extra signups came through the campaign */
+	if (campaign > 1.0 &&
+		elt_unit(uh(pop, E_USER, index, F_REFERRAL_CAMPAIGN)) * campaign < campaign - 1.0)
+		life->referral_source_id = 1 + pick_mille(elt_mix64(uh(pop, E_USER, index, F_REFERRAL_CAMPAIGN)),
+												  referral_campaign, ELT_N_REFERRALS);
 	life->engagement = elt_pick(uh(pop, E_USER, index, F_ENGAGE), engage_weights, 3);
+	life->magnitude = elt_lognormal(uh(pop, E_USER, index, F_MAGNITUDE), ELT_MAGNITUDE_SIGMA);
 	for (int i = 0; i < ELT_N_REGIONS; i++)
 		rw[i] = elt_regions_tab[i].weight;
 	region_id = 1 + elt_pick(uh(pop, E_USER, index, F_REGION), rw, ELT_N_REGIONS);
@@ -495,84 +523,7 @@ elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *life)
 
 	if (life->signup > horizon)
 		return;
-	simulate_subscriptions(pop, life, plan_id);
+	simulate_subscriptions(pop, life, plan_id, region_id);
 	build_sub_versions(life);
 	build_user_versions(pop, life, region_id);
-}
-
-static int
-scaled(double base, double factor, uint64_t h)
-{
-	/* noise 0.5 .. 1.5 around the base */
-	double		v = base * factor * (0.5 + elt_unit(h));
-
-	return (int) (v + 0.5);
-}
-
-/*
- * Usage of one user.  Quotas (api_limit, storage_limit_mb) count per monthly
- * period of each subscription; a user who exhausts one stops producing usage
- * until the next period.  A period is always walked from its first day, so
- * the rows of a day do not depend on where the caller's range starts.
- */
-void
-elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
-			   EltUsageFn fn, void *arg)
-{
-	double		p_active = engage_active[life->engagement];
-	double		intensity = engage_intensity[life->engagement];
-
-	if (to > life->horizon)
-		to = life->horizon;
-	for (int k = 0; k < life->nsegs; k++)
-	{
-		const EltSegment *s = &life->segs[k];
-		const EltPlan *plan = elt_plan(s->plan_id);
-		EltDay		last = (s->end == ELT_OPEN || s->end - 1 > to) ? to : s->end - 1;
-
-		if (s->start > to || last < from)
-			continue;
-		for (int m = 0;; m++)
-		{
-			EltDay		pstart = elt_add_months(s->start, m);
-			EltDay		pend = elt_add_months(s->start, m + 1);
-			int64_t		api_left = plan->api_limit;
-			int64_t		storage_left = plan->storage_limit_mb;
-
-			if (pstart > last)
-				break;
-			if (pend <= from)
-				continue;
-			for (EltDay d = pstart; d < pend && d <= last; d++)
-			{
-				uint64_t	key = ((uint64_t) (uint32_t) d << 8);
-				double		f;
-				int			wd;
-				EltUsage	u;
-
-				if (elt_unit(uh(pop, E_USAGE, life->index, key | F_ACTIVE)) >= p_active)
-					continue;
-				wd = elt_weekday(d);
-				/* growth within the period: up to +50 % by its last day */
-				f = intensity * ((wd == 0 || wd == 6) ? WEEKEND_FACTOR : 1.0) *
-					(1.0 + 0.5 * (double) (d - pstart) / (double) (pend - pstart));
-				u.day = d;
-				u.segment = k;
-				u.actions = scaled(plan->actions_base, f, uh(pop, E_USAGE, life->index, key | F_ACTIONS));
-				u.api_calls = scaled(plan->api_base, f, uh(pop, E_USAGE, life->index, key | F_API));
-				u.storage_mb = scaled(plan->storage_base_mb, f, uh(pop, E_USAGE, life->index, key | F_STORAGE));
-				u.minutes = 1 + scaled(plan->minutes_base, f, uh(pop, E_USAGE, life->index, key | F_MINUTES));
-				if (u.api_calls > api_left)
-					u.api_calls = (int) api_left;
-				if (u.storage_mb > storage_left)
-					u.storage_mb = (int) storage_left;
-				api_left -= u.api_calls;
-				storage_left -= u.storage_mb;
-				if (d >= from)
-					fn(arg, life, &u);
-				if (api_left <= 0 || storage_left <= 0)
-					break;		/* quota exhausted: silent until the next period */
-			}
-		}
-	}
 }

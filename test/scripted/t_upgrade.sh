@@ -116,10 +116,12 @@ else
 fi
 
 # --- the upgraded data keeps working ---
-check "$(q -c "SELECT status FROM elt_refresh(1)" 2>&1)" "ok" "elt_refresh continues the upgraded data"
-q -c "UPDATE elt.settings SET model_version = 0" >/dev/null
+# 0.2.0 simulates with model version 2: data of 0.1.0 (model 1) is not continued
 got=$(q -c "\set VERBOSITY verbose" -c "SELECT * FROM elt_refresh(1)" 2>&1 | grep -o 'ERROR: *[0-9A-Z]\{5\}' | grep -o '[0-9A-Z]\{5\}$')
 check "$got" "55000" "a refresh of data from another model version stops with 55000"
+check "$(q -c "SELECT clock FROM elt.settings")" "$(echo "$before_settings" | cut -d"|" -f4)" "the refused refresh left the clock where it was"
+q -c "SELECT count(*) FROM elt_generate(30, 5, '2025-05-30', build_marts => false)" >/dev/null
+check "$(q -c "SELECT status FROM elt_refresh(1)" 2>&1)" "ok" "elt_refresh continues data generated again by 0.2.0"
 
 # --- a refresh job scheduled by 0.1.0 gets the command of 0.2.0 ---
 # (pg_cron schedules from database "postgres" in the suite's cluster)
