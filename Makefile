@@ -45,6 +45,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# every object depends on every header (there are few), so a changed struct
+# never leaves a stale object behind
+$(OBJS): $(wildcard src/*.h)
+
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_ALL)
 	cat $^ > $@
 
