@@ -76,12 +76,14 @@ pick_mille(uint64_t h, const int *weights, int n)
 	return n - 1;
 }
 
+/* elt_user_id maps a user index to its id: a keyed permutation, so ids are unique. */
 uint64_t
 elt_user_id(const EltPop *pop, int64_t index)
 {
 	return 1 + elt_permute((uint64_t) index, 20, elt_hash(pop->seed, E_IDKEY, 1, 0));
 }
 
+/* elt_subscription_id maps (user index, subscription ordinal) to a unique id. */
 uint64_t
 elt_subscription_id(const EltPop *pop, int64_t index, int ordinal)
 {
@@ -100,6 +102,10 @@ elt_usage_id(const EltPop *pop, int64_t index, EltDay day)
 	return ((uint64_t) index << 20) | (uint64_t) day;
 }
 
+/*
+ * elt_email writes a user's address for one email version into buf; the
+ * token from the user index keeps addresses unique.  Returns its length.
+ */
 int
 elt_email(const EltPop *pop, const EltLife *life, int email_version, char *buf, int buflen)
 {
@@ -165,6 +171,7 @@ draw_fade(const EltPop *pop, const EltLife *life, int k, EltDay start, bool free
 	return start + 50 + elt_below(elt_mix64(hd), 600);
 }
 
+/* new_segment appends a subscription (one stretch on one plan) to the life. */
 static EltSegment *
 new_segment(EltLife *life, int plan_id, EltDay start, const EltPop *pop, int home_plan, EltDay fade)
 {
@@ -334,6 +341,7 @@ add_sub_version(EltLife *life, int seg, EltDay day, EltDay end, EltStatus st, in
 	v->renewals = renewals;
 }
 
+/* build_sub_versions derives the subscriptions' SCD2 versions from the segments. */
 static void
 build_sub_versions(EltLife *life)
 {
@@ -366,6 +374,11 @@ typedef struct UserEvent
 	int			value;
 } UserEvent;
 
+/*
+ * add_user_version starts a user version on day with the given state,
+ * closing the previous one; no-op when nothing changed, merged when the day
+ * already has one.
+ */
 static void
 add_user_version(EltLife *life, EltDay day, const EltUserVersion *state)
 {
@@ -403,6 +416,7 @@ add_user_version(EltLife *life, EltDay day, const EltUserVersion *state)
 	last->valid_to = ELT_OPEN;
 }
 
+/* cmp_event orders user events by day, then by kind (qsort comparator). */
 static int
 cmp_event(const void *a, const void *b)
 {
@@ -414,6 +428,7 @@ cmp_event(const void *a, const void *b)
 	return x->kind - y->kind;
 }
 
+/* build_user_versions turns plan, email and region changes into user versions. */
 static void
 build_user_versions(const EltPop *pop, EltLife *life, int region_id)
 {
@@ -489,6 +504,10 @@ build_user_versions(const EltPop *pop, EltLife *life, int region_id)
 #undef ADD_EVENT
 }
 
+/*
+ * elt_life computes a user's whole life up to the horizon (signup,
+ * subscriptions, versions) from the population and the index alone.
+ */
 void
 elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *life)
 {
