@@ -6,7 +6,7 @@
 -- functions end up exactly as in a fresh install (CREATE OR REPLACE keeps
 -- the grants users gave on them).  A function that moves or changes its
 -- arguments is moved (ALTER FUNCTION ... SET SCHEMA keeps its grants) or
--- dropped here first.  scripts/test.sh checks that the result equals a fresh
+-- dropped here first.  test/scripted/t_upgrade.sh checks that the result equals a fresh
 -- install, catalog for catalog.
 
 -- elt.settings records the model version; data of 0.1.0 is model 1.
