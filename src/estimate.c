@@ -11,9 +11,9 @@
 
 #include "funcapi.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 
 #include "elt.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(elt__estimate);
 
@@ -25,24 +25,6 @@ PG_FUNCTION_INFO_V1(elt__estimate);
  */
 #define RAW_BYTES_PER_ROW 150.0
 #define WAREHOUSE_BYTES_PER_RAW_ROW 330.0
-
-static int	max_generate_rows = 250000000;
-
-void		_PG_init(void);
-
-/* _PG_init defines elt's settings. */
-void
-_PG_init(void)
-{
-	DefineCustomIntVariable("elt.max_generate_rows",
-							"Most rows elt_generate may write to elt_raw in one call (0: no limit).",
-							"elt_generate estimates the rows before writing and refuses a "
-							"population above this; the marts add about as many again.",
-							&max_generate_rows,
-							250000000, 0, INT_MAX,
-							PGC_USERSET, 0, NULL, NULL, NULL);
-	MarkGUCPrefixReserved("elt");
-}
 
 typedef struct CountSink
 {
@@ -111,7 +93,7 @@ elt__estimate(PG_FUNCTION_ARGS)
 			(errmsg("elt_generate: %lld users; about %.0f user versions, %.0f subscription versions and %.0f usage rows (about %s on disk%s)",
 					(long long) n, est[0], est[1], est[2], size,
 					marts ? " with elt_mart" : "")));
-	if (max_generate_rows > 0 && total > max_generate_rows)
+	if (elt_max_generate_rows > 0 && total > elt_max_generate_rows)
 	{
 		/* a limit that would let it through, if one fits */
 		if (ceil(total * 1.1) <= INT_MAX)
@@ -121,7 +103,7 @@ elt__estimate(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("elt_generate would write about %.0f rows to elt_raw, more than elt.max_generate_rows (%d)",
-						total, max_generate_rows),
+						total, elt_max_generate_rows),
 				 errdetail("That is about %s on disk%s.", size, marts ? " with elt_mart" : ""),
 				 errhint("Generate fewer users or an earlier as_of, or raise the limit: SET elt.max_generate_rows = %s (0: no limit).",
 						 limit)));

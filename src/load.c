@@ -15,10 +15,10 @@
 
 #include "bulk.h"
 #include "elt.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(elt__load_raw);
 
-#define PROGRESS_SECONDS 5.0
 
 typedef struct Progress
 {
@@ -41,7 +41,7 @@ report(void *arg, int64 done)
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, p->started);
 	secs = INSTR_TIME_GET_DOUBLE(now);
-	if (secs - p->last < PROGRESS_SECONDS)
+	if (secs - p->last < elt_progress_seconds)
 		return;
 	p->last = secs;
 	ereport(NOTICE,

@@ -28,15 +28,22 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 DECLARE
-    m     record;
-    n     bigint;
-    n_dim bigint[] := '{}';   -- rows written per dimension, in list order
+    m       record;
+    n       bigint;
+    n_dim   bigint[] := '{}';   -- rows written per dimension, in list order
+    v_what  constant text := CASE WHEN since IS NULL THEN 'elt_build_marts' ELSE 'elt_update_marts' END;
+    v_total constant bigint := (SELECT count(*) FROM elt.elt__mart_tables());
+    v_done  bigint := 0;
+    v_start constant timestamptz := clock_timestamp();
+    v_last  timestamptz;
 BEGIN
     PERFORM elt.elt__mart_begin();
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
         EXECUTE format('SELECT @extschema@.%I(%s)', m.builder, CASE WHEN m.incremental THEN '$1, false' ELSE 'false' END)
             INTO n USING since;
         n_dim := n_dim || n;
+        v_done := v_done + 1;
+        v_last := elt.elt__progress(v_what || ' (' || m.tab || ' built)', v_done, v_total, 'tables', v_start, v_last);
     END LOOP;
     IF since IS NULL AND elt.elt__may_analyze('elt_mart.fct_usage_daily'::pg_catalog.regclass) THEN
         -- fresh statistics for the joins of the facts (only the owner may)
@@ -45,6 +52,8 @@ BEGIN
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'fact' ORDER BY t.ord LOOP
         table_name := m.tab;
         EXECUTE format('SELECT @extschema@.%I($1)', m.builder) INTO rows_written USING since;
+        v_done := v_done + 1;
+        v_last := elt.elt__progress(v_what || ' (' || m.tab || ' built)', v_done, v_total, 'tables', v_start, v_last);
         RETURN NEXT;
     END LOOP;
     -- dimension rows gone from the source: their facts are gone by now

@@ -25,6 +25,7 @@ DECLARE
     v_day      date;
     v_asof     timestamptz;
     v_started  timestamptz := clock_timestamp();
+    v_last     timestamptz;     -- when the latest progress NOTICE was raised
     v_users    bigint := 0;
     v_subs     bigint := 0;
     v_usage    bigint := 0;
@@ -153,6 +154,8 @@ BEGIN
                 ARRAY['subscription_id']::pg_catalog.text[], v_asof, NULL::pg_catalog.text[], 'ignore'::pg_catalog.text);
             v_subs := v_subs + m.inserted + m.updated;
 
+            v_last := elt.elt__progress('elt_refresh (users and subscriptions merged through ' || v_day || ')',
+                                        v_day - s.clock, v_target - s.clock, 'days', v_started, v_last);
             v_day := v_day + 1;
         END LOOP;
 
@@ -171,6 +174,8 @@ BEGIN
                 SELECT * FROM @extschema@.elt_usage(s.users, s.seed, v_day, s.start_date, since => v_day);
             GET DIAGNOSTICS v_n = ROW_COUNT;
             v_usage := v_usage + v_n;
+            v_last := elt.elt__progress('elt_refresh (usage appended through ' || v_day || ')',
+                                        v_day - s.clock, v_target - s.clock, 'days', v_started, v_last);
             v_day := v_day + 1;
         END LOOP;
         PERFORM elt.elt__bulk_end(v_fast, 'elt_raw.usage'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, s.clock + 1);
