@@ -3,6 +3,8 @@
 -- elt.progress_seconds (elt_generate's C loader reports its users itself).
 
 -- Internal: raises a progress NOTICE when elt.progress_seconds have passed
+-- (read with a default: the setting is defined only once the library is
+-- loaded, and a builder may run first in a session)
 -- since the last one (at last_at; NULL: none yet) and returns when the
 -- latest was raised.  The message says what is done of how many, the rate
 -- since started_at and an estimate of the time left.
@@ -18,7 +20,7 @@ DECLARE
     v_secs numeric := extract(epoch FROM v_now - started_at);
 BEGIN
     IF v_now - coalesce(last_at, started_at)
-         < current_setting('elt.progress_seconds')::interval THEN
+         < coalesce(pg_catalog.current_setting('elt.progress_seconds', true), '5')::interval THEN
         RETURN last_at;
     END IF;
     RAISE NOTICE '%: % of % % done (%/s)%', what, done, total, unit,
