@@ -10,13 +10,14 @@
 
 #include "fmgr.h"
 #include "utils/date.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 #include "model.h"
 
 /* Columns of the generated tables, in table order. */
 #define ELT_USER_NATTS 10
-#define ELT_SUB_NATTS 10
+#define ELT_SUB_NATTS 15
 #define ELT_USAGE_NATTS 9
 
 typedef struct EltSink
@@ -37,7 +38,8 @@ typedef struct EltGen
 } EltGen;
 
 extern void elt_parse_population(FunctionCallInfo fcinfo, int users_arg, int seed_arg,
-								 int as_of_arg, int start_arg, EltGen *gen);
+								 int as_of_arg, int start_arg, int params_arg, EltGen *gen);
+extern void elt_params_from_jsonb(Jsonb *jb, EltParams *p);
 extern void elt_parse_user_range(FunctionCallInfo fcinfo, int first_arg, int last_arg, EltGen *gen);
 
 /* Called every user, so long runs can report progress. */

@@ -36,15 +36,16 @@ date_arg(FunctionCallInfo fcinfo, int arg, const char *name)
 }
 
 /*
- * users, seed, as_of and start_date (NULL: the year ending at as_of, so that
- * exactly "users" users exist at as_of).
+ * users, seed, as_of, start_date (NULL: the year ending at as_of, so that
+ * exactly "users" users exist at as_of) and the business parameters.
  */
 void
 elt_parse_population(FunctionCallInfo fcinfo, int users_arg, int seed_arg,
-					 int as_of_arg, int start_arg, EltGen *gen)
+					 int as_of_arg, int start_arg, int params_arg, EltGen *gen)
 {
 	int32		users;
 	double		years;
+	double		g;
 
 	if (PG_ARGISNULL(users_arg))
 		ereport(ERROR,
@@ -73,9 +74,21 @@ elt_parse_population(FunctionCallInfo fcinfo, int users_arg, int seed_arg,
 				 errmsg("as_of is before the simulation window"),
 				 errdetail("The window starts on start_date; as_of must not be earlier.")));
 
-	/* Signups keep growing after the first year: keep indexes in int range. */
+	if (PG_ARGISNULL(params_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("params must not be NULL"),
+				 errhint("Use '{}' for the defaults.")));
+	elt_params_from_jsonb(PG_GETARG_JSONB_P(params_arg), &gen->pop.params);
+
+	/*
+	 * Signups keep growing after the first year: keep indexes in int range.
+	 * The rate grows by signup_growth a year, so y years hold users * (y +
+	 * g y^2 / 2) / (1 + g / 2) signups, seasons aside (hence the margin).
+	 */
 	years = (double) (gen->as_of - gen->pop.start + 1) / 365.0;
-	if ((double) users * ((years + 1.0) * (years + 1.0) - 1.0) / 3.0 > (double) PG_INT32_MAX - 2)
+	g = gen->pop.params.signup_growth;
+	if (1.3 * (double) users * (years + g * years * years / 2.0) / (1.0 + g / 2.0) > (double) PG_INT32_MAX - 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("population too large: more than %d users would have signed up by as_of",
@@ -160,6 +173,39 @@ put_usage(void *arg, const EltLife *life, const EltUsage *u)
 	c->sink->put(c->sink, values, nulls);
 }
 
+/*
+ * A few MRR amounts recur over and over (prices, their yearly and
+ * discounted forms): their numerics are made once per call, in the
+ * context that outlives the per-user one.
+ */
+#define MRR_CACHE 64
+
+typedef struct MrrCache
+{
+	MemoryContext cxt;
+	int64		cents[MRR_CACHE];
+	Datum		value[MRR_CACHE];
+} MrrCache;
+
+/* mrr_numeric returns cents as a numeric with two decimals. */
+static Datum
+mrr_numeric(MrrCache *c, int64 cents)
+{
+	int			slot = (int) ((uint64) cents * UINT64CONST(0x9e3779b97f4a7c15) >> 58);
+	MemoryContext old;
+	char		buf[32];
+
+	if (c->cents[slot] == cents && c->value[slot] != (Datum) 0)
+		return c->value[slot];
+	snprintf(buf, sizeof(buf), "%lld.%02lld", (long long) (cents / 100), (long long) (cents % 100));
+	old = MemoryContextSwitchTo(c->cxt);
+	c->value[slot] = DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
+										 Int32GetDatum(-1));
+	MemoryContextSwitchTo(old);
+	c->cents[slot] = cents;
+	return c->value[slot];
+}
+
 /* Is this version wanted: current only, or from "since" on? */
 static inline bool
 wanted(const EltGen *gen, EltDay valid_from, EltDay valid_to)
@@ -183,12 +229,16 @@ elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
 												 ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
 	EltLife		life = {0};
-	Datum		status_text[3];
+	Datum		status_text[ELT_N_STATUS];
+	Datum		interval_text[2];
 	char		email[256];
+	MrrCache	mrr = {CurrentMemoryContext};
 
 	life.grow = grow_in_context;
-	for (int s = 0; s < 3; s++)
+	for (int s = 0; s < ELT_N_STATUS; s++)
 		status_text[s] = CStringGetTextDatum(elt_status_names[s]);
+	interval_text[0] = CStringGetTextDatum("month");
+	interval_text[1] = CStringGetTextDatum("year");
 
 	for (int64 i = gen->first_user; i <= gen->last_user; i++)
 	{
@@ -247,6 +297,11 @@ elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
 			values[7] = Int32GetDatum(sv->renewals);
 			values[8] = TimestampTzGetDatum(elt_day_timestamp(sv->valid_from));
 			set_day_or_null(&values[9], &nulls[9], sv->valid_to, true);
+			values[10] = interval_text[seg->annual ? 1 : 0];
+			values[11] = Int32GetDatum(sv->seats);
+			values[12] = Int32GetDatum(sv->discount_pct);
+			set_day_or_null(&values[13], &nulls[13], seg->trial_end, false);
+			values[14] = mrr_numeric(&mrr, sv->mrr_cents);
 			subs->put(subs, values, nulls);
 		}
 

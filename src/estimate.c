@@ -56,7 +56,7 @@ elt__estimate(PG_FUNCTION_ARGS)
 				est[3],
 				total,
 				bytes;
-	bool		marts = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
+	bool		marts = PG_ARGISNULL(5) ? true : PG_GETARG_BOOL(5);
 	TupleDesc	tupdesc;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
@@ -65,7 +65,7 @@ elt__estimate(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	elt_parse_population(fcinfo, 0, 1, 2, 3, &gen);
+	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
 	n = gen.last_user;
 	samples = Min(n, SAMPLE_USERS);
 	for (int64 k = 0; k < samples; k++)

@@ -60,7 +60,10 @@ static const EltColumn sub_cols[ELT_SUB_NATTS] = {
 	{"subscription_id", INT8OID, -1, false}, {"user_id", INT8OID, -1, false}, {"plan_id", INT4OID, -1, false},
 	{"start_date", DATEOID, -1, false}, {"end_date", DATEOID, -1, true}, {"payment_method_id", INT4OID, -1, false},
 	{"status", TEXTOID, -1, false}, {"renewal_count", INT4OID, -1, false},
-	{"valid_from", TIMESTAMPTZOID, -1, false}, {"valid_to", TIMESTAMPTZOID, -1, true}};
+	{"valid_from", TIMESTAMPTZOID, -1, false}, {"valid_to", TIMESTAMPTZOID, -1, true},
+	{"billing_interval", TEXTOID, -1, false}, {"seats", INT4OID, -1, false},
+	{"discount_pct", INT4OID, -1, false}, {"trial_end", DATEOID, -1, true},
+	{"mrr", NUMERICOID, ((10 << 16) | 2) + VARHDRSZ, false}};
 static const EltColumn usage_cols[ELT_USAGE_NATTS] = {
 	{"usage_id", INT8OID, -1, false}, {"user_id", INT8OID, -1, false}, {"plan_id", INT4OID, -1, false},
 	{"subscription_id", INT8OID, -1, false}, {"usage_date", DATEOID, -1, false},
@@ -77,8 +80,11 @@ static const EltForeignKey usage_fkeys[] = {{"plan_id", "plans"}};
 static const char *const user_checks[] = {"CHECK ((valid_to > valid_from))"};
 static const char *const sub_checks[] = {
 	"CHECK ((end_date > start_date))", "CHECK ((renewal_count >= 0))",
-	"CHECK ((status = ANY (ARRAY['active'::text, 'expired'::text, 'cancelled'::text])))",
-	"CHECK ((valid_to > valid_from))"};
+	"CHECK ((status = ANY (ARRAY['active'::text, 'expired'::text, 'cancelled'::text, 'trialing'::text, 'past_due'::text])))",
+	"CHECK ((valid_to > valid_from))",
+	"CHECK ((billing_interval = ANY (ARRAY['month'::text, 'year'::text])))",
+	"CHECK ((seats >= 1))", "CHECK (((discount_pct >= 0) AND (discount_pct <= 100)))",
+	"CHECK ((mrr >= (0)::numeric))"};
 static const char *const usage_checks[] = {
 	"CHECK ((actions_performed >= 0))", "CHECK ((active_minutes >= 0))",
 	"CHECK ((api_calls >= 0))", "CHECK ((storage_used_mb >= 0))"};
@@ -91,7 +97,7 @@ static const EltTableSpec raw_specs[3] = {
 	{"elt_raw", "usage", usage_cols, ELT_USAGE_NATTS, usage_fkeys, lengthof(usage_fkeys),
 	usage_checks, lengthof(usage_checks)}};
 
-/* elt__load_raw(users, seed, as_of, start_date) -> (users, subscriptions,
+/* elt__load_raw(users, seed, as_of, start_date, params) -> (users, subscriptions,
  * usage) loads the three tables in one pass over the population (because
  * each user's life is computed once for all three) */
 Datum
@@ -108,7 +114,7 @@ elt__load_raw(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	elt_parse_population(fcinfo, 0, 1, 2, 3, &gen);
+	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
 
 	users = elt_bulk_open(&raw_specs[0]);
 	subs = elt_bulk_open(&raw_specs[1]);
@@ -146,12 +152,12 @@ elt__check_raw_tables(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(elt__check_population);
 
-/* elt__check_population(users, seed, as_of, start_date): errors only. */
+/* elt__check_population(users, seed, as_of, start_date, params): errors only. */
 Datum
 elt__check_population(PG_FUNCTION_ARGS)
 {
 	EltGen		gen;
 
-	elt_parse_population(fcinfo, 0, 1, 2, 3, &gen);
+	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
 	PG_RETURN_VOID();
 }

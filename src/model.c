@@ -20,7 +20,7 @@
 #define uh elt_uh
 #define sub_field elt_sub_field
 
-const char *const elt_status_names[3] = {"active", "expired", "cancelled"};
+const char *const elt_status_names[ELT_N_STATUS] = {"active", "expired", "cancelled", "trialing", "past_due"};
 
 /* Paid plans drawn on conversion from free, and on reactivation. */
 static const int convert_weights[4] = {55, 30, 12, 3};
@@ -37,11 +37,8 @@ static const int engage_weights[3] = {15, 40, 45};
 
 /*
  * Referrals: campaign days bring extra signups through Paid Ads (75 %) and
- * Social Media (25 %); the other signups draw from a base mix (per mille)
- * chosen so that the overall mix stays 20/45/10/25 when campaigns carry
- * about 3.5 % of all signups.
+ * Social Media (25 %); the other signups draw from channel_mix.
  */
-static const int referral_base[4] = {207, 439, 95, 259};
 static const int referral_campaign[4] = {0, 750, 250, 0};
 
 /* Churn multipliers: plan (Free unused), referral source, region. */
@@ -199,6 +196,14 @@ new_segment(EltLife *life, int plan_id, EltDay start, const EltPop *pop, int hom
 	s->home_plan = home_plan;
 	s->fade = fade;
 	s->churn_day = ELT_OPEN;
+	s->annual = false;
+	s->trial_end = ELT_OPEN;
+	s->bill_start = start;
+	s->discount_pct = 0;
+	s->discount_periods = 0;
+	s->seats = 1;
+	s->churn_from = ELT_OPEN;
+	s->involuntary = false;
 	return s;
 }
 
@@ -210,125 +215,57 @@ free_conversion(int m)
 }
 
 /*
- * The chain of subscriptions up to the horizon.  Paid plans renew monthly;
- * at each period end the user churns (cancelling some days before), changes
- * plan or renews.  The churn hazard falls with tenure and depends on
- * engagement (dormant accounts leave soonest), plan, referral source and
- * region; upgrades are likeliest for accounts pressing on their API quota.
- * Free plans run open-ended until the user converts, mostly in the first two
- * months.  A churned user may come back later.
+ * What the chances above give at scale 1, so that the parameters can set
+ * the outcomes: the monthly logo churn of monthly-billed paid accounts from
+ * voluntary churn, and the share of free signups paying within a year.
  */
-static void
-simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id, int region_id)
+#define CHURN_CALIBRATION 0.048
+#define FREE_CALIBRATION 0.06
+
+#define GRACE_DAYS 14			/* a failed payment is retried for two weeks */
+#define RECOVERY_SHARE 0.7		/* of failed payments are recovered */
+#define SEATS_CAP 1000			/* seats of an unlimited plan */
+
+/* How a paid subscription began: its trial and discount depend on it. */
+typedef enum PaidStart
 {
-	EltDay		start = life->signup;
-	EltDay		h = life->horizon;
-	int			tenure = 0;		/* paid months so far */
-	int			home = plan_id;
-	EltDay		fade = draw_fade(pop, life, 0, start, plan_id == ELT_PLAN_FREE);
-	double		mult = level_churn[life->engagement] * referral_churn[life->referral_source_id - 1] *
-		region_churn[region_id - 1];
+	PAID_SIGNUP,				/* signed up on a paid plan: a trial first */
+	PAID_CONVERSION,			/* from the free plan */
+	PAID_REACTIVATION,			/* came back after churning */
+	PAID_CHANGE					/* moved to another plan at a renewal */
+} PaidStart;
 
-	for (;;)
-	{
-		EltSegment *s;
-		int			k = life->nsegs;
+/* Seats an account of each plan starts with, before its size. */
+static const double base_seats[ELT_N_PLANS] = {1.0, 2.0, 5.0, 15.0, 50.0};
+/* Yearly billing is likelier on bigger plans (x annual_share). */
+static const double annual_plan[ELT_N_PLANS] = {0.0, 0.6, 0.9, 1.3, 1.6};
+/* Trials of heavy users convert more often (x trial_conversion). */
+static const double trial_level[3] = {1.6, 1.1, 0.7};
+static const int discount_pcts[6] = {10, 15, 20, 25, 30, 50};
+static const int discount_weights[6] = {20, 15, 30, 15, 10, 10};
 
-		if (k >= ELT_MAX_SUBS_PER_USER)
-		{
-			life->overflow = true;
-			return;
-		}
-		s = new_segment(life, plan_id, start, pop, home, fade);
+/* seats_cap is the most seats plan_id allows. */
+static int
+seats_cap(int plan_id)
+{
+	int			m = elt_plan(plan_id)->max_users;
 
-		if (plan_id == ELT_PLAN_FREE)
-		{
-			for (int m = 1;; m++)
-			{
-				EltDay		a = elt_add_months(start, m);
-				double		p = free_conversion(m) * (fade <= a ? 0.3 : 1.0);
-
-				if (a > h)
-					return;
-				if (elt_unit(uh(pop, E_SUB, life->index, sub_field(F_CONVERT, k, m))) < p)
-				{
-					s->end = s->expire_day = a;
-					plan_id = 2 + elt_pick(uh(pop, E_SUB, life->index, sub_field(F_CONVERT_PLAN, k, m)),
-										   convert_weights, 4);
-					start = a;
-					home = plan_id;
-					fade = draw_fade(pop, life, k + 1, start, false);
-					break;
-				}
-			}
-			continue;
-		}
-
-		for (int m = 0;; m++)
-		{
-			EltDay		pstart = elt_add_months(start, m);
-			EltDay		pend = elt_add_months(start, m + 1);
-			bool		dormant = fade <= pend - 7;
-			double		hz = churn_hazard(tenure + m) * mult * plan_churn[plan_id - 1] *
-				(dormant ? DORMANT_CHURN : 1.0);
-			double		u = elt_unit(uh(pop, E_SUB, life->index, sub_field(F_FATE, k, m)));
-			double		v,
-						up,
-						down;
-
-			s->end = pend;
-			s->renewals = m;
-			if (u < hz)
-			{
-				/* churn: cancelled 1-14 days before the paid-through date */
-				int			span = pend - pstart - 1;
-				EltDay		c = pend - 1 - elt_below(uh(pop, E_SUB, life->index, sub_field(F_CANCEL, k, m)),
-													 span < 14 ? span : 14);
-
-				s->churn_day = c;
-				if (c > h)
-					return;
-				s->cancel_day = c;
-				if (elt_unit(uh(pop, E_SUB, life->index, sub_field(F_REACTIVATE, k, m))) >= REACTIVATION_SHARE)
-					return;
-				start = pend + 30 + elt_below(uh(pop, E_SUB, life->index, sub_field(F_REACT_GAP, k, m)), 150);
-				if (start > h)
-					return;
-				if (elt_below(uh(pop, E_SUB, life->index, sub_field(F_REACT_PLAN, k, m)), 100) >= 60)
-					plan_id = 2 + elt_pick(uh(pop, E_SUB, life->index, sub_field(F_REACT_PLAN, k, m + 1)),
-										   react_weights, 4);
-				tenure += m + 1;
-				home = plan_id;
-				fade = draw_fade(pop, life, k + 1, start, false);
-				break;
-			}
-			if (pend > h)
-				return;
-			/* plan changes: rare, upgrades mostly when the quota binds */
-			v = elt_unit(uh(pop, E_SUB, life->index, sub_field(F_CHANGE, k, m)));
-			up = plan_id == ELT_PLAN_ENTERPRISE ? 0.0 :
-				(!dormant && elt_quota_pressure(life, s) > 0.8) ? 0.25 :
-				life->engagement == 0 ? 0.014 : 0.007;
-			down = plan_id <= ELT_PLAN_FREE + 1 ? 0.0 :
-				0.004 * (life->engagement == 2 ? 1.5 : 1.0) * (dormant ? 3.0 : 1.0);
-			if (v < up + down)
-			{
-				s->expire_day = pend;
-				plan_id += v < up ? 1 : -1;
-				start = pend;
-				tenure += m + 1;
-				break;
-			}
-		}
-	}
+	return m < 0 ? SEATS_CAP : m;
 }
 
-/* Subscription versions: a new one on start, renewal, cancel and expiry. */
+/*
+ * sub_version appends a version of subscription seg starting on day (a day
+ * after the horizon is not known yet: nothing is added), closing the
+ * segment's previous version.
+ */
 static void
-add_sub_version(EltLife *life, int seg, EltDay day, EltDay end, EltStatus st, int renewals)
+sub_version(EltLife *life, int seg, EltDay day, EltDay end, EltStatus st, int renewals,
+			int seats, int discount_pct, int64_t mrr_cents)
 {
 	EltSubVersion *v;
 
+	if (day > life->horizon)
+		return;
 	if (life->nsvers > 0 && life->svers[life->nsvers - 1].segment == seg)
 		life->svers[life->nsvers - 1].valid_to = day;
 	GROW(life, svers, nsvers, cap_svers);
@@ -339,30 +276,299 @@ add_sub_version(EltLife *life, int seg, EltDay day, EltDay end, EltStatus st, in
 	v->end = end;
 	v->status = st;
 	v->renewals = renewals;
+	v->seats = seats;
+	v->discount_pct = discount_pct;
+	v->mrr_cents = mrr_cents;
 }
 
-/* build_sub_versions derives the subscriptions' SCD2 versions from the segments. */
-static void
-build_sub_versions(EltLife *life)
+/*
+ * period_mrr gives the MRR of billing period m of a paid subscription, in
+ * cents: the monthly list price, 10/12 of it when billed yearly (two months
+ * free), less the introductory discount while it lasts.
+ */
+static int64_t
+period_mrr(const EltSegment *s, int m)
 {
-	for (int k = 0; k < life->nsegs; k++)
-	{
-		const EltSegment *s = &life->segs[k];
+	int64_t		c = (int64_t) elt_plan(s->plan_id)->monthly_price * 100;
 
-		if (s->plan_id == ELT_PLAN_FREE)
+	if (s->annual)
+		c = c * 10 / 12;
+	if (m < s->discount_periods)
+		c = c * (100 - s->discount_pct) / 100;
+	return c;
+}
+
+/*
+ * setup_paid draws the billing of a new paid subscription: a trial for
+ * signups on a paid plan, yearly or monthly billing (kept across plan
+ * changes), an introductory discount for some new customers, the seats.
+ */
+static void
+setup_paid(const EltPop *pop, const EltLife *life, EltSegment *s, PaidStart how,
+		   bool prev_annual, int prev_seats)
+{
+	const EltParams *pp = &pop->params;
+	int			k = s->ordinal;
+	int			cap = seats_cap(s->plan_id);
+
+	if (how == PAID_SIGNUP && pp->trial_days > 0)
+		s->trial_end = s->start + pp->trial_days;
+	s->bill_start = s->trial_end != ELT_OPEN ? s->trial_end : s->start;
+	if (how == PAID_CHANGE)
+		s->annual = prev_annual;
+	else
+		s->annual = elt_unit(uh(pop, E_SUB, life->index, sub_field(F_ANNUAL, k, 0))) <
+			pp->annual_share * annual_plan[s->plan_id - 1];
+	if (how != PAID_CHANGE &&
+		elt_unit(uh(pop, E_SUB, life->index, sub_field(F_DISCOUNT, k, 0))) < pp->discount_share)
+	{
+		uint64_t	h = uh(pop, E_SUB, life->index, sub_field(F_DISCOUNT, k, 1));
+
+		s->discount_pct = discount_pcts[elt_pick(h, discount_weights, 6)];
+		s->discount_periods = s->annual ? 1 : 1 + elt_below(elt_mix64(h), 6);
+	}
+	if (how == PAID_CHANGE)
+		s->seats = prev_seats;
+	else
+		s->seats = (int) (base_seats[s->plan_id - 1] * life->magnitude *
+						  (0.5 + elt_unit(uh(pop, E_SUB, life->index, sub_field(F_SEATS, k, 0)))) + 0.5);
+	if (s->seats < 1)
+		s->seats = 1;
+	if (s->seats > cap)
+		s->seats = cap;
+}
+
+/* payment_fails tells whether the renewal payment of period m of subscription k fails. */
+static bool
+payment_fails(const EltPop *pop, const EltLife *life, int k, int m)
+{
+	return elt_unit(uh(pop, E_SUB, life->index, sub_field(F_PAYFAIL, k, m))) < pop->params.failed_payment_rate;
+}
+
+/*
+ * The chain of subscriptions up to the horizon, with their versions.
+ * Signups on a paid plan try it first; a trial converts or falls back to
+ * the free plan.  Paid plans renew monthly or yearly; a renewal payment may
+ * fail (past due, recovered or an involuntary churn after the grace
+ * period); at each period end the user churns (cancelling some days
+ * before), changes plan or renews.  The churn hazard falls with tenure and
+ * depends on engagement (dormant accounts leave soonest), plan, referral
+ * source and region; yearly accounts leave only at a renewal.  Upgrades are
+ * likeliest for accounts pressing on their API quota or seats.  Free plans
+ * run open-ended until the user converts, mostly in the first two months.
+ * A churned user may come back later.  Nothing after the horizon is
+ * revealed: every version starts on or before it.
+ */
+static void
+simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id, int region_id)
+{
+	const EltParams *pp = &pop->params;
+	EltDay		start = life->signup;
+	EltDay		h = life->horizon;
+	int			tenure = 0;		/* paid months so far */
+	int			home = plan_id;
+	EltDay		fade = draw_fade(pop, life, 0, start, plan_id == ELT_PLAN_FREE);
+	double		vol = pp->monthly_churn - pp->failed_payment_rate * (1.0 - RECOVERY_SHARE);
+	double		mult = level_churn[life->engagement] * referral_churn[life->referral_source_id - 1] *
+		region_churn[region_id - 1] * (vol > 0.0 ? vol : 0.0) / CHURN_CALIBRATION;
+	double		free_scale = pp->free_conversion / FREE_CALIBRATION;
+	PaidStart	how = PAID_SIGNUP;
+	bool		prev_annual = false;
+	int			prev_seats = 1;
+
+	for (;;)
+	{
+		EltSegment *s;
+		int			k = life->nsegs;
+		int			period;
+		int			seats;
+		bool		churned = false;
+
+		if (k >= ELT_MAX_SUBS_PER_USER)
 		{
-			add_sub_version(life, k, s->start, ELT_OPEN, ELT_ACTIVE, 0);
-			if (s->expire_day != ELT_OPEN)
-				add_sub_version(life, k, s->expire_day, s->expire_day, ELT_EXPIRED, 0);
+			life->overflow = true;
+			return;
+		}
+		s = new_segment(life, plan_id, start, pop, home, fade);
+
+		if (plan_id == ELT_PLAN_FREE)
+		{
+			sub_version(life, k, start, ELT_OPEN, ELT_ACTIVE, 0, 1, 0, 0);
+			for (int m = 1;; m++)
+			{
+				EltDay		a = elt_add_months(start, m);
+				double		p = free_conversion(m) * free_scale * (fade <= a ? 0.3 : 1.0);
+
+				if (a > h)
+					return;
+				if (elt_unit(uh(pop, E_SUB, life->index, sub_field(F_CONVERT, k, m))) < p)
+				{
+					s->end = s->expire_day = a;
+					sub_version(life, k, a, a, ELT_EXPIRED, 0, 1, 0, 0);
+					plan_id = 2 + elt_pick(uh(pop, E_SUB, life->index, sub_field(F_CONVERT_PLAN, k, m)),
+										   convert_weights, 4);
+					start = a;
+					home = plan_id;
+					fade = draw_fade(pop, life, k + 1, start, false);
+					how = PAID_CONVERSION;
+					break;
+				}
+			}
 			continue;
 		}
-		for (int m = 0; m <= s->renewals; m++)
-			add_sub_version(life, k, elt_add_months(s->start, m), elt_add_months(s->start, m + 1),
-							ELT_ACTIVE, m);
-		if (s->cancel_day != ELT_OPEN)
-			add_sub_version(life, k, s->cancel_day, s->end, ELT_CANCELLED, s->renewals);
-		if (s->expire_day != ELT_OPEN)
-			add_sub_version(life, k, s->expire_day, s->end, ELT_EXPIRED, s->renewals);
+
+		setup_paid(pop, life, s, how, prev_annual, prev_seats);
+		if (s->trial_end != ELT_OPEN)
+		{
+			double		p = pp->trial_conversion * trial_level[life->engagement] *
+				(fade <= s->trial_end ? 0.2 : 1.0);
+
+			sub_version(life, k, start, s->trial_end, ELT_TRIALING, 0, s->seats, 0, 0);
+			s->end = s->trial_end;
+			if (s->trial_end > h)
+				return;
+			if (elt_unit(uh(pop, E_SUB, life->index, sub_field(F_TRIAL, k, 0))) >= p)
+			{
+				/* not converted: back to the free plan */
+				s->expire_day = s->trial_end;
+				sub_version(life, k, s->trial_end, s->trial_end, ELT_EXPIRED, 0, s->seats, 0, 0);
+				start = s->trial_end;
+				plan_id = ELT_PLAN_FREE;
+				fade = draw_fade(pop, life, k + 1, start, true);
+				continue;
+			}
+		}
+
+		period = s->annual ? 12 : 1;
+		seats = s->seats;
+		for (int m = 0;; m++)
+		{
+			EltDay		pstart = elt_add_months(s->bill_start, m * period);
+			EltDay		pend = elt_add_months(s->bill_start, (m + 1) * period);
+			int			ten = tenure + m * period;
+			bool		dormant = fade <= pend - 7;
+			int			disc = m < s->discount_periods ? s->discount_pct : 0;
+			int64_t		mrr = period_mrr(s, m);
+			double		hz = churn_hazard(ten) * mult * plan_churn[plan_id - 1] * (dormant ? DORMANT_CHURN : 1.0);
+			double		u,
+						v,
+						up,
+						down;
+
+			/* accounts add seats as they grow, up to the plan's limit */
+			if (m > 0 && elt_unit(uh(pop, E_SUB, life->index, sub_field(F_SEATS, k, m))) <
+				(s->annual ? 0.6 : 0.08) * (dormant ? 0.2 : 1.0))
+			{
+				seats += 1 + elt_below(elt_mix64(uh(pop, E_SUB, life->index, sub_field(F_SEATS, k, m))),
+									   1 + seats / 8);
+				if (seats > seats_cap(plan_id))
+					seats = seats_cap(plan_id);
+			}
+			s->end = pend;
+			s->renewals = m;
+			if (m > 0 && payment_fails(pop, life, k, m))
+			{
+				uint64_t	hr = uh(pop, E_SUB, life->index, sub_field(F_RECOVER, k, m));
+
+				sub_version(life, k, pstart, pend, ELT_PAST_DUE, m, seats, disc, mrr);
+				if (elt_unit(hr) < RECOVERY_SHARE)
+				{
+					EltDay		r = pstart + 1 + elt_below(elt_mix64(hr), GRACE_DAYS - 1);
+
+					if (r > h)
+						return;
+					sub_version(life, k, r, pend, ELT_ACTIVE, m, seats, disc, mrr);
+				}
+				else
+				{
+					EltDay		c = pstart + GRACE_DAYS;
+
+					if (c > h)
+						return;
+					/* involuntary churn: ends the day the retries give up */
+					s->end = s->cancel_day = c;
+					s->involuntary = true;
+					sub_version(life, k, c, c, ELT_CANCELLED, m, seats, disc, 0);
+					churned = true;
+				}
+			}
+			else
+				sub_version(life, k, pstart, pend, ELT_ACTIVE, m, seats, disc, mrr);
+
+			if (!churned)
+			{
+				u = elt_unit(uh(pop, E_SUB, life->index, sub_field(F_FATE, k, m)));
+				/* yearly accounts decide at the renewal only, and leave less */
+				if (s->annual)
+				{
+					double		stay = 1.0;
+
+					for (int i = 0; i < 12; i++)
+						stay *= 1.0 - 0.6 * hz;
+					hz = 1.0 - stay;
+				}
+				if (u < hz)
+				{
+					/* cancelled 1-14 days (yearly: up to 30) before the paid-through date */
+					int			span = pend - pstart - 1;
+					int			lead = s->annual ? 30 : 14;
+					EltDay		c = pend - 1 - elt_below(uh(pop, E_SUB, life->index, sub_field(F_CANCEL, k, m)),
+														 span < lead ? span : lead);
+
+					s->churn_day = c;
+					s->churn_from = pstart;
+					if (c > h)
+						return;
+					s->cancel_day = c;
+					sub_version(life, k, c, pend, ELT_CANCELLED, m, seats, disc, mrr);
+					churned = true;
+				}
+			}
+			if (churned)
+			{
+				EltDay		gone = s->end;
+
+				if (elt_unit(uh(pop, E_SUB, life->index, sub_field(F_REACTIVATE, k, m))) >= REACTIVATION_SHARE)
+					return;
+				start = gone + 30 + elt_below(uh(pop, E_SUB, life->index, sub_field(F_REACT_GAP, k, m)), 150);
+				if (start > h)
+					return;
+				if (elt_below(uh(pop, E_SUB, life->index, sub_field(F_REACT_PLAN, k, m)), 100) >= 60)
+					plan_id = 2 + elt_pick(uh(pop, E_SUB, life->index, sub_field(F_REACT_PLAN, k, m + 1)),
+										   react_weights, 4);
+				tenure = ten + period;
+				home = plan_id;
+				fade = draw_fade(pop, life, k + 1, start, false);
+				how = PAID_REACTIVATION;
+				break;
+			}
+			if (pend > h)
+				return;
+			/* plan changes at a renewal: rare, upgrades mostly when the quota or the seats bind */
+			v = elt_unit(uh(pop, E_SUB, life->index, sub_field(F_CHANGE, k, m)));
+			up = plan_id == ELT_PLAN_ENTERPRISE ? 0.0 :
+				(!dormant && (elt_quota_pressure(pop, life, s) > 0.8 || seats >= seats_cap(plan_id))) ? 0.25 :
+				life->engagement == 0 ? 0.014 : 0.007;
+			down = plan_id <= ELT_PLAN_FREE + 1 ? 0.0 :
+				0.004 * (life->engagement == 2 ? 1.5 : 1.0) * (dormant ? 3.0 : 1.0);
+			if (s->annual)
+			{
+				up *= 4.0;
+				down *= 4.0;
+			}
+			if (v < up + down)
+			{
+				s->expire_day = pend;
+				sub_version(life, k, pend, pend, ELT_EXPIRED, m, seats, disc, 0);
+				plan_id += v < up ? 1 : -1;
+				start = pend;
+				tenure = ten + period;
+				how = PAID_CHANGE;
+				prev_annual = s->annual;
+				prev_seats = seats;
+				break;
+			}
+		}
 	}
 }
 
@@ -479,7 +685,7 @@ build_user_versions(const EltPop *pop, EltLife *life, int region_id)
 			continue;
 		d = d0 + elt_below(uh(pop, E_REGION, life->index, sub_field(F_REGION_DAY, 0, b)), REGION_BUCKET_DAYS);
 		for (int r = 0; r < ELT_N_REGIONS; r++)
-			w[r] = elt_regions_tab[r].weight;
+			w[r] = pop->params.region_mix[r];
 		if (d <= h)
 			ADD_EVENT(d, 2, 1 + elt_pick(uh(pop, E_REGION, life->index, sub_field(F_REGION_NEW, 0, b)),
 										 w, ELT_N_REGIONS));
@@ -524,7 +730,8 @@ elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *life)
 	life->signup = elt_signup_day(pop, index);
 	life->first_name = elt_below(uh(pop, E_USER, index, F_FIRST), elt_n_first_names);
 	life->last_name = elt_below(uh(pop, E_USER, index, F_LAST), elt_n_last_names);
-	life->referral_source_id = 1 + pick_mille(uh(pop, E_USER, index, F_REFERRAL), referral_base, ELT_N_REFERRALS);
+	life->referral_source_id = 1 + elt_pick(uh(pop, E_USER, index, F_REFERRAL), pop->params.channel_mix,
+											   ELT_N_REFERRALS);
 	campaign = elt_signup_campaign(pop, life->signup);
 	/* on a campaign day the extra signups came through the campaign */
 	if (campaign > 1.0 &&
@@ -534,15 +741,14 @@ elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *life)
 	life->engagement = elt_pick(uh(pop, E_USER, index, F_ENGAGE), engage_weights, 3);
 	life->magnitude = elt_lognormal(uh(pop, E_USER, index, F_MAGNITUDE), ELT_MAGNITUDE_SIGMA);
 	for (int i = 0; i < ELT_N_REGIONS; i++)
-		rw[i] = elt_regions_tab[i].weight;
+		rw[i] = pop->params.region_mix[i];
 	region_id = 1 + elt_pick(uh(pop, E_USER, index, F_REGION), rw, ELT_N_REGIONS);
 	for (int i = 0; i < ELT_N_PLANS; i++)
-		w[i] = elt_plans_tab[i].signup_weight;
+		w[i] = pop->params.plan_mix[i];
 	plan_id = 1 + elt_pick(uh(pop, E_USER, index, F_PLAN), w, ELT_N_PLANS);
 
 	if (life->signup > horizon)
 		return;
 	simulate_subscriptions(pop, life, plan_id, region_id);
-	build_sub_versions(life);
 	build_user_versions(pop, life, region_id);
 }

@@ -29,14 +29,15 @@ enum
 	F_ACTIVE, F_ACTIONS, F_API, F_STORAGE, F_MINUTES,
 	/* model version 2 */
 	F_CAMPAIGN, F_REFERRAL_CAMPAIGN, F_MAGNITUDE, F_FADE, F_FADE_DAY,
-	F_CHANGE, F_DAYMAG
+	F_CHANGE, F_DAYMAG,
+	/* model version 3 */
+	F_TRIAL, F_ANNUAL, F_DISCOUNT, F_SEATS, F_PAYFAIL, F_RECOVER
 };
 
 #include "catalog.h"
 
 /* Engagement levels: heavy, moderate, light (the signup mix is 15/40/45). */
 #define ELT_N_LEVELS 3
-#define ELT_WEEKEND_ACTIVE 0.42	/* weekend days keep this share of the chance to be active */
 #define ELT_HOLIDAY_ACTIVE 0.35
 #define ELT_MAGNITUDE_SIGMA 1.3	/* log-sd of account size: p99/p50 about 20 */
 #define ELT_API_SCALE 0.6		/* a median account uses a small share of its API quota */
@@ -50,9 +51,9 @@ elt_level_active(int level)
 
 /* Share of days active on average (weekends included), per level. */
 static inline double
-elt_level_days(int level)
+elt_level_days(const EltPop *pop, int level)
 {
-	return elt_level_active(level) * (5.0 + 2.0 * ELT_WEEKEND_ACTIVE) / 7.0;
+	return elt_level_active(level) * (5.0 + 2.0 * pop->params.weekend_activity) / 7.0;
 }
 
 /* Usage of an active day relative to the plan's base, per level. */
@@ -82,7 +83,7 @@ elt_size_step(int plan_id, int home_plan)
 
 /* Expected API calls of a month against the plan's quota (1 = exhausts it). */
 static inline double
-elt_quota_pressure(const EltLife *life, const EltSegment *s)
+elt_quota_pressure(const EltPop *pop, const EltLife *life, const EltSegment *s)
 {
 	const EltPlan *home = elt_plan(s->home_plan);
 	const EltPlan *plan = elt_plan(s->plan_id);
@@ -90,7 +91,7 @@ elt_quota_pressure(const EltLife *life, const EltSegment *s)
 	if (plan->api_limit <= 0)
 		return 0.0;
 	return (double) home->api_base * ELT_API_SCALE * elt_size_step(s->plan_id, s->home_plan) * life->magnitude *
-		elt_level_intensity(life->engagement) * elt_level_days(life->engagement) * 30.0 * 1.25 /
+		elt_level_intensity(life->engagement) * elt_level_days(pop, life->engagement) * 30.0 * 1.25 /
 		(double) plan->api_limit;
 }
 

@@ -28,6 +28,8 @@ static struct
 	uint64_t	seed;
 	int32_t		users;
 	EltDay		start;
+	double		growth;
+	double		seasonality;
 	double		scale;			/* signups per unit of intensity after year one */
 	int32_t		ndays;			/* cum[0 .. ndays-1] are known */
 	int64_t		cum[MAX_DAYS];	/* users signed up by start + t */
@@ -48,6 +50,7 @@ season_factor(EltDay d)
 				dd;
 
 	elt_ymd_from_day(d, &y, &m, &dd);
+	/* (seasonality scales the distance from 1 in intensity below) */
 	if ((m == 12 && dd >= 20) || (m == 1 && dd <= 2))
 		return 0.75;
 	switch (m)
@@ -96,8 +99,8 @@ intensity(const EltPop *pop, int32_t t)
 	EltDay		d = pop->start + t;
 	double		noise = 0.8 + 0.4 * elt_unit(elt_hash(pop->seed, E_SIGNUPCAL, (uint64_t) d, F_SIGNUP));
 
-	return (1.0 + (double) t / 365.0) * weekday_factor[elt_weekday(d)] * season_factor(d) *
-		elt_signup_campaign(pop, d) * noise;
+	return (1.0 + pop->params.signup_growth * (double) t / 365.0) * weekday_factor[elt_weekday(d)] *
+		(1.0 + pop->params.seasonality * (season_factor(d) - 1.0)) * elt_signup_campaign(pop, d) * noise;
 }
 
 /* poisson draws a Poisson(lambda) count: inversion when small, normal when large. */
@@ -184,7 +187,8 @@ split(const EltPop *pop, const double *w, int32_t lo, int32_t hi, int64_t n, int
 static void
 calendar(const EltPop *pop, int32_t t)
 {
-	if (!cal.valid || cal.seed != pop->seed || cal.users != pop->users || cal.start != pop->start)
+	if (!cal.valid || cal.seed != pop->seed || cal.users != pop->users || cal.start != pop->start ||
+		cal.growth != pop->params.signup_growth || cal.seasonality != pop->params.seasonality)
 	{
 		double		w[FIRST_YEAR + 1];
 		int64_t		count[FIRST_YEAR];
@@ -198,6 +202,8 @@ calendar(const EltPop *pop, int32_t t)
 		cal.seed = pop->seed;
 		cal.users = pop->users;
 		cal.start = pop->start;
+		cal.growth = pop->params.signup_growth;
+		cal.seasonality = pop->params.seasonality;
 		cal.scale = (double) pop->users / w[FIRST_YEAR];
 		cal.ndays = FIRST_YEAR;
 		cal.valid = true;

@@ -40,7 +40,7 @@ typedef struct Holidays
 
 /* active_chance is the chance that the user of segment s is active on day d. */
 static double
-active_chance(const EltLife *life, const EltSegment *s, EltDay d, EltDay churn_period_start,
+active_chance(const EltPop *pop, const EltLife *life, const EltSegment *s, EltDay d, EltDay churn_period_start,
 			  const Holidays *hol)
 {
 	double		p = elt_level_active(life->engagement);
@@ -53,9 +53,9 @@ active_chance(const EltLife *life, const EltSegment *s, EltDay d, EltDay churn_p
 	if (d - life->signup < ONBOARDING_DAYS && p < ONBOARDING_ACTIVE)
 		p = ONBOARDING_ACTIVE;
 	if (wd == 0 || wd == 6)
-		p *= ELT_WEEKEND_ACTIVE;
+		p *= pop->params.weekend_activity;
 	else if (d == hol->jan1 || (d >= hol->dec24 && d <= hol->dec24 + 2) || d == hol->dec24 + 7 || d == hol->dec24 + 8)
-		p *= ELT_HOLIDAY_ACTIVE;
+		p *= 1.0 - (1.0 - ELT_HOLIDAY_ACTIVE) * (pop->params.seasonality < 1.0 ? pop->params.seasonality : 1.0);
 	/*
 	 * Before a cancellation usage declines, but only within the period that
 	 * ends with it: whether a later period churns is not decided before that
@@ -95,7 +95,7 @@ elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 			continue;
 		/* the start of the period in which the stint is cancelled */
 		if (s->churn_day != ELT_OPEN)
-			churn_start = elt_add_months(s->start, s->renewals);
+			churn_start = s->churn_from;
 		for (int m = 0;; m++)
 		{
 			EltDay		pstart = elt_add_months(s->start, m);
@@ -122,7 +122,7 @@ elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 							day;
 				EltUsage	u;
 
-				if (elt_unit(elt_uh(pop, E_USAGE, life->index, key | F_ACTIVE)) >= active_chance(life, s, d, churn_start, &hol))
+				if (elt_unit(elt_uh(pop, E_USAGE, life->index, key | F_ACTIVE)) >= active_chance(pop, life, s, d, churn_start, &hol))
 					continue;
 				day = elt_lognormal(elt_uh(pop, E_USAGE, life->index, key | F_DAYMAG), DAY_SIGMA);
 				/* growth within the period: up to +50 % by its last day */

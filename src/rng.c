@@ -29,7 +29,12 @@ elt_permute(uint64_t x, int halfbits, uint64_t key)
 int
 elt_pick(uint64_t h, const int *weights, int n)
 {
-	int			u = elt_below(h, 100);
+	int			total = 0;
+	int			u;
+
+	for (int i = 0; i < n; i++)
+		total += weights[i];
+	u = elt_below(h, total > 0 ? total : 1);
 
 	for (int i = 0; i < n - 1; i++)
 	{

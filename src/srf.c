@@ -31,14 +31,14 @@ store_put(EltSink *sink, Datum *values, bool *nulls)
 
 /*
  * parse_args reads the SRFs' arguments: users, seed, as_of, start_date,
- * first_user, last_user [, history], since.
+ * first_user, last_user [, history], since, params.
  */
 static void
 parse_args(FunctionCallInfo fcinfo, EltGen *gen, bool has_history)
 {
 	int			since_arg = has_history ? 7 : 6;
 
-	elt_parse_population(fcinfo, 0, 1, 2, 3, gen);
+	elt_parse_population(fcinfo, 0, 1, 2, 3, since_arg + 1, gen);
 	elt_parse_user_range(fcinfo, 4, 5, gen);
 	if (has_history)
 	{

@@ -22,12 +22,14 @@ CREATE TABLE elt.settings (
     marts_built  boolean NOT NULL DEFAULT false,
     generated_at timestamptz NOT NULL,
     refreshed_at timestamptz,
-    model_version integer
+    model_version integer,
+    params       jsonb   NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE elt.settings IS 'The simulated population (seed, users signing up in the first year, start_date) and its clock (simulated today).';
 COMMENT ON COLUMN elt.settings.users IS 'Users signing up in the first 365 days of the window; signups keep growing after it.';
 COMMENT ON COLUMN elt.settings.marts_built IS 'Whether elt_mart was built by elt_generate, and so is kept up to date by elt_refresh.';
 COMMENT ON COLUMN elt.settings.model_version IS 'Version of the simulation model that generated the data (elt.elt__model_version()), NULL for a source loaded by other means; elt_refresh continues only data of the same version.';
+COMMENT ON COLUMN elt.settings.params IS 'The business parameters in force (every one, as elt_params() gives them): elt_refresh continues with them.';
 COMMENT ON COLUMN elt.settings.clock IS 'Simulated today: elt_raw holds the source as it is at the end of this day.';
 
 CREATE TABLE elt.run_log (
@@ -99,10 +101,16 @@ CREATE TABLE elt_raw.subscriptions (
     start_date        date    NOT NULL,
     end_date          date,
     payment_method_id integer NOT NULL REFERENCES elt_raw.payment_methods,
-    status            text    NOT NULL CHECK (status IN ('active', 'expired', 'cancelled')),
+    status            text    NOT NULL CHECK (status IN ('active', 'expired', 'cancelled', 'trialing', 'past_due')),
     renewal_count     integer NOT NULL CHECK (renewal_count >= 0),
     valid_from        timestamptz NOT NULL,
     valid_to          timestamptz,
+    -- added in 0.2.0, hence after the validity columns
+    billing_interval  text    NOT NULL CHECK (billing_interval IN ('month', 'year')),
+    seats             integer NOT NULL CHECK (seats >= 1),
+    discount_pct      integer NOT NULL CHECK (discount_pct BETWEEN 0 AND 100),
+    trial_end         date,
+    mrr               numeric(10,2) NOT NULL CHECK (mrr >= 0),
     PRIMARY KEY (subscription_id, valid_from),
     CHECK (end_date > start_date),
     CHECK (valid_to > valid_from)
@@ -133,6 +141,13 @@ COMMENT ON TABLE elt_raw.plans IS 'Plans with monthly price and limits; NULL lim
 COMMENT ON TABLE elt_raw.plan_features IS 'Features of each plan (lookup).';
 COMMENT ON TABLE elt_raw.users IS 'Users with SCD2 history: one row per version, [valid_from, valid_to), valid_to NULL = current.';
 COMMENT ON TABLE elt_raw.subscriptions IS 'Subscriptions with SCD2 history: one row per version, [valid_from, valid_to), valid_to NULL = current.';
+COMMENT ON COLUMN elt_raw.subscriptions.status IS 'trialing (free trial, no revenue yet), active, past_due (a renewal payment failed and is being retried), cancelled (voluntarily before end_date, or involuntarily when end_date = the day the retries gave up), expired (replaced by another plan, or a trial not converted).';
+COMMENT ON COLUMN elt_raw.subscriptions.end_date IS 'End of the paid (or trial) period; NULL for a free plan still running.';
+COMMENT ON COLUMN elt_raw.subscriptions.billing_interval IS 'month or year (yearly billing: two months free).';
+COMMENT ON COLUMN elt_raw.subscriptions.seats IS 'Seats in use, up to the plan''s max_users; grows with the account.';
+COMMENT ON COLUMN elt_raw.subscriptions.discount_pct IS 'Introductory discount in force in this version, percent (0: none).';
+COMMENT ON COLUMN elt_raw.subscriptions.trial_end IS 'End of the free trial the subscription began with; NULL without one.';
+COMMENT ON COLUMN elt_raw.subscriptions.mrr IS 'Monthly recurring revenue in USD while the version is valid and before end_date: the monthly price (a twelfth of the yearly price), after discount; 0 while trialing and once ended.';
 COMMENT ON TABLE elt_raw.usage IS 'Daily product usage: one row per user and active day, appended.';
 
 SELECT pg_catalog.pg_extension_config_dump('elt.settings', '');

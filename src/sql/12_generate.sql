@@ -1,21 +1,21 @@
 -- elt_generate(): (re)load elt_raw for a population as of a day.
 
 CREATE OR REPLACE FUNCTION elt.elt__check_population(
-    users integer, seed bigint, as_of date, start_date date)
+    users integer, seed bigint, as_of date, start_date date, params jsonb)
 RETURNS void
 AS 'MODULE_PATHNAME', 'elt__check_population'
 LANGUAGE c STABLE;
-COMMENT ON FUNCTION elt.elt__check_population(integer, bigint, date, date) IS
+COMMENT ON FUNCTION elt.elt__check_population(integer, bigint, date, date, jsonb) IS
 'Internal: raises the error elt_generate and the generators give for bad population arguments.';
 
 CREATE OR REPLACE FUNCTION elt.elt__estimate(
-    users integer, seed bigint, as_of date, start_date date, build_marts boolean,
+    users integer, seed bigint, as_of date, start_date date, params jsonb, build_marts boolean,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint, OUT bytes bigint)
 AS 'MODULE_PATHNAME', 'elt__estimate'
 LANGUAGE c STABLE;
-COMMENT ON FUNCTION elt.elt__estimate(integer, bigint, date, date, boolean) IS
+COMMENT ON FUNCTION elt.elt__estimate(integer, bigint, date, date, jsonb, boolean) IS
 'Internal: estimates the rows elt_generate would write to elt_raw and the bytes of the warehouse (from a sample of users), reports them in a NOTICE, and refuses (54000) more rows than elt.max_generate_rows.';
-REVOKE ALL ON FUNCTION elt.elt__estimate(integer, bigint, date, date, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__estimate(integer, bigint, date, date, jsonb, boolean) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION elt.elt__check_raw_tables()
 RETURNS void
@@ -26,13 +26,13 @@ COMMENT ON FUNCTION elt.elt__check_raw_tables() IS
 REVOKE ALL ON FUNCTION elt.elt__check_raw_tables() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION elt.elt__load_raw(
-    users integer, seed bigint, as_of date, start_date date,
+    users integer, seed bigint, as_of date, start_date date, params jsonb,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
 AS 'MODULE_PATHNAME', 'elt__load_raw'
 LANGUAGE c VOLATILE;
-COMMENT ON FUNCTION elt.elt__load_raw(integer, bigint, date, date) IS
+COMMENT ON FUNCTION elt.elt__load_raw(integer, bigint, date, date, jsonb) IS
 'Internal: bulk-loads elt_raw.users, subscriptions and usage, which must be empty.';
-REVOKE ALL ON FUNCTION elt.elt__load_raw(integer, bigint, date, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__load_raw(integer, bigint, date, date, jsonb) FROM PUBLIC;
 
 -- Internal: the lock that lets one elt_generate or elt_refresh run at a
 -- time: a transaction-level advisory lock (pg_locks: locktype advisory,
@@ -61,7 +61,8 @@ CREATE OR REPLACE FUNCTION @extschema@.elt_generate(
     seed bigint DEFAULT 42,
     as_of date DEFAULT CURRENT_DATE,
     start_date date DEFAULT NULL,
-    build_marts boolean DEFAULT true)
+    build_marts boolean DEFAULT true,
+    params jsonb DEFAULT '{}')
 RETURNS TABLE (table_name text, row_count bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -75,11 +76,11 @@ DECLARE
     v_mart    record;
 BEGIN
     -- every argument is checked before anything is written
-    PERFORM elt.elt__check_population(users, seed, as_of, start_date);
+    PERFORM elt.elt__check_population(users, seed, as_of, start_date, params);
     IF build_marts IS NULL THEN
         RAISE EXCEPTION 'build_marts must not be NULL' USING ERRCODE = '22004';
     END IF;
-    PERFORM elt.elt__estimate(users, seed, as_of, start_date, build_marts);
+    PERFORM elt.elt__estimate(users, seed, as_of, start_date, params, build_marts);
 
     -- one generate or refresh at a time (a refresh that finds this lock
     -- taken skips); readers of elt_mart are not blocked
@@ -119,7 +120,7 @@ BEGIN
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
 
-    v_raw := elt.elt__load_raw(users, seed, as_of, v_start);
+    v_raw := elt.elt__load_raw(users, seed, as_of, v_start, params);
     v_counts := v_counts || jsonb_build_object(
         'elt_raw.users', v_raw.users_rows,
         'elt_raw.subscriptions', v_raw.subscriptions_rows,
@@ -132,13 +133,15 @@ BEGIN
     END IF;
 
     -- settings first: the mart builders read the window and clock from them
-    INSERT INTO elt.settings AS s (singleton, seed, users, start_date, clock, marts_built, generated_at, refreshed_at, model_version)
-    VALUES (true, elt_generate.seed, elt_generate.users, v_start, as_of, build_marts, now(), NULL, elt.elt__model_version())
+    INSERT INTO elt.settings AS s (singleton, seed, users, start_date, clock, marts_built, generated_at, refreshed_at,
+                                   model_version, params)
+    VALUES (true, elt_generate.seed, elt_generate.users, v_start, as_of, build_marts, now(), NULL,
+            elt.elt__model_version(), elt.elt__params_in_force(elt_generate.params))
     ON CONFLICT (singleton) DO UPDATE
        SET seed = excluded.seed, users = excluded.users, start_date = excluded.start_date,
            clock = excluded.clock, marts_built = excluded.marts_built,
            generated_at = excluded.generated_at, refreshed_at = NULL,
-           model_version = excluded.model_version;
+           model_version = excluded.model_version, params = excluded.params;
 
     IF build_marts THEN
         FOR v_mart IN SELECT * FROM @extschema@.elt_build_marts() LOOP
@@ -152,8 +155,8 @@ BEGIN
     RETURN QUERY SELECT key, value::bigint FROM jsonb_each_text(v_counts) ORDER BY key;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt_generate(integer, bigint, date, date, boolean) IS
-'(Re)loads elt_raw with the simulated SaaS as of as_of: lookups, users and subscriptions with full SCD2 history, usage; builds elt_mart unless build_marts is false; records the population in elt.settings. users = signups in the first year of the window (default: the year ending at as_of). Returns rows per table.';
+COMMENT ON FUNCTION @extschema@.elt_generate(integer, bigint, date, date, boolean, jsonb) IS
+'(Re)loads elt_raw with the simulated SaaS as of as_of: lookups, users and subscriptions with full SCD2 history, usage; builds elt_mart unless build_marts is false; records the population and the parameters in force in elt.settings. users = signups in the first year of the window (default: the year ending at as_of); params = the business parameters (see elt_params(); 22023 for an unknown key or a value out of range, before anything is written). Returns rows per table.';
 -- Writes every elt table: for the extension's owner (and superusers) and
 -- whoever they grant it to, not for every role that can connect.
-REVOKE ALL ON FUNCTION @extschema@.elt_generate(integer, bigint, date, date, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_generate(integer, bigint, date, date, boolean, jsonb) FROM PUBLIC;

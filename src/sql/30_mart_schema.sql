@@ -237,7 +237,7 @@ COMMENT ON COLUMN elt_mart.fct_mrr_monthly.user_id IS 'Id of the user.';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.date_key IS 'Day on which MRR is measured: the last day of the month, or the simulated today in the current month (links to dim_date).';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.user_key IS 'Version of the user valid on the measurement day (links to dim_user).';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.plan_key IS 'Plan the user pays for on the measurement day; in a churn month the plan the user paid for the month before (links to dim_plan).';
-COMMENT ON COLUMN elt_mart.fct_mrr_monthly.mrr IS 'Monthly recurring revenue in USD on the measurement day: monthly price of the paid subscriptions covering that day.';
+COMMENT ON COLUMN elt_mart.fct_mrr_monthly.mrr IS 'Monthly recurring revenue in USD on the measurement day: the mrr of the user''s subscription versions valid and paid for that day (after discounts, a twelfth of yearly prices; past-due subscriptions count until they are cancelled).';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.previous_mrr IS 'MRR of the user in the month before, in USD (0 before the first month of the window).';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.mrr_change IS 'MRR minus previous MRR, in USD.';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.movement IS 'new (first paying month ever), expansion (pays more), contraction (pays less), churn (stopped paying), reactivation (pays again after having churned), retained (pays the same).';
@@ -270,7 +270,7 @@ COMMENT ON COLUMN elt_mart.fct_kpi_daily.signups IS 'Users who signed up that da
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.active_users IS 'Distinct users with usage that day.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.paying_users IS 'Users with MRR above 0 that day.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.churned_users IS 'Users who paid the day before and no longer pay that day.';
-COMMENT ON COLUMN elt_mart.fct_kpi_daily.mrr IS 'Monthly recurring revenue that day in USD: monthly price of all paid subscriptions covering the day.';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.mrr IS 'Monthly recurring revenue that day in USD: the mrr of all subscription versions valid and paid for the day (after discounts, a twelfth of yearly prices).';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.arr IS 'Annual recurring revenue in USD: 12 times MRR.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.actions_performed IS 'Actions performed by all users that day.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.api_calls IS 'API calls made by all users that day.';

@@ -247,11 +247,15 @@ BEGIN
                     FROM generate_series(0, $6) i) g) m
     ),
     paid AS (
-        SELECT s.user_id, s.plan_id, p.monthly_price AS price, s.start_date, s.end_date
-        FROM elt_raw.subscriptions s
-        JOIN elt_raw.plans p ON p.plan_id = s.plan_id
-        WHERE s.valid_to IS NULL AND p.monthly_price > 0
-          AND (s.end_date IS NULL OR s.end_date > (SELECT min(md) FROM months))
+        -- what each subscription version pays: its mrr from the day it is
+        -- valid until it is replaced or the paid period ends
+        SELECT v.user_id, v.plan_id, v.price, v.start_date, v.end_date
+        FROM (SELECT s.user_id, s.plan_id, s.mrr AS price, elt.elt__ts_day(s.valid_from) AS start_date,
+                     LEAST(COALESCE(s.end_date, 'infinity'::date),
+                           COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS end_date
+              FROM elt_raw.subscriptions s
+              WHERE s.mrr > 0 AND (s.end_date IS NULL OR s.end_date > (SELECT min(md) FROM months))) v
+        WHERE v.end_date > v.start_date
     ),
     um AS MATERIALIZED (
         -- MRR of each paying user on each measurement day, and the plan
@@ -338,7 +342,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) IS
-'Builds elt_mart.fct_mrr_monthly: per user and month, MRR on the month''s last day (the clock day for the current month) = monthly price of the user''s paid subscriptions covering that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
+'Builds elt_mart.fct_mrr_monthly: per user and month, MRR on the month''s last day (the clock day for the current month) = the mrr of the user''s subscription versions valid and paid for that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
 
 ------------------------------------------------------------------------------
 -- fct_kpi_daily
@@ -389,12 +393,15 @@ BEGIN
         SELECT g::date AS d FROM generate_series($1::timestamp, $2::timestamp, interval '1 day') g
     ),
     paid AS MATERIALIZED (
-        SELECT s.user_id, p.monthly_price AS price, s.start_date,
-               COALESCE(s.end_date, 'infinity'::date) AS end_date
-        FROM elt_raw.subscriptions s
-        JOIN elt_raw.plans p ON p.plan_id = s.plan_id
-        WHERE s.valid_to IS NULL AND p.monthly_price > 0
-          AND (s.end_date IS NULL OR s.end_date >= $1) AND s.start_date <= $2
+        -- what each subscription version pays: its mrr from the day it is
+        -- valid until it is replaced or the paid period ends
+        SELECT v.user_id, v.price, v.start_date, v.end_date
+        FROM (SELECT s.user_id, s.mrr AS price, elt.elt__ts_day(s.valid_from) AS start_date,
+                     LEAST(COALESCE(s.end_date, 'infinity'::date),
+                           COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS end_date
+              FROM elt_raw.subscriptions s
+              WHERE s.mrr > 0 AND (s.end_date IS NULL OR s.end_date >= $1) AND s.valid_from <= elt.elt__day_ts($2)) v
+        WHERE v.end_date >= $1 AND v.end_date > v.start_date
     ),
     moved AS (
         SELECT DISTINCT pd.user_id FROM paid pd WHERE pd.start_date >= $1 OR pd.end_date <= $2

@@ -120,13 +120,13 @@ BEGIN
         IF pg_catalog.to_regclass('pg_temp.elt_refresh_users') IS NULL THEN
             CREATE TEMP TABLE elt_refresh_users ON COMMIT DROP AS
                 SELECT * FROM @extschema@.elt_users(s.users, s.seed, s.clock, s.start_date,
-                                                    history => false, since => s.clock)
+                                                    history => false, since => s.clock, params => s.params)
                 WITH NO DATA;
         END IF;
         IF pg_catalog.to_regclass('pg_temp.elt_refresh_subscriptions') IS NULL THEN
             CREATE TEMP TABLE elt_refresh_subscriptions ON COMMIT DROP AS
                 SELECT * FROM @extschema@.elt_subscriptions(s.users, s.seed, s.clock, s.start_date,
-                                                            history => false, since => s.clock)
+                                                            history => false, since => s.clock, params => s.params)
                 WITH NO DATA;
         END IF;
 
@@ -138,10 +138,10 @@ BEGIN
             TRUNCATE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
             INSERT INTO pg_temp.elt_refresh_users
                 SELECT * FROM @extschema@.elt_users(s.users, s.seed, v_day, s.start_date,
-                                                    history => false, since => v_day);
+                                                    history => false, since => v_day, params => s.params);
             INSERT INTO pg_temp.elt_refresh_subscriptions
                 SELECT * FROM @extschema@.elt_subscriptions(s.users, s.seed, v_day, s.start_date,
-                                                            history => false, since => v_day);
+                                                            history => false, since => v_day, params => s.params);
 
             -- every argument typed exactly: an overload planted in the
             -- extension's schema must not be a better match for literals
@@ -171,7 +171,7 @@ BEGIN
         v_day := s.clock + 1;
         WHILE v_day <= v_target LOOP
             INSERT INTO elt_raw.usage
-                SELECT * FROM @extschema@.elt_usage(s.users, s.seed, v_day, s.start_date, since => v_day);
+                SELECT * FROM @extschema@.elt_usage(s.users, s.seed, v_day, s.start_date, since => v_day, params => s.params);
             GET DIAGNOSTICS v_n = ROW_COUNT;
             v_usage := v_usage + v_n;
             v_last := elt.elt__progress('elt_refresh (usage appended through ' || v_day || ')',

@@ -29,13 +29,13 @@ ALTER FUNCTION @extschema@.elt__bulk_begin(regclass) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__changed_ids(regclass, name, timestamptz) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__check_grant(name, text, text) SET SCHEMA elt;
-ALTER FUNCTION @extschema@.elt__check_population(integer, bigint, date, date) SET SCHEMA elt;
+DROP FUNCTION @extschema@.elt__check_population(integer, bigint, date, date);   -- now takes params
 ALTER FUNCTION @extschema@.elt__check_versions(regclass, name, timestamptz) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__cron_check() SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__cron_here() SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__day_ts(date) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__job_command(integer) SET SCHEMA elt;
-ALTER FUNCTION @extschema@.elt__load_raw(integer, bigint, date, date) SET SCHEMA elt;
+DROP FUNCTION @extschema@.elt__load_raw(integer, bigint, date, date);   -- now takes params
 ALTER FUNCTION @extschema@.elt__mart_begin(date) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__may_analyze(regclass) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__purge_dim(text, date) SET SCHEMA elt;
@@ -45,3 +45,42 @@ ALTER FUNCTION @extschema@.elt__ts_day(timestamptz) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__user_key_at(bigint, timestamptz) SET SCHEMA elt;
 DROP FUNCTION elt.elt__user_key_at(bigint, timestamptz);   -- replaced by elt.elt__key_at(text, bigint, timestamptz)
 COMMENT ON SCHEMA elt IS 'elt extension state (settings of the simulated source, the run log) and its internal functions.';
+
+-- Model 3: the business parameters, kept for elt_refresh.
+ALTER TABLE elt.settings ADD COLUMN params jsonb NOT NULL DEFAULT '{}';
+COMMENT ON COLUMN elt.settings.params IS 'The business parameters in force (every one, as elt_params() gives them): elt_refresh continues with them.';
+
+-- Model 3: trials, yearly billing, seats, discounts and failed payments.
+-- Rows of 0.1.0 (model 1) get what they meant: monthly, one seat, list
+-- price while paying.
+ALTER TABLE elt_raw.subscriptions DROP CONSTRAINT subscriptions_status_check,
+    ADD CONSTRAINT subscriptions_status_check CHECK (status IN ('active', 'expired', 'cancelled', 'trialing', 'past_due')),
+    ADD COLUMN billing_interval text NOT NULL DEFAULT 'month' CONSTRAINT subscriptions_billing_interval_check CHECK (billing_interval IN ('month', 'year')),
+    ADD COLUMN seats integer NOT NULL DEFAULT 1 CONSTRAINT subscriptions_seats_check CHECK (seats >= 1),
+    ADD COLUMN discount_pct integer NOT NULL DEFAULT 0 CONSTRAINT subscriptions_discount_pct_check CHECK (discount_pct BETWEEN 0 AND 100),
+    ADD COLUMN trial_end date,
+    ADD COLUMN mrr numeric(10,2) NOT NULL DEFAULT 0 CONSTRAINT subscriptions_mrr_check CHECK (mrr >= 0);
+ALTER TABLE elt_raw.subscriptions ALTER COLUMN billing_interval DROP DEFAULT, ALTER COLUMN seats DROP DEFAULT,
+    ALTER COLUMN discount_pct DROP DEFAULT, ALTER COLUMN mrr DROP DEFAULT;
+UPDATE elt_raw.subscriptions s SET mrr = p.monthly_price
+FROM elt_raw.plans p
+WHERE p.plan_id = s.plan_id AND s.status IN ('active', 'cancelled');
+COMMENT ON COLUMN elt_raw.subscriptions.status IS 'trialing (free trial, no revenue yet), active, past_due (a renewal payment failed and is being retried), cancelled (voluntarily before end_date, or involuntarily when end_date = the day the retries gave up), expired (replaced by another plan, or a trial not converted).';
+COMMENT ON COLUMN elt_raw.subscriptions.end_date IS 'End of the paid (or trial) period; NULL for a free plan still running.';
+COMMENT ON COLUMN elt_raw.subscriptions.billing_interval IS 'month or year (yearly billing: two months free).';
+COMMENT ON COLUMN elt_raw.subscriptions.seats IS 'Seats in use, up to the plan''s max_users; grows with the account.';
+COMMENT ON COLUMN elt_raw.subscriptions.discount_pct IS 'Introductory discount in force in this version, percent (0: none).';
+COMMENT ON COLUMN elt_raw.subscriptions.trial_end IS 'End of the free trial the subscription began with; NULL without one.';
+COMMENT ON COLUMN elt_raw.subscriptions.mrr IS 'Monthly recurring revenue in USD while the version is valid and before end_date: the monthly price (a twelfth of the yearly price), after discount; 0 while trialing and once ended.';
+
+-- The generators and elt_generate take the business parameters (and
+-- elt_subscriptions returns the new columns): new signatures, so the old
+-- ones go (grants given on them must be given again).
+DROP FUNCTION @extschema@.elt_users(integer, bigint, date, date, integer, integer, boolean, date);
+DROP FUNCTION @extschema@.elt_subscriptions(integer, bigint, date, date, integer, integer, boolean, date);
+DROP FUNCTION @extschema@.elt_usage(integer, bigint, date, date, integer, integer, date);
+DROP FUNCTION @extschema@.elt_generate(integer, bigint, date, date, boolean);
+
+-- MRR in the marts comes from elt_raw.subscriptions.mrr.
+COMMENT ON COLUMN elt_mart.fct_mrr_monthly.mrr IS 'Monthly recurring revenue in USD on the measurement day: the mrr of the user''s subscription versions valid and paid for that day (after discounts, a twelfth of yearly prices; past-due subscriptions count until they are cancelled).';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.mrr IS 'Monthly recurring revenue that day in USD: the mrr of all subscription versions valid and paid for the day (after discounts, a twelfth of yearly prices).';
