@@ -14,9 +14,9 @@ SELECT signup_date, first_name, last_name, plan_id, region_id, referral_source_i
        valid_from::date, valid_to::date
 FROM elt_raw.users ORDER BY signup_date, user_id, valid_from LIMIT 8;
 SELECT s.start_date, s.end_date, s.plan_id, s.payment_method_id, s.status, s.renewal_count,
-       s.valid_from::date, s.valid_to::date
+       s.valid_from::date, s.valid_to::date, s.billing_interval, s.seats, s.discount_pct, s.trial_end, s.mrr
 FROM elt_raw.subscriptions s
-JOIN (SELECT user_id FROM elt_raw.users ORDER BY signup_date, user_id LIMIT 2) u USING (user_id)
+JOIN (SELECT user_id FROM elt_raw.users WHERE valid_to IS NULL ORDER BY signup_date, user_id LIMIT 2) u USING (user_id)
 ORDER BY s.start_date, s.valid_from;
 
 -- Pinned hashes of the ordered contents of every generated table.

@@ -74,12 +74,20 @@ elt_parse_population(FunctionCallInfo fcinfo, int users_arg, int seed_arg,
 				 errmsg("as_of is before the simulation window"),
 				 errdetail("The window starts on start_date; as_of must not be earlier.")));
 
-	if (PG_ARGISNULL(params_arg))
+	/*
+	 * The definitions of an older version of the extension may call this
+	 * library between its installation and ALTER EXTENSION UPDATE: without
+	 * the argument, the defaults.
+	 */
+	if (params_arg >= PG_NARGS())
+		elt_params_init(&gen->pop.params, 0);
+	else if (PG_ARGISNULL(params_arg))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("params must not be NULL"),
 				 errhint("Use '{}' for the defaults.")));
-	elt_params_from_jsonb(PG_GETARG_JSONB_P(params_arg), &gen->pop.params);
+	else
+		elt_params_from_jsonb(PG_GETARG_JSONB_P(params_arg), &gen->pop.params);
 
 	/*
 	 * Signups keep growing after the first year: keep indexes in int range.

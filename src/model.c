@@ -43,7 +43,7 @@ static const int referral_campaign[4] = {0, 750, 250, 0};
 
 /* Churn multipliers: plan (Free unused), referral source, region. */
 static const double plan_churn[5] = {1.0, 1.25, 1.0, 0.8, 0.6};
-static const double referral_churn[4] = {1.0, 1.35, 1.1, 0.7};
+static const double referral_churn[4] = {1.0, 1.5, 1.1, 0.65};
 static const double region_churn[6] = {1.0, 0.95, 1.1, 1.15, 1.2, 1.0};
 static const double level_churn[3] = {0.55, 0.9, 1.5};
 #define DORMANT_CHURN 5.0
@@ -220,7 +220,7 @@ free_conversion(int m)
  * voluntary churn, and the share of free signups paying within a year.
  */
 #define CHURN_CALIBRATION 0.048
-#define FREE_CALIBRATION 0.06
+#define FREE_CALIBRATION 0.034
 
 #define GRACE_DAYS 14			/* a failed payment is retried for two weeks */
 #define RECOVERY_SHARE 0.7		/* of failed payments are recovered */
@@ -498,13 +498,18 @@ simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id, int region
 			if (!churned)
 			{
 				u = elt_unit(uh(pop, E_SUB, life->index, sub_field(F_FATE, k, m)));
-				/* yearly accounts decide at the renewal only, and leave less */
+				/*
+				 * yearly accounts decide at the renewal only, and leave less:
+				 * the chance to stay is that of the year's months, each at
+				 * 60 % of the monthly hazard of its tenure
+				 */
 				if (s->annual)
 				{
 					double		stay = 1.0;
 
 					for (int i = 0; i < 12; i++)
-						stay *= 1.0 - 0.6 * hz;
+						stay *= 1.0 - 0.6 * churn_hazard(ten + i) * mult * plan_churn[plan_id - 1] *
+							(dormant ? DORMANT_CHURN : 1.0);
 					hz = 1.0 - stay;
 				}
 				if (u < hz)
@@ -550,7 +555,7 @@ simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id, int region
 				(!dormant && (elt_quota_pressure(pop, life, s) > 0.8 || seats >= seats_cap(plan_id))) ? 0.25 :
 				life->engagement == 0 ? 0.014 : 0.007;
 			down = plan_id <= ELT_PLAN_FREE + 1 ? 0.0 :
-				0.004 * (life->engagement == 2 ? 1.5 : 1.0) * (dormant ? 3.0 : 1.0);
+				0.006 * (life->engagement == 2 ? 1.5 : 1.0) * (dormant ? 3.0 : 1.0);
 			if (s->annual)
 			{
 				up *= 4.0;

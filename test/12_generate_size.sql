@@ -8,7 +8,7 @@ SET LOCAL client_min_messages = warning;
 SELECT plan(9);
 
 SELECT lives_ok($$SELECT elt_generate(3000, 42, '2025-06-30', build_marts => false)$$, 'elt_generate(3000) runs');
-CREATE TEMP TABLE est AS SELECT * FROM elt.elt__estimate(3000, 42, '2025-06-30', NULL, false);
+CREATE TEMP TABLE est AS SELECT * FROM elt.elt__estimate(3000, 42, '2025-06-30', NULL, '{}', false);
 SELECT cmp_ok(abs((SELECT usage_rows FROM est) / (SELECT count(*) FROM elt_raw.usage)::numeric - 1), '<', 0.10,
               'the usage estimate is within 10 % of the rows written');
 SELECT cmp_ok(abs((SELECT subscriptions_rows FROM est) / (SELECT count(*) FROM elt_raw.subscriptions)::numeric - 1), '<', 0.10,

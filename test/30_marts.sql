@@ -124,7 +124,7 @@ SELECT is_empty($$SELECT referral_source_name FROM elt_mart.dim_user WHERE refer
 SELECT is_empty($$SELECT payment_method_name FROM elt_mart.dim_subscription WHERE payment_method_name NOT IN
     ('Credit Card','PayPal','Bank Transfer','N/A','Unknown')$$, 'dim_subscription.payment_method_name accepted values');
 SELECT is_empty($$SELECT status FROM elt_mart.dim_subscription WHERE status NOT IN
-    ('active','expired','cancelled','Unknown')$$, 'dim_subscription.status accepted values');
+    ('active','expired','cancelled','trialing','past_due','Unknown')$$, 'dim_subscription.status accepted values');
 SELECT is_empty($$SELECT movement FROM elt_mart.fct_mrr_monthly WHERE movement NOT IN
     ('new','expansion','contraction','churn','reactivation','retained')$$, 'fct_mrr_monthly.movement accepted values');
 SELECT is_empty($$SELECT 1 FROM elt_mart.dim_subscription WHERE plan_name = 'Free' AND payment_method_name <> 'N/A'$$,
@@ -212,9 +212,10 @@ SELECT is((SELECT count(DISTINCT date_key)::int FROM elt_mart.fct_mrr_monthly),
           'fct_mrr_monthly measures every month end and the clock day');
 SELECT is_empty('SELECT 1 FROM elt_mart.fct_kpi_daily WHERE arr <> 12 * mrr', 'ARR = 12 x MRR');
 SELECT is_empty($$SELECT 1 FROM elt_mart.fct_kpi_daily k
-                  JOIN LATERAL (SELECT count(DISTINCT s.user_id) AS payers, COALESCE(sum(p.monthly_price), 0) AS mrr
-                                FROM elt_raw.subscriptions s JOIN elt_raw.plans p USING (plan_id)
-                                WHERE s.valid_to IS NULL AND p.monthly_price > 0 AND s.start_date <= k.date
+                  JOIN LATERAL (SELECT count(DISTINCT s.user_id) AS payers, COALESCE(sum(s.mrr), 0) AS mrr
+                                FROM elt_raw.subscriptions s
+                                WHERE s.mrr > 0 AND s.valid_from <= (k.date::timestamp AT TIME ZONE 'UTC')
+                                  AND (s.valid_to IS NULL OR s.valid_to > (k.date::timestamp AT TIME ZONE 'UTC'))
                                   AND (s.end_date IS NULL OR s.end_date > k.date)) x ON true
                   WHERE k.mrr <> x.mrr OR k.paying_users <> x.payers$$,
                 'daily MRR and paying users match the definition, day by day');

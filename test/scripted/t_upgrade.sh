@@ -75,25 +75,52 @@ SELECT line FROM (
 SQL
 }
 
+# load_010 USERS MARTS: 0.1.0-shaped data in $db, as 0.1.0's elt_generate
+# wrote it.  That function itself needs the 0.1.0 library (its bulk loader
+# writes the columns of the current one), so the rows come through 0.1.0's
+# generator functions, which the current library serves with the columns
+# 0.1.0 declares; versions with statuses 0.1.0 did not know are left out.
+load_010() {
+    q -c "INSERT INTO elt_raw.regions SELECT * FROM elt_regions()" \
+      -c "INSERT INTO elt_raw.referral_sources SELECT * FROM elt_referral_sources()" \
+      -c "INSERT INTO elt_raw.payment_methods SELECT * FROM elt_payment_methods()" \
+      -c "INSERT INTO elt_raw.plans SELECT * FROM elt_plans()" \
+      -c "INSERT INTO elt_raw.plan_features SELECT * FROM elt_plan_features()" \
+      -c "INSERT INTO elt_raw.users SELECT * FROM elt_users($1, 5, '2025-05-30')" \
+      -c "INSERT INTO elt_raw.subscriptions SELECT * FROM elt_subscriptions($1, 5, '2025-05-30') WHERE status IN ('active', 'expired', 'cancelled')" \
+      -c "INSERT INTO elt_raw.usage SELECT * FROM elt_usage($1, 5, '2025-05-30')" \
+      -c "INSERT INTO elt.settings VALUES (true, 5, $1, date '2025-05-30' - 364, '2025-05-30', $2, now(), NULL)" >/dev/null
+    if [ "$2" = true ]; then q -c "SELECT count(*) FROM elt_build_marts()" >/dev/null; fi
+}
+
 # --- 0.1.0 with data, a grant and a view of the user's own ---
 q -c "CREATE EXTENSION elt VERSION '0.1.0'" >/dev/null
 check "$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'elt'")" "0.1.0" "0.1.0 installs from its frozen script"
-q -c "SELECT count(*) FROM elt_generate(300, 5, '2025-05-30')" -c "SELECT count(*) FROM elt_refresh(2)" >/dev/null 2>&1
+load_010 300 true
 q -c "SELECT elt_grant_reader('elt_t_upgrade_bi')" >/dev/null
 q -c "CREATE VIEW public.my_mrr AS SELECT month_start, sum(mrr) AS mrr FROM elt_mart.fct_mrr_monthly GROUP BY 1" >/dev/null
 install_checksums $old
 # elt.settings gains a column: its old columns are compared on their own
 settings="SELECT seed, users, start_date, clock, marts_built, generated_at, refreshed_at FROM elt.settings"
-before=$(sums $old true | grep -v '^elt.settings ')
+# elt_raw.subscriptions gains columns too: its old ones are compared on their own
+subs="SELECT md5(string_agg(format('%s %s %s %s %s %s %s %s %s %s', subscription_id, user_id, plan_id, start_date, end_date,
+        payment_method_id, status, renewal_count, valid_from, valid_to), ',' ORDER BY subscription_id, valid_from)) FROM elt_raw.subscriptions"
+before=$(sums $old true | grep -v '^elt.settings \|^elt_raw.subscriptions ')
+before_subs=$(q -c "$subs")
 before_settings=$(q -c "$settings")
 before_view=$(q -c "SELECT md5(string_agg(format('%s %s', month_start, mrr), ',' ORDER BY month_start)) FROM public.my_mrr")
-check "$(q -c "SELECT count(*) > 0 FROM elt_mart.fct_usage_daily")" "t" "0.1.0 generated and refreshed data"
+check "$(q -c "SELECT count(*) > 0 FROM elt_mart.fct_usage_daily")" "t" "0.1.0 loaded data and built its marts"
 
 # --- the upgrade ---
 out=$(q -c "ALTER EXTENSION elt UPDATE" 2>&1)
 check "$?" "0" "ALTER EXTENSION elt UPDATE succeeds ($out)"
 check "$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'elt'")" "0.2.0" "the extension is at 0.2.0"
-same_sums "$before" "$(sums $old true | grep -v '^elt.settings ')" "every table's rows survive the upgrade"
+same_sums "$before" "$(sums $old true | grep -v '^elt.settings \|^elt_raw.subscriptions ')" "every table's rows survive the upgrade"
+check "$(q -c "$subs")" "$before_subs" "the subscriptions keep their columns of 0.1.0"
+check "$(q -c "SELECT count(*) FROM elt_raw.subscriptions s JOIN elt_raw.plans p USING (plan_id)
+               WHERE (billing_interval, seats, discount_pct, trial_end, mrr) IS DISTINCT FROM
+                     ('month', 1, 0, NULL::date, CASE WHEN status IN ('active', 'cancelled') THEN p.monthly_price ELSE 0 END)")" "0" \
+      "and their new columns say what 0.1.0 meant: monthly, one seat, list price while paying"
 check "$(q -c "$settings")" "$before_settings" "the settings survive the upgrade"
 check "$(q -c "SELECT model_version FROM elt.settings")" "1" "data of 0.1.0 is recorded as model version 1"
 check "$(q -c "SELECT md5(string_agg(format('%s %s', month_start, mrr), ',' ORDER BY month_start)) FROM public.my_mrr")" \
@@ -128,7 +155,8 @@ check "$(q -c "SELECT status FROM elt_refresh(1)" 2>&1)" "ok" "elt_refresh conti
 db=postgres
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" \
   -c "DROP EXTENSION IF EXISTS elt CASCADE" -c "CREATE EXTENSION elt VERSION '0.1.0'" >/dev/null
-q -c "SELECT count(*) FROM elt_generate(30, 5, '2025-05-30', build_marts => false)" -c "SELECT elt_schedule('0 * * * *', 3)" >/dev/null 2>&1
+load_010 30 false
+q -c "SELECT elt_schedule('0 * * * *', 3)" >/dev/null 2>&1
 check "$(q -c "SELECT command LIKE '%to_regprocedure(%' FROM cron.job WHERE jobname = 'elt-refresh'")" "t" \
       "0.1.0 scheduled its job with the old command"
 q -c "ALTER EXTENSION elt UPDATE" >/dev/null
