@@ -375,6 +375,17 @@ simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id, int region
 	PaidStart	how = PAID_SIGNUP;
 	bool		prev_annual = false;
 	int			prev_seats = 1;
+	int			y,
+				mo,
+				dd;
+
+	/*
+	 * Cohorts differ: besides their channel mix, each signup month brings
+	 * customers who stay a little longer or shorter (product, pricing and
+	 * market changes nobody modelled: a lognormal churn factor, sd 25 %).
+	 */
+	elt_ymd_from_day(life->signup, &y, &mo, &dd);
+	mult *= elt_lognormal(elt_hash(pop->seed, E_SIGNUPCAL, (uint64_t) (y * 12 + mo), F_COHORT), 0.25);
 
 	for (;;)
 	{
@@ -735,8 +746,20 @@ elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *life)
 	life->signup = elt_signup_day(pop, index);
 	life->first_name = elt_below(uh(pop, E_USER, index, F_FIRST), elt_n_first_names);
 	life->last_name = elt_below(uh(pop, E_USER, index, F_LAST), elt_n_last_names);
-	life->referral_source_id = 1 + elt_pick(uh(pop, E_USER, index, F_REFERRAL), pop->params.channel_mix,
-											   ELT_N_REFERRALS);
+	/*
+	 * The channel mix drifts as the business scales paid acquisition: Paid
+	 * Ads and Social Media gain a quarter of their weight a year, Friend
+	 * referrals lose a sixth, so that later cohorts churn more.
+	 */
+	{
+		double		years = (double) (life->signup - pop->start) / 365.0;
+		int			cw[ELT_N_REFERRALS];
+
+		for (int i = 0; i < ELT_N_REFERRALS; i++)
+			cw[i] = (int) (pop->params.channel_mix[i] * 64.0 *
+						   (i == 1 || i == 2 ? 1.0 + 0.25 * years : i == 3 ? 1.0 / (1.0 + 0.2 * years) : 1.0));
+		life->referral_source_id = 1 + elt_pick(uh(pop, E_USER, index, F_REFERRAL), cw, ELT_N_REFERRALS);
+	}
 	campaign = elt_signup_campaign(pop, life->signup);
 	/* on a campaign day the extra signups came through the campaign */
 	if (campaign > 1.0 &&

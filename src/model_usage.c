@@ -38,6 +38,42 @@ typedef struct Holidays
 	EltDay		dec24;			/* Dec 24 of that year (Dec 31 = +7, next Jan 1 = +8) */
 } Holidays;
 
+/*
+ * day_activity is what day d does to everybody's chance to be active: a
+ * common shock (news, outages, a launch: sd 6 %) and the summer lull, so
+ * that daily active users are not a smooth curve.  Cached by day: it is
+ * asked for every user on every day.
+ */
+static double
+day_activity(const EltPop *pop, EltDay d)
+{
+	static struct
+	{
+		uint64_t	seed;
+		double		seasonality;
+		EltDay		day;
+		double		value;
+	}			cache[1024];
+	int			slot = (int) ((uint32_t) d & 1023);
+	double		v;
+	int			y,
+				m,
+				dd;
+
+	if (cache[slot].day == d && cache[slot].seed == pop->seed && cache[slot].value > 0.0 &&
+		cache[slot].seasonality == pop->params.seasonality)
+		return cache[slot].value;
+	elt_ymd_from_day(d, &y, &m, &dd);
+	v = 1.0 + 0.06 * elt_normal(elt_hash(pop->seed, E_SIGNUPCAL, (uint64_t) d, F_DAYACTIVE));
+	if (m == 7 || m == 8)
+		v *= 1.0 - 0.08 * pop->params.seasonality;
+	cache[slot].seed = pop->seed;
+	cache[slot].seasonality = pop->params.seasonality;
+	cache[slot].day = d;
+	cache[slot].value = v;
+	return v;
+}
+
 /* active_chance is the chance that the user of segment s is active on day d. */
 static double
 active_chance(const EltPop *pop, const EltLife *life, const EltSegment *s, EltDay d, EltDay churn_period_start,
@@ -52,6 +88,7 @@ active_chance(const EltPop *pop, const EltLife *life, const EltSegment *s, EltDa
 		p *= FREE_ACTIVE;
 	if (d - life->signup < ONBOARDING_DAYS && p < ONBOARDING_ACTIVE)
 		p = ONBOARDING_ACTIVE;
+	p *= day_activity(pop, d);
 	if (wd == 0 || wd == 6)
 		p *= pop->params.weekend_activity;
 	else if (d == hol->jan1 || (d >= hol->dec24 && d <= hol->dec24 + 2) || d == hol->dec24 + 7 || d == hol->dec24 + 8)

@@ -15,7 +15,8 @@ FROM (SELECT DISTINCT ON (user_id) plan_id FROM elt_raw.users ORDER BY user_id, 
 -- referral: 20/45/10/25
 INSERT INTO mix
 SELECT 'referral', referral_source_id, 100.0 * count(*) / sum(count(*)) OVER (), (ARRAY[20,45,10,25])[referral_source_id]
-FROM elt_raw.users WHERE valid_to IS NULL GROUP BY referral_source_id;
+FROM elt_raw.users WHERE valid_to IS NULL AND signup_date < (SELECT start_date + 90 FROM elt.settings)  -- before the mix drifts
+GROUP BY referral_source_id;
 -- payment of paid subscriptions: 60/30/10
 INSERT INTO mix
 SELECT 'payment', payment_method_id, 100.0 * count(*) / sum(count(*)) OVER (), (ARRAY[60,30,10])[payment_method_id]
