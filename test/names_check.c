@@ -36,6 +36,8 @@ main(void)
 	int			topf[7] = {0}, topf_i[7] = {0};
 	int			bad = 0, distinct_f = 0, distinct_l = 0, top_f = 0, top_l = 0, top_full = 0, top_full_i = 0;
 	int			regf[7][1024];
+	int			regl[7][1024];
+	int			topl[7] = {0}, topl_i[7] = {0};
 	long		sink = 0;
 	clock_t		t0;
 	double		secs;
@@ -43,6 +45,7 @@ main(void)
 	int			bad_dom = 0, personal_top2 = 0;
 
 	memset(regf, 0, sizeof(regf));
+	memset(regl, 0, sizeof(regl));
 	if (elt_names_check() != 0)
 	{
 		printf("not ok - name lists inconsistent: %d problems\n", elt_names_check());
@@ -61,6 +64,7 @@ main(void)
 		nl[l]++;
 		full[(size_t) f * elt_n_last_names + l]++;
 		regf[region][f]++;
+		regl[region][l]++;
 	}
 	for (int i = 0; i < elt_n_first_names; i++)
 	{
@@ -76,6 +80,9 @@ main(void)
 		distinct_l += nl[i] > 0;
 		if (nl[i] > top_l)
 			top_l = nl[i];
+		for (int r = 1; r <= 6; r++)
+			if (regl[r][i] > topl[r])
+				topl[r] = regl[r][i], topl_i[r] = i;
 	}
 	for (size_t i = 0; i < (size_t) elt_n_first_names * elt_n_last_names; i++)
 		if (full[i] > top_full)
@@ -91,8 +98,8 @@ main(void)
 
 		for (int i = 0; i < elt_n_first_names; i++)
 			n += regf[r][i];
-		printf("region %d: top first name %s %.2f %% of the region\n", r, elt_first_names[topf_i[r]],
-			   100.0 * topf[r] / n);
+		printf("region %d: top first name %s %.2f %%, top last name %s %.2f %% of the region\n", r,
+			   elt_first_names[topf_i[r]], 100.0 * topf[r] / n, elt_last_names[topl_i[r]], 100.0 * topl[r] / n);
 	}
 	if (distinct_f < 400 || distinct_l < 400 || 100.0 * top_full / USERS > 0.05)
 		bad++;
