@@ -100,22 +100,48 @@ elt_usage_id(const EltPop *pop, int64_t index, EltDay day)
 }
 
 /*
+ * copy_local appends a name to an address's local part, lower case, keeping
+ * letters, digits and hyphens (names may hold spaces and apostrophes).
+ */
+static int
+copy_local(char *dst, int room, const char *name)
+{
+	int			n = 0;
+
+	for (const char *p = name; *p && n < room - 1; p++)
+	{
+		char		c = *p;
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')
+			dst[n++] = c;
+	}
+	dst[n] = '\0';
+	return n;
+}
+
+/*
  * elt_email writes a user's address for one email version into buf; the
- * token from the user index keeps addresses unique.  Returns its length.
+ * token from the user index keeps addresses unique.  Business-plan accounts
+ * (by the first subscription's plan) get company domains.  Returns its length.
  */
 int
 elt_email(const EltPop *pop, const EltLife *life, int email_version, char *buf, int buflen)
 {
 	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 	char		token[16];
+	char		first[64];
+	char		last[64];
+	char		domain[64];
 	int			n = 0;
 	uint64_t	t = elt_permute((uint64_t) life->index, 20, elt_hash(pop->seed, E_IDKEY, 4, 0));
-	const char *first = elt_first_names[life->first_name];
-	const char *last = elt_last_names[life->last_name];
-	int			dom = elt_below(uh(pop, E_EMAIL, life->index, sub_field(F_EMAIL_DOMAIN, 0, email_version)),
-								elt_n_email_domains);
-	int			len;
+	bool		company = life->nsegs > 0 && life->segs[0].plan_id >= 4;
 
+	copy_local(first, sizeof(first), elt_first_names[life->first_name]);
+	copy_local(last, sizeof(last), elt_last_names[life->last_name]);
+	elt_email_domain(company, uh(pop, E_EMAIL, life->index, sub_field(F_EMAIL_DOMAIN, 0, email_version)),
+					 domain, sizeof(domain));
 	do
 	{
 		token[n++] = digits[t % 36];
@@ -123,14 +149,8 @@ elt_email(const EltPop *pop, const EltLife *life, int email_version, char *buf, 
 	} while (t > 0);
 	token[n] = '\0';
 	if (email_version > 0)
-		len = snprintf(buf, buflen, "%s.%s.%s.%d@%s", first, last, token, email_version,
-					   elt_email_domains[dom]);
-	else
-		len = snprintf(buf, buflen, "%s.%s.%s@%s", first, last, token, elt_email_domains[dom]);
-	for (char *p = buf; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p += 'a' - 'A';
-	return len;
+		return snprintf(buf, buflen, "%s.%s.%s.%d@%s", first, last, token, email_version, domain);
+	return snprintf(buf, buflen, "%s.%s.%s@%s", first, last, token, domain);
 }
 
 #define GROW(life, arr, n, cap) \
@@ -738,14 +758,13 @@ elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *life)
 	double		campaign;
 	int			plan_id,
 				region_id;
+	uint64_t	last_h;
 
 	life->index = index;
 	life->horizon = horizon;
 	life->nsegs = life->nuvers = life->nsvers = 0;
 	life->overflow = false;
 	life->signup = elt_signup_day(pop, index);
-	life->first_name = elt_below(uh(pop, E_USER, index, F_FIRST), elt_n_first_names);
-	life->last_name = elt_below(uh(pop, E_USER, index, F_LAST), elt_n_last_names);
 	/*
 	 * The channel mix drifts as the business scales paid acquisition: Paid
 	 * Ads and Social Media gain a quarter of their weight a year, Friend
@@ -771,6 +790,15 @@ elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *life)
 	for (int i = 0; i < ELT_N_REGIONS; i++)
 		rw[i] = pop->params.region_mix[i];
 	region_id = 1 + elt_pick(uh(pop, E_USER, index, F_REGION), rw, ELT_N_REGIONS);
+	/* names follow the signup region; a famous full name gets another last name */
+	life->first_name = elt_name_first(region_id, uh(pop, E_USER, index, F_FIRST));
+	last_h = uh(pop, E_USER, index, F_LAST);
+	life->last_name = elt_name_last(region_id, last_h);
+	while (elt_name_blocked(life->first_name, life->last_name))
+	{
+		last_h = elt_mix64(last_h);
+		life->last_name = elt_name_last(region_id, last_h);
+	}
 	for (int i = 0; i < ELT_N_PLANS; i++)
 		w[i] = pop->params.plan_mix[i];
 	plan_id = 1 + elt_pick(uh(pop, E_USER, index, F_PLAN), w, ELT_N_PLANS);

@@ -1,0 +1,437 @@
+/*
+ * names_data.c: the name lists of simulated users (plain C data, no code).
+ * Each region lists first and last names in popularity order, most common
+ * first (names.c weights rank r by 1/(r + q)); a name may appear in several
+ * regions.  elt_first_names / elt_last_names hold every name once, sorted by
+ * strcmp, so a user's name is one index: every name of a region list must
+ * also be in the sorted list (test/names_check.c checks both).  Plain ASCII:
+ * letters, and hyphen, apostrophe or space inside a name.
+ */
+#include "names_priv.h"
+
+/* North America, first names */
+static const char *const first_na[] = {
+	"James", "Mary", "Michael", "Jennifer", "Robert", "Linda", "John", "Patricia", "David",
+	"Elizabeth", "William", "Jessica", "Christopher", "Sarah", "Daniel", "Emily", "Joseph",
+	"Ashley", "Matthew", "Maria", "Anthony", "Michelle", "Joshua", "Amanda", "Andrew",
+	"Melissa", "Ryan", "Stephanie", "Brian", "Nicole", "Kevin", "Emma", "Jose", "Olivia",
+	"Thomas", "Karen", "Jason", "Susan", "Justin", "Lisa", "Brandon", "Rebecca", "Eric",
+	"Laura", "Steven", "Rachel", "Tyler", "Samantha", "Richard", "Hannah", "Jacob", "Lauren",
+	"Kyle", "Megan", "Nathan", "Amy", "Luis", "Ana", "Juan", "Sophia", "Carlos", "Isabella",
+	"Noah", "Ava", "Ethan", "Madison", "Liam", "Abigail", "Mason", "Chloe", "Logan", "Grace",
+	"Aiden", "Natalie", "Dylan", "Victoria", "Jordan", "Kimberly", "Austin", "Heather",
+	"Zachary", "Brittany", "Christian", "Danielle", "Aaron", "Kayla", "Adam", "Alexis",
+	"Benjamin", "Taylor", "Jonathan", "Julia", "Gabriel", "Andrea", "Samuel", "Alyssa",
+	"Alexander", "Morgan", "Caleb", "Haley", "Evan", "Destiny", "Hunter", "Brianna", "Connor",
+	"Mackenzie", "Isaiah", "Jasmine", "Angel", "Gabriela", "Miguel", "Camila", "Jesus",
+	"Valeria", "Diego", "Daniela", "Antonio", "Sofia", "Alejandro", "Mariana", "Francisco",
+	"Guadalupe", "Marcus", "Keisha", "DeShawn", "Tiana", "Jamal", "Aaliyah", "Malik", "Imani",
+	"Darnell", "Monique", "Terrence", "Latoya", "Trevor", "Brooke", "Cody", "Courtney",
+	"Derek", "Kelsey", "Travis", "Lindsey", "Marc", "Genevieve", "Etienne", "Chantal",
+	"Mathieu", "Isabelle", "Gurpreet", "Mei", "Wei", "Priya", "Raj",
+};
+
+/* Europe, first names */
+static const char *const first_eu[] = {
+	"Maria", "Anna", "Thomas", "Laura", "Daniel", "Sophie", "Alexander", "David", "Julia",
+	"Marco", "Emma", "Lukas", "Sarah", "Peter", "Elena", "Michael", "Marie", "Paul", "Anne",
+	"Jan", "Sofia", "Luca", "Lea", "Pierre", "Giulia", "Nicolas", "Katarzyna", "Javier",
+	"Camille", "Stefan", "Claudia", "Andrea", "Martina", "Piotr", "Eva", "Antonio", "Lucia",
+	"Oliver", "Charlotte", "Jakub", "Agnieszka", "Francesco", "Chiara", "Pablo", "Carmen",
+	"Lars", "Ingrid", "Jonas", "Hanna", "Sebastian", "Isabel", "Felix", "Amelie", "Henrik",
+	"Astrid", "Hugo", "Manon", "Matteo", "Alessia", "Alejandro", "Paula", "Tomasz",
+	"Magdalena", "Finn", "Mia", "George", "Olivia", "Harry", "Emily", "Jack", "Isla", "Sven",
+	"Freya", "Mikael", "Elin", "Joao", "Ines", "Dimitri", "Nadia", "Florian", "Lena",
+	"Maximilian", "Johanna", "Kevin", "Nathalie", "Sergio", "Beatriz", "Giovanni", "Francesca",
+	"Wojciech", "Zofia", "Erik", "Sara", "Lorenzo", "Federica", "Adrian", "Natalia", "Oscar",
+	"Ella", "Louis", "Chloe", "Gabriel", "Clara", "Jesper", "Sanne", "Pieter", "Femke",
+	"Sander", "Anouk", "Bram", "Lotte", "Ruben", "Noor", "Mateusz", "Aleksandra", "Krzysztof",
+	"Joanna", "Mads", "Ida", "Magnus", "Sigrid", "Gustav", "Linnea", "Ivan", "Olga", "Dominik",
+	"Klara", "Andreas", "Katharina", "Fabian", "Aurelie", "Thibault", "Elise", "Rafael",
+	"Monica", "Alberto", "Rosa", "Callum", "Niamh", "Declan", "Siobhan", "Rhys", "Cerys",
+};
+
+/* Asia, first names */
+static const char *const first_as[] = {
+	"Wei", "Priya", "Rahul", "Yuki", "Min-jun", "Anh", "Jing", "Arjun", "Hiroshi", "Ji-woo",
+	"Amit", "Xin", "Sakura", "Rizky", "Mei", "Aarav", "Linh", "Haruto", "Ananya", "Jun",
+	"Siti", "Hao", "Deepak", "Seo-yeon", "Yan", "Sunil", "Minh", "Kenji", "Aiko", "Vikram",
+	"Lei", "Putri", "Ravi", "Hana", "Tuan", "Ming", "Sneha", "Takeshi", "Ling", "Jose",
+	"Divya", "Dewi", "Juan", "Ji-ho", "Hui", "Rohan", "Yui", "Duc", "Fang", "Ahmad", "Kavya",
+	"Haruka", "Hyun-woo", "Lan", "Nur", "Sanjay", "Yong", "Sota", "Ayu", "Jia", "Mark", "Mai",
+	"Kiran", "Ren", "Eun-ji", "Tao", "Pooja", "Yuna", "Budi", "Ying", "Anil", "Daiki", "Huong",
+	"Jae-won", "Xiu", "Rajesh", "Riko", "Agus", "Ping", "Neha", "Ha-eun", "Akira", "Thanh",
+	"Bo", "Meera", "Hye-jin", "Kai", "Wahyu", "Mohammed", "Fatima", "Jian", "Nisha", "Ryo",
+	"Quang", "Cheng", "Shreya", "Makoto", "Ji-yeon", "Hieu", "Dian", "Lakshmi", "Tomoko",
+	"Sung-min", "Yi", "Angelica", "Sri", "Haoran", "Aditi", "Naoki", "Thu", "Eko", "Ramesh",
+	"Misaki", "Do-yun", "Kazuki", "Maricel", "Jasmine", "Zhiwei", "Xiaoming", "Yuting", "Meng",
+	"Vivek", "Anjali", "Shinji", "Emi", "Seung-ho", "Bao", "Trang", "Joko", "Indah", "Jericho",
+	"Kristine",
+};
+
+/* South America, first names */
+static const char *const first_sa[] = {
+	"Maria", "Jose", "Ana", "Juan", "Luis", "Carlos", "Gabriela", "Lucas", "Mariana", "Joao",
+	"Camila", "Pedro", "Valentina", "Miguel", "Sofia", "Gabriel", "Isabela", "Mateo", "Julia",
+	"Santiago", "Laura", "Diego", "Beatriz", "Rafael", "Daniela", "Matheus", "Fernanda",
+	"Jorge", "Luciana", "Andres", "Carolina", "Felipe", "Valeria", "Alejandro", "Larissa",
+	"Sebastian", "Patricia", "Francisco", "Leticia", "Antonio", "Martina", "Bruno", "Catalina",
+	"Nicolas", "Paula", "Thiago", "Renata", "Fernando", "Andrea", "Rodrigo", "Juliana",
+	"Ricardo", "Natalia", "Gustavo", "Bianca", "Eduardo", "Adriana", "Manuel", "Isabella",
+	"Vinicius", "Alejandra", "Marcelo", "Claudia", "Javier", "Amanda", "Leonardo", "Monica",
+	"Alexandre", "Rosa", "Guilherme", "Vanessa", "Paulo", "Silvia", "Sergio", "Lorena",
+	"Roberto", "Carla", "Marcos", "Tatiana", "Martin", "Ximena", "Emiliano", "Florencia",
+	"Joaquin", "Agustina", "Tomas", "Antonella", "Benjamin", "Francisca", "Ignacio",
+	"Constanza", "Cristian", "Milagros", "Gonzalo", "Lucia", "Raul", "Gisele", "Hector",
+	"Raquel", "Oscar", "Alice", "Enzo", "Heloisa", "Arthur", "Manuela", "Davi", "Yasmin",
+	"Caio", "Rafaela", "Leandro", "Marcela", "Victor", "Elena", "Hugo", "Pilar", "Ramon",
+	"Teresa", "Esteban", "Noelia", "Fabio", "Priscila", "Osvaldo", "Aline", "Wellington",
+	"Thais", "Matias", "Romina",
+};
+
+/* Africa, first names */
+static const char *const first_af[] = {
+	"Mohamed", "Fatima", "Ahmed", "Grace", "Chinedu", "Mary", "Ibrahim", "Aisha", "John",
+	"Blessing", "Emmanuel", "Amina", "Samuel", "Joy", "Peter", "Esther", "Kwame", "Abena",
+	"Oluwaseun", "Ngozi", "Tunde", "Chioma", "Mustafa", "Nour", "Yusuf", "Mariam", "Joseph",
+	"Faith", "Daniel", "Mercy", "Kofi", "Akosua", "David", "Precious", "Sipho", "Thandiwe",
+	"Omar", "Michael", "Ruth", "Abdullahi", "Zainab", "Chukwuemeka", "Adaeze", "Babajide",
+	"Folake", "Yaw", "Ama", "Kwabena", "Efua", "Tewodros", "Meron", "Dawit", "Selam", "Abebe",
+	"Hiwot", "Yohannes", "Tigist", "Mahmoud", "Yasmin", "Karim", "Salma", "Hassan", "Mona",
+	"Thabo", "Lerato", "Themba", "Nomvula", "Bongani", "Zanele", "Lwazi", "Palesa", "Brian",
+	"Wanjiku", "Kevin", "Akinyi", "Dennis", "Njeri", "Collins", "Achieng", "Felix", "Nafula",
+	"Tariq", "Layla", "Adebayo", "Funmilayo", "Emeka", "Nneka", "Ikechukwu", "Uchenna",
+	"Obinna", "Amaka", "Segun", "Bukola", "Femi", "Yetunde", "Kelechi", "Ifeoma", "Musa",
+	"Halima", "Sani", "Hauwa", "Kojo", "Adwoa", "Kweku", "Yaa", "Gift", "Patience", "Lucky",
+	"Sibusiso", "Nandi", "Mandla", "Ayanda", "Alemayehu", "Bethlehem", "Girma", "Mekdes",
+	"Solomon", "Rahel", "Sherif", "Dina", "Khaled", "Rania", "Walid", "Heba", "Chidi",
+	"Olumide", "Abiodun", "Sarah", "Moses", "Rebecca", "Stephen", "Elizabeth",
+};
+
+/* Oceania, first names */
+static const char *const first_oc[] = {
+	"Jack", "Charlotte", "Oliver", "Olivia", "William", "Amelia", "Noah", "Isla", "James",
+	"Mia", "Thomas", "Ava", "Lachlan", "Grace", "Joshua", "Chloe", "Liam", "Ruby", "Ethan",
+	"Emily", "Samuel", "Sophie", "Lucas", "Zoe", "Cooper", "Matilda", "Henry", "Evie", "Riley",
+	"Harper", "Mitchell", "Jessica", "Hamish", "Georgia", "Angus", "Ella", "Fletcher",
+	"Sienna", "Archie", "Hannah", "Benjamin", "Lily", "Jacob", "Sarah", "Daniel", "Ebony",
+	"Nathan", "Brooke", "Luke", "Tayla", "Ryan", "Kirra", "Connor", "Jade", "Blake", "Holly",
+	"Kane", "Aroha", "Tane", "Mere", "Wiremu", "Anahera", "Nikau", "Kiri", "Rawiri", "Moana",
+	"Manaia", "Hine", "Tama", "Ngaire", "Hemi", "Awhina", "Tipene", "Marama", "Rangi", "Sione",
+	"Losana", "Tevita", "Mele", "Sefo", "Ana", "Tavita", "Sina", "Viliami", "Lupe", "Iosefa",
+	"Salote", "Aisake", "Talia", "Peter", "Michelle", "David", "Karen", "Mark", "Kylie",
+	"Craig", "Leanne", "Darren", "Tracey", "Shane", "Narelle", "Bradley", "Belinda", "Scott",
+	"Rebecca", "Matthew", "Kate", "Andrew", "Bronwyn", "Stephen", "Megan", "Dylan", "Tahlia",
+	"Jayden", "Shannon", "Adam", "Emma", "Callum", "Lucy", "Xavier", "Madison", "Hugo",
+	"Poppy", "Jasper", "Willow", "Arlo", "Maeve", "Wei", "Priya", "Raj", "Mei",
+};
+
+/* North America, last names */
+static const char *const last_na[] = {
+	"Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
+	"Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
+	"Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez",
+	"Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
+	"Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
+	"Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Gomez", "Phillips", "Evans",
+	"Turner", "Diaz", "Parker", "Cruz", "Edwards", "Collins", "Reyes", "Stewart", "Morris",
+	"Morales", "Murphy", "Cook", "Rogers", "Gutierrez", "Ortiz", "Morgan", "Cooper",
+	"Peterson", "Bailey", "Reed", "Kelly", "Howard", "Ramos", "Kim", "Cox", "Ward",
+	"Richardson", "Watson", "Brooks", "Chavez", "Wood", "James", "Bennett", "Gray", "Mendoza",
+	"Ruiz", "Hughes", "Price", "Alvarez", "Castillo", "Sanders", "Patel", "Myers", "Long",
+	"Ross", "Foster", "Jimenez", "Powell", "Jenkins", "Perry", "Russell", "Sullivan", "Bell",
+	"Coleman", "Butler", "Henderson", "Barnes", "Gonzales", "Fisher", "Vasquez", "Simmons",
+	"Romero", "Patterson", "Alexander", "Hamilton", "Graham", "Reynolds", "Griffin", "Wallace",
+	"Moreno", "West", "Cole", "Hayes", "Bryant", "Herrera", "Gibson", "Ellis", "Tremblay",
+	"Gagnon", "Roy", "Cote", "Bouchard", "Gauthier", "Morin", "Lavoie", "Fortin", "Wong",
+	"Chan", "Singh", "MacDonald", "Leblanc",
+};
+
+/* Europe, last names */
+static const char *const last_eu[] = {
+	"Muller", "Schmidt", "Garcia", "Rossi", "Martin", "Smith", "Fernandez", "Kowalski",
+	"Jansen", "Johansson", "Bernard", "Schneider", "Lopez", "Nowak", "Russo", "Dubois",
+	"Fischer", "Rodriguez", "Jones", "Hansen", "Weber", "Ferrari", "De Jong", "Gonzalez",
+	"Wisniewski", "Thomas", "Meyer", "Esposito", "Williams", "Nielsen", "Petit", "Wagner",
+	"Sanchez", "Bianchi", "Wojcik", "Brown", "Andersson", "Becker", "Romano", "Perez",
+	"Durand", "Van Dijk", "Kaminski", "Taylor", "Jensen", "Schulz", "Colombo", "Martinez",
+	"Leroy", "Hoffmann", "Ricci", "Lewandowski", "Davies", "Karlsson", "Moreau", "Bakker",
+	"Schafer", "Marino", "Gomez", "Zielinski", "Evans", "Nilsson", "Koch", "Greco", "Simon",
+	"Visser", "Szymanski", "Wilson", "Pedersen", "Bauer", "Bruno", "Diaz", "Laurent",
+	"Richter", "Gallo", "Wozniak", "Robinson", "Eriksson", "Lefebvre", "Klein", "Conti",
+	"Smit", "Dabrowski", "Wright", "Larsson", "Wolf", "De Luca", "Michel", "Mulder",
+	"Kozlowski", "Thompson", "Olsen", "Schroder", "Mancini", "Ruiz", "Garnier", "Neumann",
+	"Costa", "Jankowski", "Walker", "Persson", "Fontaine", "Schwarz", "Giordano", "Hernandez",
+	"Meijer", "Mazur", "White", "Berg", "Zimmermann", "Rizzo", "Moreno", "Roux", "Braun",
+	"Lombardi", "Kwiatkowski", "Hughes", "Svensson", "Krause", "Moretti", "Alonso", "Vincent",
+	"De Vries", "Novak", "Horvath", "Dvorak", "Nagy", "Murphy", "O'Brien", "Kelly", "Bos",
+	"Hendriks", "Lindberg", "Virtanen", "Korhonen",
+};
+
+/* Asia, last names */
+static const char *const last_as[] = {
+	"Wang", "Li", "Zhang", "Liu", "Chen", "Nguyen", "Kumar", "Singh", "Yang", "Kim", "Sato",
+	"Huang", "Zhao", "Lee", "Suzuki", "Wu", "Tran", "Sharma", "Park", "Zhou", "Takahashi",
+	"Xu", "Le", "Patel", "Tanaka", "Sun", "Choi", "Ma", "Santos", "Watanabe", "Zhu", "Hu",
+	"Gupta", "Pham", "Ito", "Guo", "Jung", "He", "Yamamoto", "Lin", "Reyes", "Luo", "Cruz",
+	"Nakamura", "Gao", "Kang", "Hoang", "Liang", "Reddy", "Kobayashi", "Zheng", "Cho", "Xie",
+	"Song", "Tang", "Kato", "Han", "Huynh", "Yoshida", "Shah", "Feng", "Yoon", "Deng",
+	"Bautista", "Yamada", "Cao", "Phan", "Iyer", "Yu", "Sasaki", "Jang", "Vu", "Yamaguchi",
+	"Pan", "Mendoza", "Lim", "Dang", "Matsumoto", "Du", "Das", "Inoue", "Jiang", "Bui",
+	"Kimura", "Tan", "Rao", "Shin", "Hayashi", "Wei", "Setiawan", "Do", "Shimizu", "Ramos",
+	"Joshi", "Yamazaki", "Saito", "Hidayat", "Mori", "Ho", "Wijaya", "Susanto", "Kusuma",
+	"Gunawan", "Nair", "Mehta", "Verma", "Mishra", "Banerjee", "Menon", "Pillai", "Ikeda",
+	"Hashimoto", "Ishikawa", "Ogawa", "Goto", "Okada", "Ng", "Chua", "Teo", "Goh", "Garcia",
+	"Dela Cruz", "Villanueva", "Torres", "Ngo", "Duong", "Ly", "Lam", "Trinh", "Seo", "Kwon",
+	"Hwang", "Ahn",
+};
+
+/* South America, last names */
+static const char *const last_sa[] = {
+	"Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira",
+	"Lima", "Gomes", "Gonzalez", "Rodriguez", "Costa", "Ribeiro", "Martins", "Carvalho",
+	"Lopez", "Almeida", "Garcia", "Martinez", "Perez", "Sanchez", "Araujo", "Fernandes",
+	"Rocha", "Dias", "Nascimento", "Andrade", "Moreira", "Nunes", "Marques", "Machado",
+	"Mendes", "Freitas", "Cardoso", "Ramos", "Goncalves", "Teixeira", "Barbosa", "Diaz",
+	"Gomez", "Romero", "Torres", "Flores", "Benitez", "Alvarez", "Ruiz", "Vargas", "Rojas",
+	"Castro", "Ortiz", "Morales", "Herrera", "Medina", "Aguilar", "Gutierrez", "Mendoza",
+	"Ramirez", "Vega", "Soto", "Munoz", "Contreras", "Fuentes", "Sepulveda", "Espinoza",
+	"Valenzuela", "Figueroa", "Cortes", "Reyes", "Nunez", "Pinto", "Correia", "Cavalcanti",
+	"Dantas", "Campos", "Vieira", "Monteiro", "Barros", "Batista", "Cunha", "Pires", "Melo",
+	"Farias", "Lopes", "Mendonca", "Cruz", "Acosta", "Rios", "Molina", "Paredes", "Guerrero",
+	"Salazar", "Mejia", "Cardenas", "Quispe", "Mamani", "Huaman", "Condori", "Jimenez",
+	"Ortega", "Navarro", "Delgado", "Cabrera", "Ponce", "Cordoba", "Aguirre", "Sosa", "Blanco",
+	"Correa", "Peralta", "Villalba", "Rey", "Franco", "Dominguez", "Azevedo", "Xavier",
+	"Bezerra", "Tavares", "Duarte", "Leite", "Brito",
+};
+
+/* Africa, last names */
+static const char *const last_af[] = {
+	"Mohamed", "Ahmed", "Ali", "Okafor", "Mensah", "Mwangi", "Ibrahim", "Hassan", "Adeyemi",
+	"Nkosi", "Otieno", "Kamau", "Abdullahi", "Bello", "Mahmoud", "Osei", "Okeke", "Tesfaye",
+	"Ndlovu", "Musa", "Boateng", "Ochieng", "Mohammed", "Eze", "Kariuki", "Dlamini",
+	"Abubakar", "Owusu", "Mahlangu", "Ogunleye", "Kebede", "Nwachukwu", "Asante", "Omondi",
+	"Khumalo", "Hailu", "Adebayo", "Njoroge", "Sithole", "Kimani", "Okonkwo", "Agyeman",
+	"Mokoena", "Tadesse", "Ogunbiyi", "Wambui", "Zulu", "Girma", "Mutua", "Nwosu", "Ansah",
+	"Mthembu", "Bekele", "Kiprop", "Abdelrahman", "Amoah", "Ngcobo", "Getachew", "Chukwu",
+	"Molefe", "Alemu", "Olawale", "Opoku", "Koech", "Youssef", "Mostafa", "Salem", "Farouk",
+	"El-Sayed", "Hussein", "Abdallah", "Soliman", "Gamal", "Fawzy", "Adjei", "Appiah", "Darko",
+	"Frimpong", "Gyamfi", "Adu", "Tetteh", "Quaye", "Amankwah", "Okoro", "Obi", "Nwankwo",
+	"Igwe", "Chukwuma", "Lawal", "Yusuf", "Danjuma", "Usman", "Bakare", "Ojo", "Akande",
+	"Onyango", "Wafula", "Chege", "Maina", "Muriuki", "Cheruiyot", "Langat", "Rotich",
+	"Wekesa", "Botha", "Van der Merwe", "Pillay", "Naidoo", "Mabuza", "Ngubane", "Radebe",
+	"Mkhize", "Nel", "Pretorius", "Assefa", "Tekle", "Wolde", "Desta", "Haile", "Demissie",
+	"Negash", "Oyelaran", "Afolabi", "Oduya", "Mbatha",
+};
+
+/* Oceania, last names */
+static const char *const last_oc[] = {
+	"Smith", "Jones", "Williams", "Brown", "Wilson", "Taylor", "Nguyen", "Johnson", "Martin",
+	"White", "Anderson", "Walker", "Thompson", "Thomas", "Lee", "Ryan", "Harris", "Kelly",
+	"King", "Robinson", "Wright", "Campbell", "Mitchell", "Young", "Hall", "Clarke", "Roberts",
+	"Evans", "Edwards", "Turner", "Davies", "Murphy", "Hughes", "Green", "Wood", "Baker",
+	"Scott", "Stewart", "Cooper", "Hill", "Ward", "Phillips", "Moore", "Parker", "Morris",
+	"Watson", "Bell", "Collins", "Cook", "Allen", "Graham", "Russell", "Bennett", "Carter",
+	"Singh", "Patel", "Chen", "Wang", "Zhang", "Li", "Tan", "Kaur", "Ngata", "Parata",
+	"Tamihana", "Karaka", "Tomoana", "Henare", "Rewi", "Tipene", "Marino", "Paewai", "Pomare",
+	"Hohaia", "Wihongi", "Tuilagi", "Fonoti", "Leota", "Faleolo", "Tuala", "Sapolu", "Fifita",
+	"Tupou", "Vaipulu", "Lolohea", "Havili", "Naidu", "Prasad", "Kumar", "Sharma", "O'Connor",
+	"O'Neill", "McDonald", "MacKenzie", "Fraser", "Stevens", "Reid", "Marshall", "Ross",
+	"Morgan", "Price", "Hunter", "Kennedy", "Gray", "Dixon", "Wallace", "Johnston", "Ellis",
+	"Armstrong", "Hamilton", "Shaw", "Knight", "Burns", "Ferguson", "Chapman", "Webb", "Doyle",
+	"Sutherland", "Baxter", "Gibson", "Fletcher", "Cameron", "Simpson", "Lawson", "Mason",
+	"Rowe", "Pearce",
+};
+
+#define N(a) ((int) (sizeof(a) / sizeof((a)[0])))
+
+/* Region id - 1 indexes this (ids as in catalog.c). */
+const EltNamePool elt_name_pools[ELT_NAME_REGIONS] = {
+	{first_na, N(first_na), last_na, N(last_na)},	/* North America */
+	{first_eu, N(first_eu), last_eu, N(last_eu)},	/* Europe */
+	{first_as, N(first_as), last_as, N(last_as)},	/* Asia */
+	{first_sa, N(first_sa), last_sa, N(last_sa)},	/* South America */
+	{first_af, N(first_af), last_af, N(last_af)},	/* Africa */
+	{first_oc, N(first_oc), last_oc, N(last_oc)},	/* Oceania */
+};
+
+const char *const elt_first_names[] = {
+	"Aaliyah", "Aarav", "Aaron", "Abdullahi", "Abebe", "Abena", "Abigail", "Abiodun",
+	"Achieng", "Adaeze", "Adam", "Adebayo", "Aditi", "Adrian", "Adriana", "Adwoa", "Agnieszka",
+	"Agus", "Agustina", "Ahmad", "Ahmed", "Aiden", "Aiko", "Aisake", "Aisha", "Akinyi",
+	"Akira", "Akosua", "Alberto", "Alejandra", "Alejandro", "Aleksandra", "Alemayehu",
+	"Alessia", "Alexander", "Alexandre", "Alexis", "Alice", "Aline", "Alyssa", "Ama", "Amaka",
+	"Amanda", "Amelia", "Amelie", "Amina", "Amit", "Amy", "Ana", "Anahera", "Ananya", "Andrea",
+	"Andreas", "Andres", "Andrew", "Angel", "Angelica", "Angus", "Anh", "Anil", "Anjali",
+	"Anna", "Anne", "Anouk", "Anthony", "Antonella", "Antonio", "Archie", "Arjun", "Arlo",
+	"Aroha", "Arthur", "Ashley", "Astrid", "Aurelie", "Austin", "Ava", "Awhina", "Ayanda",
+	"Ayu", "Babajide", "Bao", "Beatriz", "Belinda", "Benjamin", "Bethlehem", "Bianca", "Blake",
+	"Blessing", "Bo", "Bongani", "Bradley", "Bram", "Brandon", "Brian", "Brianna", "Brittany",
+	"Bronwyn", "Brooke", "Bruno", "Budi", "Bukola", "Caio", "Caleb", "Callum", "Camila",
+	"Camille", "Carla", "Carlos", "Carmen", "Carolina", "Catalina", "Cerys", "Chantal",
+	"Charlotte", "Cheng", "Chiara", "Chidi", "Chinedu", "Chioma", "Chloe", "Christian",
+	"Christopher", "Chukwuemeka", "Clara", "Claudia", "Cody", "Collins", "Connor", "Constanza",
+	"Cooper", "Courtney", "Craig", "Cristian", "Daiki", "Daniel", "Daniela", "Danielle",
+	"Darnell", "Darren", "Davi", "David", "Dawit", "DeShawn", "Declan", "Deepak", "Dennis",
+	"Derek", "Destiny", "Dewi", "Dian", "Diego", "Dimitri", "Dina", "Divya", "Do-yun",
+	"Dominik", "Duc", "Dylan", "Ebony", "Eduardo", "Efua", "Eko", "Elena", "Elin", "Elise",
+	"Elizabeth", "Ella", "Emeka", "Emi", "Emiliano", "Emily", "Emma", "Emmanuel", "Enzo",
+	"Eric", "Erik", "Esteban", "Esther", "Ethan", "Etienne", "Eun-ji", "Eva", "Evan", "Evie",
+	"Fabian", "Fabio", "Faith", "Fang", "Fatima", "Federica", "Felipe", "Felix", "Femi",
+	"Femke", "Fernanda", "Fernando", "Finn", "Fletcher", "Florencia", "Florian", "Folake",
+	"Francesca", "Francesco", "Francisca", "Francisco", "Freya", "Funmilayo", "Gabriel",
+	"Gabriela", "Genevieve", "George", "Georgia", "Gift", "Giovanni", "Girma", "Gisele",
+	"Giulia", "Gonzalo", "Grace", "Guadalupe", "Guilherme", "Gurpreet", "Gustav", "Gustavo",
+	"Ha-eun", "Haley", "Halima", "Hamish", "Hana", "Hanna", "Hannah", "Hao", "Haoran",
+	"Harper", "Harry", "Haruka", "Haruto", "Hassan", "Hauwa", "Heather", "Heba", "Hector",
+	"Heloisa", "Hemi", "Henrik", "Henry", "Hieu", "Hine", "Hiroshi", "Hiwot", "Holly", "Hugo",
+	"Hui", "Hunter", "Huong", "Hye-jin", "Hyun-woo", "Ibrahim", "Ida", "Ifeoma", "Ignacio",
+	"Ikechukwu", "Imani", "Indah", "Ines", "Ingrid", "Iosefa", "Isabel", "Isabela", "Isabella",
+	"Isabelle", "Isaiah", "Isla", "Ivan", "Jack", "Jacob", "Jade", "Jae-won", "Jakub", "Jamal",
+	"James", "Jan", "Jasmine", "Jason", "Jasper", "Javier", "Jayden", "Jennifer", "Jericho",
+	"Jesper", "Jessica", "Jesus", "Ji-ho", "Ji-woo", "Ji-yeon", "Jia", "Jian", "Jing",
+	"Joanna", "Joao", "Joaquin", "Johanna", "John", "Joko", "Jonas", "Jonathan", "Jordan",
+	"Jorge", "Jose", "Joseph", "Joshua", "Joy", "Juan", "Julia", "Juliana", "Jun", "Justin",
+	"Kai", "Kane", "Karen", "Karim", "Katarzyna", "Kate", "Katharina", "Kavya", "Kayla",
+	"Kazuki", "Keisha", "Kelechi", "Kelsey", "Kenji", "Kevin", "Khaled", "Kimberly", "Kiran",
+	"Kiri", "Kirra", "Klara", "Kofi", "Kojo", "Kristine", "Krzysztof", "Kwabena", "Kwame",
+	"Kweku", "Kyle", "Kylie", "Lachlan", "Lakshmi", "Lan", "Larissa", "Lars", "Latoya",
+	"Laura", "Lauren", "Layla", "Lea", "Leandro", "Leanne", "Lei", "Lena", "Leonardo",
+	"Lerato", "Leticia", "Liam", "Lily", "Linda", "Lindsey", "Ling", "Linh", "Linnea", "Lisa",
+	"Logan", "Lorena", "Lorenzo", "Losana", "Lotte", "Louis", "Luca", "Lucas", "Lucia",
+	"Luciana", "Lucky", "Lucy", "Luis", "Lukas", "Luke", "Lupe", "Lwazi", "Mackenzie",
+	"Madison", "Mads", "Maeve", "Magdalena", "Magnus", "Mahmoud", "Mai", "Makoto", "Malik",
+	"Manaia", "Mandla", "Manon", "Manuel", "Manuela", "Marama", "Marc", "Marcela", "Marcelo",
+	"Marco", "Marcos", "Marcus", "Maria", "Mariam", "Mariana", "Maricel", "Marie", "Mark",
+	"Martin", "Martina", "Mary", "Mason", "Mateo", "Mateusz", "Matheus", "Mathieu", "Matias",
+	"Matilda", "Matteo", "Matthew", "Maximilian", "Meera", "Megan", "Mei", "Mekdes", "Mele",
+	"Melissa", "Meng", "Mercy", "Mere", "Meron", "Mia", "Michael", "Michelle", "Miguel",
+	"Mikael", "Milagros", "Min-jun", "Ming", "Minh", "Misaki", "Mitchell", "Moana", "Mohamed",
+	"Mohammed", "Mona", "Monica", "Monique", "Morgan", "Moses", "Musa", "Mustafa", "Nadia",
+	"Nafula", "Nandi", "Naoki", "Narelle", "Natalia", "Natalie", "Nathalie", "Nathan", "Neha",
+	"Ngaire", "Ngozi", "Niamh", "Nicolas", "Nicole", "Nikau", "Nisha", "Njeri", "Nneka",
+	"Noah", "Noelia", "Nomvula", "Noor", "Nour", "Nur", "Obinna", "Olga", "Oliver", "Olivia",
+	"Olumide", "Oluwaseun", "Omar", "Oscar", "Osvaldo", "Pablo", "Palesa", "Patience",
+	"Patricia", "Paul", "Paula", "Paulo", "Pedro", "Peter", "Pierre", "Pieter", "Pilar",
+	"Ping", "Piotr", "Pooja", "Poppy", "Precious", "Priscila", "Priya", "Putri", "Quang",
+	"Rachel", "Rafael", "Rafaela", "Rahel", "Rahul", "Raj", "Rajesh", "Ramesh", "Ramon",
+	"Rangi", "Rania", "Raquel", "Raul", "Ravi", "Rawiri", "Rebecca", "Ren", "Renata", "Rhys",
+	"Ricardo", "Richard", "Riko", "Riley", "Rizky", "Robert", "Roberto", "Rodrigo", "Rohan",
+	"Romina", "Rosa", "Ruben", "Ruby", "Ruth", "Ryan", "Ryo", "Sakura", "Salma", "Salote",
+	"Samantha", "Samuel", "Sander", "Sani", "Sanjay", "Sanne", "Santiago", "Sara", "Sarah",
+	"Scott", "Sebastian", "Sefo", "Segun", "Selam", "Seo-yeon", "Sergio", "Seung-ho", "Shane",
+	"Shannon", "Sherif", "Shinji", "Shreya", "Sibusiso", "Sienna", "Sigrid", "Silvia", "Sina",
+	"Siobhan", "Sione", "Sipho", "Siti", "Sneha", "Sofia", "Solomon", "Sophia", "Sophie",
+	"Sota", "Sri", "Stefan", "Stephanie", "Stephen", "Steven", "Sung-min", "Sunil", "Susan",
+	"Sven", "Tahlia", "Takeshi", "Talia", "Tama", "Tane", "Tao", "Tariq", "Tatiana", "Tavita",
+	"Tayla", "Taylor", "Teresa", "Terrence", "Tevita", "Tewodros", "Thabo", "Thais",
+	"Thandiwe", "Thanh", "Themba", "Thiago", "Thibault", "Thomas", "Thu", "Tiana", "Tigist",
+	"Tipene", "Tomas", "Tomasz", "Tomoko", "Tracey", "Trang", "Travis", "Trevor", "Tuan",
+	"Tunde", "Tyler", "Uchenna", "Valentina", "Valeria", "Vanessa", "Victor", "Victoria",
+	"Vikram", "Viliami", "Vinicius", "Vivek", "Wahyu", "Walid", "Wanjiku", "Wei", "Wellington",
+	"William", "Willow", "Wiremu", "Wojciech", "Xavier", "Xiaoming", "Ximena", "Xin", "Xiu",
+	"Yaa", "Yan", "Yasmin", "Yaw", "Yetunde", "Yi", "Ying", "Yohannes", "Yong", "Yui", "Yuki",
+	"Yuna", "Yusuf", "Yuting", "Zachary", "Zainab", "Zanele", "Zhiwei", "Zoe", "Zofia",
+};
+const int	elt_n_first_names = N(elt_first_names);
+
+const char *const elt_last_names[] = {
+	"Abdallah", "Abdelrahman", "Abdullahi", "Abubakar", "Acosta", "Adams", "Adebayo",
+	"Adeyemi", "Adjei", "Adu", "Afolabi", "Aguilar", "Aguirre", "Agyeman", "Ahmed", "Ahn",
+	"Akande", "Alemu", "Alexander", "Ali", "Allen", "Almeida", "Alonso", "Alvarez", "Alves",
+	"Amankwah", "Amoah", "Anderson", "Andersson", "Andrade", "Ansah", "Appiah", "Araujo",
+	"Armstrong", "Asante", "Assefa", "Azevedo", "Bailey", "Bakare", "Baker", "Bakker",
+	"Banerjee", "Barbosa", "Barnes", "Barros", "Batista", "Bauer", "Bautista", "Baxter",
+	"Becker", "Bekele", "Bell", "Bello", "Benitez", "Bennett", "Berg", "Bernard", "Bezerra",
+	"Bianchi", "Blanco", "Boateng", "Bos", "Botha", "Bouchard", "Braun", "Brito", "Brooks",
+	"Brown", "Bruno", "Bryant", "Bui", "Burns", "Butler", "Cabrera", "Cameron", "Campbell",
+	"Campos", "Cao", "Cardenas", "Cardoso", "Carter", "Carvalho", "Castillo", "Castro",
+	"Cavalcanti", "Chan", "Chapman", "Chavez", "Chege", "Chen", "Cheruiyot", "Cho", "Choi",
+	"Chua", "Chukwu", "Chukwuma", "Clark", "Clarke", "Cole", "Coleman", "Collins", "Colombo",
+	"Condori", "Conti", "Contreras", "Cook", "Cooper", "Cordoba", "Correa", "Correia",
+	"Cortes", "Costa", "Cote", "Cox", "Cruz", "Cunha", "Dabrowski", "Dang", "Danjuma",
+	"Dantas", "Darko", "Das", "Davies", "Davis", "De Jong", "De Luca", "De Vries", "Dela Cruz",
+	"Delgado", "Demissie", "Deng", "Desta", "Dias", "Diaz", "Dixon", "Dlamini", "Do",
+	"Dominguez", "Doyle", "Du", "Duarte", "Dubois", "Duong", "Durand", "Dvorak", "Edwards",
+	"El-Sayed", "Ellis", "Eriksson", "Espinoza", "Esposito", "Evans", "Eze", "Faleolo",
+	"Farias", "Farouk", "Fawzy", "Feng", "Ferguson", "Fernandes", "Fernandez", "Ferrari",
+	"Ferreira", "Fifita", "Figueroa", "Fischer", "Fisher", "Fletcher", "Flores", "Fonoti",
+	"Fontaine", "Fortin", "Foster", "Franco", "Fraser", "Freitas", "Frimpong", "Fuentes",
+	"Gagnon", "Gallo", "Gamal", "Gao", "Garcia", "Garnier", "Gauthier", "Getachew", "Gibson",
+	"Giordano", "Girma", "Goh", "Gomes", "Gomez", "Goncalves", "Gonzales", "Gonzalez", "Goto",
+	"Graham", "Gray", "Greco", "Green", "Griffin", "Guerrero", "Gunawan", "Guo", "Gupta",
+	"Gutierrez", "Gyamfi", "Haile", "Hailu", "Hall", "Hamilton", "Han", "Hansen", "Harris",
+	"Hashimoto", "Hassan", "Havili", "Hayashi", "Hayes", "He", "Henare", "Henderson",
+	"Hendriks", "Hernandez", "Herrera", "Hidayat", "Hill", "Ho", "Hoang", "Hoffmann", "Hohaia",
+	"Horvath", "Howard", "Hu", "Huaman", "Huang", "Hughes", "Hunter", "Hussein", "Huynh",
+	"Hwang", "Ibrahim", "Igwe", "Ikeda", "Inoue", "Ishikawa", "Ito", "Iyer", "Jackson",
+	"James", "Jang", "Jankowski", "Jansen", "Jenkins", "Jensen", "Jiang", "Jimenez",
+	"Johansson", "Johnson", "Johnston", "Jones", "Joshi", "Jung", "Kamau", "Kaminski", "Kang",
+	"Karaka", "Kariuki", "Karlsson", "Kato", "Kaur", "Kebede", "Kelly", "Kennedy", "Khumalo",
+	"Kim", "Kimani", "Kimura", "King", "Kiprop", "Klein", "Knight", "Kobayashi", "Koch",
+	"Koech", "Korhonen", "Kowalski", "Kozlowski", "Krause", "Kumar", "Kusuma", "Kwiatkowski",
+	"Kwon", "Lam", "Langat", "Larsson", "Laurent", "Lavoie", "Lawal", "Lawson", "Le",
+	"Leblanc", "Lee", "Lefebvre", "Leite", "Leota", "Leroy", "Lewandowski", "Lewis", "Li",
+	"Liang", "Lim", "Lima", "Lin", "Lindberg", "Liu", "Lolohea", "Lombardi", "Long", "Lopes",
+	"Lopez", "Luo", "Ly", "Ma", "Mabuza", "MacDonald", "MacKenzie", "Machado", "Mahlangu",
+	"Mahmoud", "Maina", "Mamani", "Mancini", "Marino", "Marques", "Marshall", "Martin",
+	"Martinez", "Martins", "Mason", "Matsumoto", "Mazur", "Mbatha", "McDonald", "Medina",
+	"Mehta", "Meijer", "Mejia", "Melo", "Mendes", "Mendonca", "Mendoza", "Menon", "Mensah",
+	"Meyer", "Michel", "Miller", "Mishra", "Mitchell", "Mkhize", "Mohamed", "Mohammed",
+	"Mokoena", "Molefe", "Molina", "Monteiro", "Moore", "Morales", "Moreau", "Moreira",
+	"Moreno", "Moretti", "Morgan", "Mori", "Morin", "Morris", "Mostafa", "Mthembu", "Mulder",
+	"Muller", "Munoz", "Muriuki", "Murphy", "Musa", "Mutua", "Mwangi", "Myers", "Nagy",
+	"Naidoo", "Naidu", "Nair", "Nakamura", "Nascimento", "Navarro", "Ndlovu", "Negash", "Nel",
+	"Nelson", "Neumann", "Ng", "Ngata", "Ngcobo", "Ngo", "Ngubane", "Nguyen", "Nielsen",
+	"Nilsson", "Njoroge", "Nkosi", "Novak", "Nowak", "Nunes", "Nunez", "Nwachukwu", "Nwankwo",
+	"Nwosu", "O'Brien", "O'Connor", "O'Neill", "Obi", "Ochieng", "Oduya", "Ogawa", "Ogunbiyi",
+	"Ogunleye", "Ojo", "Okada", "Okafor", "Okeke", "Okonkwo", "Okoro", "Olawale", "Oliveira",
+	"Olsen", "Omondi", "Onyango", "Opoku", "Ortega", "Ortiz", "Osei", "Otieno", "Owusu",
+	"Oyelaran", "Paewai", "Pan", "Parata", "Paredes", "Park", "Parker", "Patel", "Patterson",
+	"Pearce", "Pedersen", "Peralta", "Pereira", "Perez", "Perry", "Persson", "Peterson",
+	"Petit", "Pham", "Phan", "Phillips", "Pillai", "Pillay", "Pinto", "Pires", "Pomare",
+	"Ponce", "Powell", "Prasad", "Pretorius", "Price", "Quaye", "Quispe", "Radebe", "Ramirez",
+	"Ramos", "Rao", "Reddy", "Reed", "Reid", "Rewi", "Rey", "Reyes", "Reynolds", "Ribeiro",
+	"Ricci", "Richardson", "Richter", "Rios", "Rivera", "Rizzo", "Roberts", "Robinson",
+	"Rocha", "Rodrigues", "Rodriguez", "Rogers", "Rojas", "Romano", "Romero", "Ross", "Rossi",
+	"Rotich", "Roux", "Rowe", "Roy", "Ruiz", "Russell", "Russo", "Ryan", "Saito", "Salazar",
+	"Salem", "Sanchez", "Sanders", "Santos", "Sapolu", "Sasaki", "Sato", "Schafer", "Schmidt",
+	"Schneider", "Schroder", "Schulz", "Schwarz", "Scott", "Seo", "Sepulveda", "Setiawan",
+	"Shah", "Sharma", "Shaw", "Shimizu", "Shin", "Silva", "Simmons", "Simon", "Simpson",
+	"Singh", "Sithole", "Smit", "Smith", "Soliman", "Song", "Sosa", "Soto", "Souza", "Stevens",
+	"Stewart", "Sullivan", "Sun", "Susanto", "Sutherland", "Suzuki", "Svensson", "Szymanski",
+	"Tadesse", "Takahashi", "Tamihana", "Tan", "Tanaka", "Tang", "Tavares", "Taylor",
+	"Teixeira", "Tekle", "Teo", "Tesfaye", "Tetteh", "Thomas", "Thompson", "Tipene", "Tomoana",
+	"Torres", "Tran", "Tremblay", "Trinh", "Tuala", "Tuilagi", "Tupou", "Turner", "Usman",
+	"Vaipulu", "Valenzuela", "Van Dijk", "Van der Merwe", "Vargas", "Vasquez", "Vega", "Verma",
+	"Vieira", "Villalba", "Villanueva", "Vincent", "Virtanen", "Visser", "Vu", "Wafula",
+	"Wagner", "Walker", "Wallace", "Wambui", "Wang", "Ward", "Watanabe", "Watson", "Webb",
+	"Weber", "Wei", "Wekesa", "West", "White", "Wihongi", "Wijaya", "Williams", "Wilson",
+	"Wisniewski", "Wojcik", "Wolde", "Wolf", "Wong", "Wood", "Wozniak", "Wright", "Wu",
+	"Xavier", "Xie", "Xu", "Yamada", "Yamaguchi", "Yamamoto", "Yamazaki", "Yang", "Yoon",
+	"Yoshida", "Young", "Youssef", "Yu", "Yusuf", "Zhang", "Zhao", "Zheng", "Zhou", "Zhu",
+	"Zielinski", "Zimmermann", "Zulu",
+};
+const int	elt_n_last_names = N(elt_last_names);
+
+/*
+ * Full names that would point at one well-known person (first and last name
+ * both in one region's lists): names.c redraws the last name.
+ */
+const EltNamePair elt_blocked_names[] = {
+	{"Michael", "Jackson"}, {"Jennifer", "Lopez"}, {"Ryan", "Reynolds"}, {"Emma", "Watson"},
+	{"Matthew", "Perry"}, {"Tyler", "Perry"}, {"James", "Brown"}, {"Kevin", "James"},
+	{"Amy", "Adams"}, {"Samuel", "Adams"}, {"John", "Adams"}, {"Julia", "Roberts"},
+	{"Diego", "Rivera"}, {"Isaiah", "Thomas"}, {"Anthony", "Davis"}, {"Jordan", "Peterson"},
+	{"Alexis", "Sanchez"}, {"John", "Howard"}, {"Michelle", "Williams"}, {"John", "Williams"},
+	{"Andrew", "Johnson"}, {"Andrew", "Jackson"}, {"Alexander", "Hamilton"},
+	{"Dylan", "Thomas"}, {"Emma", "Roberts"}, {"Grace", "Kelly"}, {"Lily", "Allen"},
+	{"Stephen", "King"}, {"Shane", "Watson"}, {"Mitchell", "Johnson"}, {"Thomas", "Muller"},
+	{"Juan", "Soto"}, {"Sergio", "Ramos"}, {"Fernando", "Torres"}, {"Diego", "Costa"},
+	{"Thiago", "Silva"}, {"Miguel", "Cabrera"}, {"Amit", "Shah"}, {"Ahmed", "Musa"},
+	{"Mohamed", "Ali"}, {"Samuel", "Jackson"}, {"Travis", "Scott"}, {"Kyle", "Walker"},
+	{"Paul", "Walker"}, {"Jack", "White"}, {"Eric", "Harris"}, {"Anthony", "Edwards"},
+	{"Ashley", "Young"}, {"Luke", "Evans"}, {"Brian", "Cox"}, {"Adam", "Scott"},
+	{"Jordan", "Henderson"},
+};
+const int	elt_n_blocked_names = N(elt_blocked_names);
