@@ -94,6 +94,68 @@ ALTER TABLE elt_mart.fct_mrr_monthly
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.churn_type IS
 'For a churn row: involuntary (the user''s paid subscription was cancelled by failed payments in the month: a cancelled version ending the day it starts), downgrade_to_free (the user holds a Free subscription on the measurement day), voluntary (otherwise: a cancellation reached its end date); empty for other movements.';
 
+-- Dimensions: calendar, lifecycle and subscription details, Unknown flags.
+ALTER TABLE elt_mart.dim_date
+    ADD COLUMN week_start date,
+    ADD COLUMN is_holiday boolean,
+    ADD COLUMN is_unknown boolean NOT NULL DEFAULT false;
+ALTER TABLE elt_mart.dim_plan
+    ADD COLUMN is_unknown boolean NOT NULL DEFAULT false;
+ALTER TABLE elt_mart.dim_user
+    ADD COLUMN cohort_month date,
+    ADD COLUMN signup_date_key integer,
+    ADD COLUMN acquisition_channel text,
+    ADD COLUMN first_paid_date date,
+    ADD COLUMN lifecycle_status text CONSTRAINT dim_user_lifecycle_status_check
+        CHECK (lifecycle_status IN ('free', 'trialing', 'paying', 'past_due', 'churned')),
+    ADD COLUMN is_paying boolean,
+    ADD COLUMN is_unknown boolean NOT NULL DEFAULT false;
+ALTER TABLE elt_mart.dim_subscription
+    ADD COLUMN billing_interval text,
+    ADD COLUMN seats integer,
+    ADD COLUMN discount_pct integer,
+    ADD COLUMN trial_end date,
+    ADD COLUMN mrr numeric(10,2),
+    ADD COLUMN cancel_date date,
+    ADD COLUMN previous_plan_id integer,
+    ADD COLUMN previous_plan_name text,
+    ADD COLUMN change_type text CONSTRAINT dim_subscription_change_type_check
+        CHECK (change_type IN ('first', 'upgrade', 'downgrade', 'after_trial', 'return')),
+    ADD COLUMN is_unknown boolean NOT NULL DEFAULT false;
+UPDATE elt_mart.dim_date SET is_unknown = true WHERE date_key = -1;
+UPDATE elt_mart.dim_plan SET is_unknown = true WHERE plan_key = -1;
+UPDATE elt_mart.dim_user SET is_unknown = true, acquisition_channel = 'Unknown' WHERE user_key = -1;
+UPDATE elt_mart.dim_subscription SET is_unknown = true WHERE subscription_key = -1;
+COMMENT ON COLUMN elt_mart.dim_date.week_start IS 'Monday of the ISO week the day belongs to.';
+COMMENT ON COLUMN elt_mart.dim_date.is_holiday IS 'True on the holidays of the simulated users (Dec 24, 25, 26, 31 and Jan 1): less usage.';
+COMMENT ON COLUMN elt_mart.dim_date.is_unknown IS 'True only for the Unknown day (key -1): filter with NOT is_unknown.';
+COMMENT ON COLUMN elt_mart.dim_plan.is_unknown IS 'True only for the Unknown plan (key -1): filter with NOT is_unknown.';
+COMMENT ON COLUMN elt_mart.dim_user.cohort_month IS 'First day of the month of the signup: the signup cohort.';
+COMMENT ON COLUMN elt_mart.dim_user.signup_date_key IS 'Signup day as a dim_date key (yyyymmdd).';
+COMMENT ON COLUMN elt_mart.dim_user.acquisition_channel IS 'How the user was acquired: the referral source (Web Search, Paid Ads, Social Media or Friend).';
+COMMENT ON COLUMN elt_mart.dim_user.first_paid_date IS 'First day the user paid (a subscription version with MRR above 0), as known on the simulated today (the same on every version); empty if never.';
+COMMENT ON COLUMN elt_mart.dim_user.lifecycle_status IS 'The user''s state on the last day of this version (the simulated today for the current version): past_due (a renewal payment is being retried), paying (MRR above 0), trialing, churned (paid before, pays no more), free (never paid).';
+COMMENT ON COLUMN elt_mart.dim_user.is_paying IS 'True when lifecycle_status is paying or past_due (MRR above 0).';
+COMMENT ON COLUMN elt_mart.dim_user.is_unknown IS 'True only for the Unknown user (key -1): filter with NOT is_unknown, or use dim_user_current.';
+COMMENT ON COLUMN elt_mart.dim_subscription.billing_interval IS 'month or year.';
+COMMENT ON COLUMN elt_mart.dim_subscription.seats IS 'Seats in use in this version.';
+COMMENT ON COLUMN elt_mart.dim_subscription.discount_pct IS 'Introductory discount in force in this version, percent (0: none).';
+COMMENT ON COLUMN elt_mart.dim_subscription.trial_end IS 'End of the free trial the subscription began with; empty without one.';
+COMMENT ON COLUMN elt_mart.dim_subscription.mrr IS 'MRR of this version in USD (after discount, a twelfth of a yearly price; 0 while trialing and once ended).';
+COMMENT ON COLUMN elt_mart.dim_subscription.cancel_date IS 'Day the subscription was cancelled (voluntarily, or by failed payments) for a cancelled version; empty otherwise.';
+COMMENT ON COLUMN elt_mart.dim_subscription.previous_plan_id IS 'Plan id of the user''s previous subscription; empty for the user''s first.';
+COMMENT ON COLUMN elt_mart.dim_subscription.previous_plan_name IS 'Plan name of the user''s previous subscription; empty for the user''s first.';
+COMMENT ON COLUMN elt_mart.dim_subscription.change_type IS 'How the subscription began: first (the user''s first), upgrade / downgrade (the previous one was replaced the day this one starts, by a dearer / cheaper plan), after_trial (the previous one was a trial that expired the day this one starts), return (after a gap: the previous one was cancelled).';
+COMMENT ON COLUMN elt_mart.dim_subscription.is_unknown IS 'True only for the Unknown subscription (key -1): filter with NOT is_unknown, or use dim_subscription_current.';
+
+-- The current versions of the SCD2 dimensions, without the Unknown members.
+CREATE VIEW elt_mart.dim_user_current AS
+    SELECT * FROM elt_mart.dim_user WHERE is_current AND NOT is_unknown;
+CREATE VIEW elt_mart.dim_subscription_current AS
+    SELECT * FROM elt_mart.dim_subscription WHERE is_current AND NOT is_unknown;
+COMMENT ON VIEW elt_mart.dim_user_current IS 'The current version of every user (one row per user), without the Unknown member.';
+COMMENT ON VIEW elt_mart.dim_subscription_current IS 'The current version of every subscription (one row per subscription), without the Unknown member.';
+
 SELECT pg_catalog.pg_extension_config_dump('elt_mart.fct_subscription_events', '');
 SELECT pg_catalog.pg_extension_config_dump('elt_mart.fct_usage_period', '');
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.movement IS 'new (first paying month ever), expansion (pays more), contraction (pays less), churn (stopped paying: MRR 0; see churn_type), reactivation (pays again after having churned), retained (pays the same). MRR is summed per user (ChartMogul''s customer level): when one of several paying subscriptions ends while another still pays, the month is a contraction, not a churn.';
