@@ -32,8 +32,8 @@ SELECT fk_ok('elt_mart', 'fct_mrr_monthly', 'user_key', 'elt_mart', 'dim_user', 
 SELECT fk_ok('elt_mart', 'fct_mrr_monthly', 'plan_key', 'elt_mart', 'dim_plan', 'plan_key');
 SELECT fk_ok('elt_mart', 'fct_kpi_daily', 'date_key', 'elt_mart', 'dim_date', 'date_key');
 SELECT is((SELECT count(*)::int FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
-           WHERE r.relnamespace = 'elt_mart'::regnamespace AND c.contype = 'f'), 8,
-          'exactly the 8 foreign keys above');
+           WHERE r.relnamespace = 'elt_mart'::regnamespace AND c.contype = 'f'), 17,
+          'exactly the 8 foreign keys above and the 9 of the event and quota period facts (test/32_marts_events.sql)');
 SELECT has_index('elt_mart', 'fct_usage_daily', 'fct_usage_daily_user_idx', 'user_key', 'usage facts indexed by user');
 SELECT has_index('elt_mart', 'fct_mrr_monthly', 'fct_mrr_monthly_user_idx', 'user_key', 'MRR facts indexed by user');
 SELECT is_empty($$
@@ -48,11 +48,11 @@ SELECT is_empty($$
     'every mart column has a comment');
 SELECT is((SELECT count(*)::int FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
            WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'elt') AND d.deptype = 'e'
-             AND c.relnamespace = 'elt_mart'::regnamespace AND c.relkind = 'r'), 7,
+             AND c.relnamespace = 'elt_mart'::regnamespace AND c.relkind = 'r'), (SELECT count(*)::int FROM elt.elt__mart_tables()),
           'the mart tables are members of the extension');
 SELECT is((SELECT count(*)::int FROM pg_extension e, unnest(e.extconfig) t(oid)
            JOIN pg_class c ON c.oid = t.oid
-           WHERE e.extname = 'elt' AND c.relnamespace = 'elt_mart'::regnamespace), 7,
+           WHERE e.extname = 'elt' AND c.relnamespace = 'elt_mart'::regnamespace), (SELECT count(*)::int FROM elt.elt__mart_tables()),
           'pg_dump keeps the data of every mart table');
 SELECT has_function(f) FROM unnest(ARRAY['elt_build_marts','elt_update_marts','elt_grant_reader',
     'elt_build_dim_date','elt_build_dim_plan','elt_build_dim_user','elt_build_dim_subscription',
@@ -83,7 +83,8 @@ SELECT lives_ok($$SELECT * FROM elt_generate(400, 42, '2025-03-14', start_date =
 SELECT lives_ok('SELECT * FROM elt_build_marts()', 'build the marts');
 SELECT results_eq($$SELECT table_name FROM elt_build_marts()$$,
     ARRAY['elt_mart.dim_date','elt_mart.dim_plan','elt_mart.dim_user','elt_mart.dim_subscription',
-          'elt_mart.fct_usage_daily','elt_mart.fct_mrr_monthly','elt_mart.fct_kpi_daily'],
+          'elt_mart.fct_usage_daily','elt_mart.fct_mrr_monthly','elt_mart.fct_kpi_daily',
+          'elt_mart.fct_subscription_events','elt_mart.fct_usage_period'],
     'elt_build_marts returns one row per mart table');
 SELECT is((SELECT row_count FROM elt_build_marts() WHERE table_name = 'elt_mart.fct_usage_daily'),
           (SELECT count(*) FROM elt_mart.fct_usage_daily), 'with its row count');

@@ -22,6 +22,9 @@ INSERT INTO tabs VALUES
     (6, 'elt_mart.fct_mrr_monthly', 'month_start, user_id'),
     (7, 'elt_mart.fct_kpi_daily', 'date_key'),
     (8, 'elt.mart_usage_totals', 'subscription_id, period_start');
+INSERT INTO tabs VALUES
+    (9, 'elt_mart.fct_subscription_events', 'subscription_id, event_date, event_type'),
+    (10, 'elt_mart.fct_usage_period', 'subscription_id, period_start');
 
 -- a copy of every table's rows under a tag
 CREATE FUNCTION pg_temp.save(tag text) RETURNS void LANGUAGE plpgsql AS $f$
@@ -61,6 +64,8 @@ BEGIN
     DELETE FROM elt_mart.fct_mrr_monthly;
     DELETE FROM elt_mart.fct_kpi_daily;
     DELETE FROM elt.mart_usage_totals;
+    DELETE FROM elt_mart.fct_subscription_events;
+    DELETE FROM elt_mart.fct_usage_period;
     DELETE FROM elt_mart.dim_date WHERE date_key <> -1;
     DELETE FROM elt_mart.dim_plan WHERE plan_key <> -1;
     DELETE FROM elt_mart.dim_user WHERE user_key <> -1;
@@ -126,6 +131,8 @@ BEGIN
     INSERT INTO elt_mart.fct_mrr_monthly (month_start, user_id, date_key, user_key, plan_key, mrr, previous_mrr,
         mrr_change, movement, new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr)
     VALUES ('2024-06-01', 99999999, -1, -1, -1, 0, 0, 0, 'retained', 0, 0, 0, 0, 0);
+    UPDATE elt_mart.fct_subscription_events SET from_plan_key = -1 WHERE event_type = 'renewal';
+    UPDATE elt_mart.fct_usage_period SET api_calls = api_calls + 1 WHERE subscription_id % 3 = 0;
     -- dimension rows: altered, deleted (with their facts), made up
     UPDATE elt_mart.dim_user SET email = 'edited@example.com' WHERE user_key % 5 = 0;
     UPDATE elt_mart.dim_subscription SET status = 'edited' WHERE subscription_key % 7 = 0;
@@ -133,10 +140,14 @@ BEGIN
     UPDATE elt_mart.dim_plan SET plan_name = 'Edited' WHERE plan_key = 2;
     SELECT min(f.user_key) INTO v_uk FROM elt_mart.fct_usage_daily f WHERE f.user_key <> -1;
     DELETE FROM elt_mart.fct_usage_daily WHERE user_key = v_uk;
+    DELETE FROM elt_mart.fct_subscription_events WHERE user_key = v_uk;
+    DELETE FROM elt_mart.fct_usage_period WHERE user_key = v_uk;
     DELETE FROM elt_mart.fct_mrr_monthly WHERE user_key = v_uk;
     DELETE FROM elt_mart.dim_user WHERE user_key = v_uk;
     SELECT max(f.subscription_key) INTO v_sk FROM elt_mart.fct_usage_daily f;
     DELETE FROM elt_mart.fct_usage_daily WHERE subscription_key = v_sk;
+    DELETE FROM elt_mart.fct_subscription_events WHERE subscription_key = v_sk;
+    DELETE FROM elt_mart.fct_usage_period WHERE subscription_key = v_sk;
     DELETE FROM elt_mart.dim_subscription WHERE subscription_key = v_sk;
     INSERT INTO elt_mart.dim_user (user_key, user_id, version_ordinal, first_name, last_name, full_name, email,
         plan_id, plan_name, region_id, region_name, referral_source_id, referral_source_name, valid_from, valid_to, is_current)
@@ -147,8 +158,8 @@ BEGIN
         actions_performed, api_calls, storage_used_mb, active_minutes)
     VALUES (19990101, '1999-01-01', 1, 1, 1, 0, 1, 12, 1, 1, 1, 1);
 END $$;
-SELECT is((SELECT count(*) FROM pg_temp.diff('ref') WHERE missing <> 0 OR extra <> 0), 8::bigint,
-          'all eight tables are edited');
+SELECT is((SELECT count(*) FROM pg_temp.diff('ref') WHERE missing <> 0 OR extra <> 0), 10::bigint,
+          'all ten tables are edited');
 SELECT lives_ok('SELECT * FROM elt_build_marts()', 'elt_build_marts() after the edits');
 SELECT is_empty($$SELECT * FROM pg_temp.diff('ref') WHERE missing <> 0 OR extra <> 0$$,
                 'elt_build_marts() repairs every manual edit: exactly the full build, every table');

@@ -53,7 +53,12 @@ SELECT elt.elt__build_dim('dim_date'::pg_catalog.text, src => $q$
                EXTRACT(isoyear FROM d)::smallint AS iso_year,
                EXTRACT(week FROM d)::smallint AS iso_week,
                EXTRACT(isodow FROM d) >= 6 AS is_weekend,
-               EXTRACT(day FROM d + 1) = 1 AS is_month_end
+               EXTRACT(day FROM d + 1) = 1 AS is_month_end,
+               d - (EXTRACT(isodow FROM d)::integer - 1) AS week_start,
+               -- the model's holidays (src/model_usage.c)
+               (EXTRACT(month FROM d) = 12 AND EXTRACT(day FROM d) IN (24, 25, 26, 31))
+                   OR (EXTRACT(month FROM d) = 1 AND EXTRACT(day FROM d) = 1) AS is_holiday,
+               false AS is_unknown
         FROM (SELECT g::date AS d
               FROM elt.settings s, generate_series(s.start_date::timestamp, s.clock::timestamp, interval '1 day') g) days
     $q$, ids => NULL::bigint[], since => NULL::pg_catalog.date, purge => purge)
@@ -72,7 +77,8 @@ SELECT elt.elt__build_dim('dim_plan'::pg_catalog.text, src => $q$
                p.monthly_price, (12 * p.monthly_price)::numeric(12,2) AS annual_price,
                p.monthly_price > 0 AS is_paid,
                p.max_users, p.api_limit, p.storage_limit_mb, p.project_limit,
-               COALESCE(f.n, 0)::integer AS feature_count, COALESCE(f.names, '') AS features
+               COALESCE(f.n, 0)::integer AS feature_count, COALESCE(f.names, '') AS features,
+               false AS is_unknown
         FROM elt_raw.plans p
         LEFT JOIN (SELECT plan_id, count(*) AS n, string_agg(feature_name, ', ' ORDER BY feature_id) AS names
                    FROM elt_raw.plan_features GROUP BY plan_id) f ON f.plan_id = p.plan_id
@@ -90,8 +96,10 @@ COMMENT ON FUNCTION @extschema@.elt_build_dim_plan(boolean) IS
 -- the columns between version_ordinal and valid_from, read from the version
 -- v, and joins, the lookups they read.  The ids touched by a change on or
 -- after since (all when NULL) are rebuilt with all their versions (the
--- ordinal of a version depends on the others).
-CREATE OR REPLACE FUNCTION elt.elt__build_scd2_dim(dim text, cols text, joins text, since date, purge boolean)
+-- ordinal of a version depends on the others), and so are more_ids (what
+-- else the columns read changed for).  tail: the columns after is_current.
+CREATE OR REPLACE FUNCTION elt.elt__build_scd2_dim(dim text, cols text, joins text, since date, purge boolean,
+                                                   tail text, more_ids bigint[])
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -100,23 +108,29 @@ AS $fn$
 DECLARE
     m    record;
     v_ts timestamptz := elt.elt__day_ts(since);
+    v_ids bigint[];
 BEGIN
     PERFORM elt.elt__mart_begin(since);
     SELECT * INTO STRICT m FROM elt.elt__mart_tables() t WHERE t.name = dim AND t.source IS NOT NULL;
     PERFORM elt.elt__check_versions(m.source::pg_catalog.regclass, m.id_column, v_ts);
+    v_ids := elt.elt__changed_ids(m.source::pg_catalog.regclass, m.id_column, v_ts);
+    IF v_ids IS NOT NULL AND more_ids IS NOT NULL THEN
+        v_ids := ARRAY(SELECT DISTINCT i FROM unnest(v_ids || more_ids) i ORDER BY i);
+    END IF;
     RETURN elt.elt__build_dim(dim, format($q$
         SELECT v.%1$I * 65536 + v.ord AS %2$I, v.%1$I, v.ord::integer AS version_ordinal,
                %3$s,
-               v.valid_from, v.valid_to, v.valid_to IS NULL AS is_current
+               v.valid_from, v.valid_to, v.valid_to IS NULL AS is_current,
+               %6$s
         FROM (SELECT x.*, row_number() OVER (PARTITION BY x.%1$I ORDER BY x.valid_from) - 1 AS ord
               FROM %4$s x
               WHERE $1 IS NULL OR x.%1$I = ANY ($1)) v   -- primary key lookups
-        %5$s$q$, m.id_column, m.key_column, cols, m.source, joins),
-        elt.elt__changed_ids(m.source::pg_catalog.regclass, m.id_column, v_ts), since, purge);
+        %5$s$q$, m.id_column, m.key_column, cols, m.source, joins, tail),
+        v_ids, since, purge);
 END
 $fn$;
-COMMENT ON FUNCTION elt.elt__build_scd2_dim(text, text, text, date, boolean) IS
-'Internal: builds the SCD2 dimension dim (dim_user, dim_subscription) from its source, one row per version keyed id * 65536 + version ordinal, with the columns cols read through joins; since and purge as in its elt_build_ function. Returns the number of rows written.';
+COMMENT ON FUNCTION elt.elt__build_scd2_dim(text, text, text, date, boolean, text, bigint[]) IS
+'Internal: builds the SCD2 dimension dim (dim_user, dim_subscription) from its source, one row per version keyed id * 65536 + version ordinal, with the columns cols (and tail, after is_current) read through joins; since and purge as in its elt_build_ function, more_ids: ids to rebuild besides those changed since. Returns the number of rows written.';
 
 -- dim_user: the user's names, email and signup day, with plan, region and
 -- referral source names.
@@ -133,8 +147,38 @@ SELECT elt.elt__build_scd2_dim('dim_user'::pg_catalog.text,
                v.referral_source_id, COALESCE(f.referral_source_name, 'Unknown') AS referral_source_name$c$,
     joins => $j$LEFT JOIN elt_raw.plans p ON p.plan_id = v.plan_id
         LEFT JOIN elt_raw.regions r ON r.region_id = v.region_id
-        LEFT JOIN elt_raw.referral_sources f ON f.referral_source_id = v.referral_source_id$j$,
-    since => since, purge => purge)
+        LEFT JOIN elt_raw.referral_sources f ON f.referral_source_id = v.referral_source_id
+        LEFT JOIN LATERAL (
+            -- the user's subscriptions on the version's last day (the clock
+            -- for the current version), and the first day paid
+            SELECT min(elt.elt__ts_day(s.valid_from)) FILTER (WHERE s.mrr > 0) AS first_paid_date,
+                   bool_or(s.status = 'past_due' AND x.on_day) AS past_due,
+                   bool_or(s.mrr > 0 AND x.on_day) AS paying,
+                   bool_or(s.status = 'trialing' AND x.on_day) AS trialing,
+                   bool_or(s.mrr > 0 AND elt.elt__ts_day(s.valid_from) <= d.day) AS paid_before
+            FROM (SELECT CASE WHEN v.valid_to IS NULL THEN (SELECT c.clock FROM elt.settings c)
+                              ELSE elt.elt__ts_day(v.valid_to) - 1 END AS day) d
+            LEFT JOIN elt_raw.subscriptions s ON s.user_id = v.user_id
+            CROSS JOIN LATERAL (SELECT elt.elt__ts_day(s.valid_from) <= d.day
+                                       AND (s.valid_to IS NULL OR d.day < elt.elt__ts_day(s.valid_to))
+                                       AND s.start_date <= d.day AND (s.end_date IS NULL OR d.day < s.end_date) AS on_day) x
+        ) lc ON true$j$,
+    since => since, purge => purge,
+    tail => $t$date_trunc('month', v.signup_date::timestamp)::date AS cohort_month,
+               (EXTRACT(year FROM v.signup_date) * 10000 + EXTRACT(month FROM v.signup_date) * 100
+                + EXTRACT(day FROM v.signup_date))::integer AS signup_date_key,
+               COALESCE(f.referral_source_name, 'Unknown') AS acquisition_channel,
+               lc.first_paid_date,
+               CASE WHEN lc.past_due THEN 'past_due' WHEN lc.paying THEN 'paying' WHEN lc.trialing THEN 'trialing'
+                    WHEN lc.paid_before THEN 'churned' ELSE 'free' END AS lifecycle_status,
+               COALESCE(lc.past_due OR lc.paying, false) AS is_paying,
+               false AS is_unknown$t$,
+    -- users whose subscriptions changed, or whose voluntary cancellation
+    -- may have ended (their lifecycle status, first paid day)
+    more_ids => CASE WHEN since IS NOT NULL THEN
+        (SELECT COALESCE(array_agg(DISTINCT s.user_id), '{}') FROM elt_raw.subscriptions s
+         WHERE s.valid_from >= elt.elt__day_ts(since) OR s.valid_to >= elt.elt__day_ts(since)
+            OR (s.status = 'cancelled' AND s.end_date >= since)) END)
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_dim_user(date, boolean) IS
 'Builds elt_mart.dim_user from elt_raw.users: one row per user version, keyed user_id * 65536 + version ordinal, with plan, region and referral names. since NULL (default) rebuilds all users; a day rebuilds only users with a version starting or ending on or after that day. Returns the number of rows written.';
@@ -153,8 +197,28 @@ SELECT elt.elt__build_scd2_dim('dim_subscription'::pg_catalog.text,
                v.payment_method_id, COALESCE(m.payment_method_name, 'Unknown') AS payment_method_name,
                v.status, v.start_date, v.end_date, v.renewal_count$c$,
     joins => $j$LEFT JOIN elt_raw.plans p ON p.plan_id = v.plan_id
-        LEFT JOIN elt_raw.payment_methods m ON m.payment_method_id = v.payment_method_id$j$,
-    since => since, purge => purge)
+        LEFT JOIN elt_raw.payment_methods m ON m.payment_method_id = v.payment_method_id
+        LEFT JOIN LATERAL (
+            -- the user's previous subscription (by start date, then id), as
+            -- it ended (it ended before this one started: it no longer changes)
+            SELECT q.plan_id, q.status, q.end_date, q.trial_end, qp.plan_name, qp.monthly_price
+            FROM elt_raw.subscriptions q
+            LEFT JOIN elt_raw.plans qp ON qp.plan_id = q.plan_id
+            WHERE q.user_id = v.user_id AND q.valid_to IS NULL
+              AND (q.start_date, q.subscription_id) < (v.start_date, v.subscription_id)
+            ORDER BY q.start_date DESC, q.subscription_id DESC
+            LIMIT 1) q ON true$j$,
+    since => since, purge => purge,
+    tail => $t$v.billing_interval, v.seats, v.discount_pct, v.trial_end, v.mrr,
+               CASE WHEN v.status = 'cancelled' THEN elt.elt__ts_day(v.valid_from) END AS cancel_date,
+               q.plan_id AS previous_plan_id, q.plan_name AS previous_plan_name,
+               CASE WHEN q.plan_id IS NULL THEN 'first'
+                    WHEN q.status = 'expired' AND q.end_date = v.start_date AND q.end_date = q.trial_end THEN 'after_trial'
+                    WHEN q.status = 'expired' AND q.end_date = v.start_date
+                         THEN CASE WHEN p.monthly_price >= q.monthly_price THEN 'upgrade' ELSE 'downgrade' END
+                    ELSE 'return' END AS change_type,
+               false AS is_unknown$t$,
+    more_ids => NULL::bigint[])
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_dim_subscription(date, boolean) IS
 'Builds elt_mart.dim_subscription from elt_raw.subscriptions: one row per subscription version, keyed subscription_id * 65536 + version ordinal, with plan and payment method names. since NULL (default) rebuilds all; a day rebuilds only subscriptions with a version starting or ending on or after that day. Returns the number of rows written.';
@@ -221,5 +285,5 @@ COMMENT ON FUNCTION elt.elt__purge_dim(text, date) IS
 'Internal: deletes the rows of a dimension that are no longer in the source (days outside the window, plans, versions); returns how many.';
 
 REVOKE ALL ON FUNCTION elt.elt__build_dim(text, text, bigint[], date, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__build_scd2_dim(text, text, text, date, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__build_scd2_dim(text, text, text, date, boolean, text, bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__purge_dim(text, date) FROM PUBLIC;

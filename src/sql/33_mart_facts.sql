@@ -317,7 +317,21 @@ BEGIN
            CASE WHEN y.movement = 'expansion' THEN y.mrr - y.prev ELSE 0 END AS expansion_mrr,
            CASE WHEN y.movement = 'contraction' THEN y.mrr - y.prev ELSE 0 END AS contraction_mrr,
            CASE WHEN y.movement = 'churn' THEN -y.prev ELSE 0 END AS churned_mrr,
-           CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END AS reactivation_mrr
+           CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END AS reactivation_mrr,
+           -- the kind of churn (subscriptions_user_idx: a few versions per user)
+           CASE WHEN y.movement <> 'churn' THEN NULL
+                WHEN EXISTS (SELECT 1 FROM elt_raw.subscriptions s
+                             WHERE s.user_id = y.user_id AND s.status = 'cancelled'
+                               AND s.end_date <= elt.elt__ts_day(s.valid_from)
+                               AND s.end_date >= y.month_start AND s.end_date <= y.md)
+                     THEN 'involuntary'
+                WHEN EXISTS (SELECT 1 FROM elt_raw.subscriptions s
+                             JOIN elt_raw.plans p ON p.plan_id = s.plan_id AND p.monthly_price = 0
+                             WHERE s.user_id = y.user_id AND s.valid_from <= y.ts
+                               AND (s.valid_to IS NULL OR s.valid_to > y.ts)
+                               AND s.start_date <= y.md AND (s.end_date IS NULL OR s.end_date > y.md))
+                     THEN 'downgrade_to_free'
+                ELSE 'voluntary' END AS churn_type
     FROM y
     LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
     LEFT JOIN LATERAL elt.elt__key_at('dim_user', y.user_id, y.ts) du(user_key) ON true
