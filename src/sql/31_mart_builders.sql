@@ -53,7 +53,10 @@ FROM (VALUES (1, 'dim_date',         'dimension', false, 'date_key'::name,   NUL
              (4, 'dim_subscription', 'dimension', true,  'subscription_key', 'elt_raw.subscriptions', 'subscription_id', NULL),
              (5, 'fct_usage_daily',  'fact',      true,  NULL,               NULL,                    NULL,              'usage_date'),
              (6, 'fct_mrr_monthly',  'fact',      true,  NULL,               NULL,                    NULL,              'month_start'),
-             (7, 'fct_kpi_daily',    'fact',      true,  NULL,               NULL,                    NULL,              'date'))
+             (7, 'fct_kpi_daily',    'fact',      true,  NULL,               NULL,                    NULL,              'date'),
+             -- 8 and 9 are kept for the tables of another change
+             (10, 'fct_cohort_retention', 'fact', true, NULL,               NULL,                    NULL,              'month_start'),
+             (11, 'fct_saas_metrics_monthly', 'fact', true, NULL,           NULL,                    NULL,              'month_start'))
      AS m(ord, name, kind, incremental, key_column, source, id_column, day_column)
 ORDER BY m.ord
 $fn$;
