@@ -163,11 +163,19 @@ BEGIN
            round(sum(g.mrr) / NULLIF(sum(g.smrr), 0), 6) AS nr
     FROM g GROUP BY g.kind, g.cm, g.month_start, g.md;
 
-    -- the new columns of fct_kpi_daily
+    -- the new columns of fct_kpi_daily: the days each user pays, and the first
+    DROP TABLE IF EXISTS upd, firstd;
+    CREATE TEMP TABLE upd AS SELECT DISTINCT user_id, d FROM pays;
+    CREATE INDEX ON upd (d);
+    CREATE INDEX ON upd (user_id, d);
+    CREATE TEMP TABLE firstd AS SELECT user_id, min(d) AS f FROM upd GROUP BY user_id;
+    CREATE INDEX ON firstd (f);
+    CREATE INDEX ON firstd (user_id);
+    ANALYZE upd, firstd;
     CREATE TEMP TABLE exp_kpi AS
     WITH days AS (
         SELECT g::date AS d FROM elt.settings s, generate_series(s.start_date, s.clock, interval '1 day') g
-    ), upd AS (SELECT DISTINCT user_id, d FROM pays), firstd AS (SELECT user_id, min(d) AS f FROM upd GROUP BY user_id)
+    )
     SELECT days.d,
            (SELECT count(DISTINCT s.user_id) FROM elt_raw.subscriptions s JOIN elt_raw.plans pl USING (plan_id)
             WHERE pl.monthly_price = 0 AND s.status = 'active'
