@@ -271,7 +271,7 @@ CREATE TABLE elt_mart.fct_kpi_daily (
     CHECK (arr = 12 * mrr)
 );
 COMMENT ON TABLE elt_mart.fct_kpi_daily IS
-'Company KPIs: one row per day of the simulated window with signups, active and paying users, MRR, ARR, churned users and usage totals.';
+'Company KPIs: one row per day of the simulated window with signups, active and paying users, MRR, ARR, churned users, usage totals, free users, trials, conversions, new and reactivated paying users, and weekly and monthly active users.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.date_key IS 'The day (links to dim_date).';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.date IS 'The day.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.signups IS 'Users who signed up that day.';

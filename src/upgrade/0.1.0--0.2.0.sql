@@ -96,6 +96,8 @@ ALTER TABLE elt_mart.fct_kpi_daily
     ADD COLUMN reactivations integer NOT NULL DEFAULT 0 CONSTRAINT fct_kpi_daily_reactivations_check CHECK (reactivations >= 0),
     ADD COLUMN weekly_active_users integer NOT NULL DEFAULT 0 CONSTRAINT fct_kpi_daily_weekly_active_users_check CHECK (weekly_active_users >= 0),
     ADD COLUMN monthly_active_users integer NOT NULL DEFAULT 0 CONSTRAINT fct_kpi_daily_monthly_active_users_check CHECK (monthly_active_users >= 0);
+COMMENT ON TABLE elt_mart.fct_kpi_daily IS
+'Company KPIs: one row per day of the simulated window with signups, active and paying users, MRR, ARR, churned users, usage totals, free users, trials, conversions, new and reactivated paying users, and weekly and monthly active users.';
 ALTER TABLE elt_mart.fct_kpi_daily
     ALTER COLUMN free_users DROP DEFAULT,
     ALTER COLUMN trials_started DROP DEFAULT,
