@@ -32,8 +32,8 @@ SELECT fk_ok('elt_mart', 'fct_mrr_monthly', 'user_key', 'elt_mart', 'dim_user', 
 SELECT fk_ok('elt_mart', 'fct_mrr_monthly', 'plan_key', 'elt_mart', 'dim_plan', 'plan_key');
 SELECT fk_ok('elt_mart', 'fct_kpi_daily', 'date_key', 'elt_mart', 'dim_date', 'date_key');
 SELECT is((SELECT count(*)::int FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
-           WHERE r.relnamespace = 'elt_mart'::regnamespace AND c.contype = 'f'), 17,
-          'exactly the 8 foreign keys above and the 9 of the event and quota period facts (test/32_marts_events.sql)');
+           WHERE r.relnamespace = 'elt_mart'::regnamespace AND c.contype = 'f'), 20,
+          'exactly the 8 foreign keys above and the 9 of the event and quota period facts (test/32_marts_events.sql) and the 3 of the metrics tables (test/33_marts_metrics.sql)');
 SELECT has_index('elt_mart', 'fct_usage_daily', 'fct_usage_daily_user_idx', 'user_key', 'usage facts indexed by user');
 SELECT has_index('elt_mart', 'fct_mrr_monthly', 'fct_mrr_monthly_user_idx', 'user_key', 'MRR facts indexed by user');
 SELECT is_empty($$
@@ -82,9 +82,7 @@ SELECT lives_ok($$SELECT * FROM elt_generate(400, 42, '2025-03-14', start_date =
                 'generate 400 users, Mar 14 2025');
 SELECT lives_ok('SELECT * FROM elt_build_marts()', 'build the marts');
 SELECT results_eq($$SELECT table_name FROM elt_build_marts()$$,
-    ARRAY['elt_mart.dim_date','elt_mart.dim_plan','elt_mart.dim_user','elt_mart.dim_subscription',
-          'elt_mart.fct_usage_daily','elt_mart.fct_mrr_monthly','elt_mart.fct_kpi_daily',
-          'elt_mart.fct_subscription_events','elt_mart.fct_usage_period'],
+    $$SELECT m.tab FROM elt.elt__mart_tables() m ORDER BY m.ord$$,
     'elt_build_marts returns one row per mart table');
 SELECT is((SELECT row_count FROM elt_build_marts() WHERE table_name = 'elt_mart.fct_usage_daily'),
           (SELECT count(*) FROM elt_mart.fct_usage_daily), 'with its row count');
@@ -244,11 +242,11 @@ SELECT bag_eq('SELECT * FROM elt_mart.fct_mrr_monthly', 'SELECT * FROM b1_mrr', 
 CREATE FUNCTION pg_temp.diff() RETURNS TABLE (tab text, missing bigint, extra bigint) LANGUAGE plpgsql AS $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['dim_date','dim_plan','dim_user','dim_subscription','fct_usage_daily','fct_mrr_monthly','fct_kpi_daily'] LOOP
+    FOREACH t IN ARRAY (SELECT array_agg(m.name ORDER BY m.ord) FROM elt.elt__mart_tables() m) LOOP
         EXECUTE format('DROP TABLE IF EXISTS pg_temp.upd_%1$s; CREATE TEMP TABLE upd_%1$s AS SELECT * FROM elt_mart.%1$I', t);
     END LOOP;
     PERFORM * FROM elt_build_marts();
-    FOREACH t IN ARRAY ARRAY['dim_date','dim_plan','dim_user','dim_subscription','fct_usage_daily','fct_mrr_monthly','fct_kpi_daily'] LOOP
+    FOREACH t IN ARRAY (SELECT array_agg(m.name ORDER BY m.ord) FROM elt.elt__mart_tables() m) LOOP
         tab := t;
         EXECUTE format('SELECT count(*) FROM (SELECT * FROM elt_mart.%1$I EXCEPT ALL SELECT * FROM pg_temp.upd_%1$s) x', t) INTO missing;
         EXECUTE format('SELECT count(*) FROM (SELECT * FROM pg_temp.upd_%1$s EXCEPT ALL SELECT * FROM elt_mart.%1$I) x', t) INTO extra;
@@ -293,8 +291,9 @@ SELECT is((SELECT min(date) FROM elt_mart.dim_date), (SELECT start_date FROM elt
 
 -- ---------------------------------------------------------------- foreign keys of the bulk path
 SELECT throws_ok($$SELECT elt.elt__bulk_begin('elt_mart.fct_kpi_daily'); INSERT INTO elt_mart.fct_kpi_daily (date_key, date, signups, active_users,
-                   paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes)
-                   VALUES (19000101, '1900-01-01', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                   paying_users, churned_users, mrr, arr, actions_performed, api_calls, storage_used_mb, active_minutes,
+                   free_users, trials_started, trial_conversions, new_paying_users, reactivations, weekly_active_users, monthly_active_users)
+                   VALUES (19000101, '1900-01-01', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
                    SELECT elt.elt__bulk_end(true, 'elt_mart.fct_kpi_daily', 'date', NULL)$$,
                  '23503', NULL, 'the set-based key check of a bulk load catches a dangling key');
 SELECT is(current_setting('session_replication_role'), 'origin', 'session_replication_role is back to origin');

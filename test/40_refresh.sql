@@ -13,8 +13,9 @@ SELECT throws_ok($$SELECT * FROM elt_refresh(-3)$$, '22023', NULL, 'days < 0: 22
 CREATE TEMP TABLE compared (t text);
 INSERT INTO compared VALUES ('elt_raw.users'), ('elt_raw.subscriptions'), ('elt_raw.usage'),
     ('elt_mart.dim_date'), ('elt_mart.dim_plan'), ('elt_mart.dim_user'), ('elt_mart.dim_subscription'),
-    ('elt_mart.fct_usage_daily'), ('elt_mart.fct_mrr_monthly'), ('elt_mart.fct_kpi_daily');
-INSERT INTO compared VALUES ('elt_mart.fct_subscription_events'), ('elt_mart.fct_usage_period');
+    ('elt_mart.fct_usage_daily'), ('elt_mart.fct_mrr_monthly'), ('elt_mart.fct_kpi_daily'),
+    ('elt_mart.fct_cohort_retention'), ('elt_mart.fct_saas_metrics_monthly'),
+    ('elt_mart.fct_subscription_events'), ('elt_mart.fct_usage_period');
 CREATE FUNCTION pg_temp.snap(tag text) RETURNS void LANGUAGE plpgsql AS $f$
 DECLARE t text;
 BEGIN

@@ -260,10 +260,18 @@ CREATE TABLE elt_mart.fct_kpi_daily (
     api_calls         bigint  NOT NULL CHECK (api_calls >= 0),
     storage_used_mb   bigint  NOT NULL CHECK (storage_used_mb >= 0),
     active_minutes    bigint  NOT NULL CHECK (active_minutes >= 0),
+    -- added in 0.2.0, hence after the others
+    free_users        integer NOT NULL CHECK (free_users >= 0),
+    trials_started    integer NOT NULL CHECK (trials_started >= 0),
+    trial_conversions integer NOT NULL CHECK (trial_conversions >= 0),
+    new_paying_users  integer NOT NULL CHECK (new_paying_users >= 0),
+    reactivations     integer NOT NULL CHECK (reactivations >= 0),
+    weekly_active_users  integer NOT NULL CHECK (weekly_active_users >= 0),
+    monthly_active_users integer NOT NULL CHECK (monthly_active_users >= 0),
     CHECK (arr = 12 * mrr)
 );
 COMMENT ON TABLE elt_mart.fct_kpi_daily IS
-'Company KPIs: one row per day of the simulated window with signups, active and paying users, MRR, ARR, churned users and usage totals.';
+'Company KPIs: one row per day of the simulated window with signups, active and paying users, MRR, ARR, churned users, usage totals, free users, trials, conversions, new and reactivated paying users, and weekly and monthly active users.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.date_key IS 'The day (links to dim_date).';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.date IS 'The day.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.signups IS 'Users who signed up that day.';
@@ -276,6 +284,13 @@ COMMENT ON COLUMN elt_mart.fct_kpi_daily.actions_performed IS 'Actions performed
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.api_calls IS 'API calls made by all users that day.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.storage_used_mb IS 'Storage added by all users that day, in MB.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.active_minutes IS 'Minutes of activity of all users that day.';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.free_users IS 'Users on the Free plan that day: holding an active free-plan subscription version valid that day.';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.trials_started IS 'Subscriptions starting with a free trial that day.';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.trial_conversions IS 'Trials ending that day that converted: the subscription version starting on the trial end pays (mrr above 0).';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.new_paying_users IS 'Users paying that day for the first time (first day with MRR above 0).';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.reactivations IS 'Users paying again that day after at least a day without paying (not their first paying day).';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.weekly_active_users IS 'Distinct users with usage in the 7 days ending that day (WAU).';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.monthly_active_users IS 'Distinct users with usage in the 30 days ending that day (MAU).';
 
 -- Unknown members.
 INSERT INTO elt_mart.dim_date (date_key, date, month_name, year_month, day_name)

@@ -55,7 +55,9 @@ FROM (VALUES (1, 'dim_date',         'dimension', false, 'date_key'::name,   NUL
              (6, 'fct_mrr_monthly',  'fact',      true,  NULL,               NULL,                    NULL,              'month_start'),
              (7, 'fct_kpi_daily',    'fact',      true,  NULL,               NULL,                    NULL,              'date'),
              (8, 'fct_subscription_events', 'fact', true, NULL,              NULL,                    NULL,              'event_date'),
-             (9, 'fct_usage_period', 'fact',      true,  NULL,               NULL,                    NULL,              'period_start'))
+             (9, 'fct_usage_period', 'fact',      true,  NULL,               NULL,                    NULL,              'period_start'),
+             (10, 'fct_cohort_retention', 'fact', true, NULL,               NULL,                    NULL,              'month_start'),
+             (11, 'fct_saas_metrics_monthly', 'fact', true, NULL,           NULL,                    NULL,              'month_start'))
      AS m(ord, name, kind, incremental, key_column, source, id_column, day_column)
 ORDER BY m.ord
 $fn$;

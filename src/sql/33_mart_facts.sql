@@ -447,6 +447,79 @@ BEGIN
               SELECT st.e, 0, -1, 1 FROM stretch st WHERE st.e <= $2) e
         GROUP BY e.d
     ),
+    starts AS (
+        -- paying stretches starting in the days: a user's first paying day
+        -- is a new paying user, a later one a reactivation (index on user_id)
+        SELECT st.s AS d,
+               count(*) FILTER (WHERE fp.first_day = st.s) AS new_paying,
+               count(*) FILTER (WHERE fp.first_day < st.s) AS reactivated
+        FROM stretch st
+        CROSS JOIN LATERAL (
+            SELECT min(elt.elt__ts_day(s2.valid_from)) AS first_day
+            FROM elt_raw.subscriptions s2
+            WHERE s2.user_id = st.user_id AND s2.mrr > 0
+              AND LEAST(COALESCE(s2.end_date, 'infinity'::date),
+                        COALESCE(elt.elt__ts_day(s2.valid_to), 'infinity'::date)) > elt.elt__ts_day(s2.valid_from)) fp
+        WHERE st.s BETWEEN $1 AND $2
+        GROUP BY st.s
+    ),
+    free AS (
+        -- users on the Free plan: +1 from the day an active free-plan
+        -- version is valid (or $1), -1 on the day it ends
+        SELECT e.d, sum(e.dn) AS dn
+        FROM (SELECT f.s, f.e FROM (
+                  SELECT elt.elt__ts_day(s.valid_from) AS s,
+                         LEAST(COALESCE(s.end_date, 'infinity'::date),
+                               COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS e
+                  FROM elt_raw.subscriptions s
+                  JOIN elt_raw.plans p ON p.plan_id = s.plan_id
+                  WHERE p.monthly_price = 0 AND s.status = 'active'
+                    AND (s.valid_to IS NULL OR s.valid_to > elt.elt__day_ts($1))
+                    AND s.valid_from <= elt.elt__day_ts($2)) f
+              WHERE f.e > $1 AND f.e > f.s) v
+        CROSS JOIN LATERAL (VALUES (GREATEST(v.s, $1), 1), (v.e, -1)) e(d, dn)
+        WHERE e.d <= $2
+        GROUP BY e.d
+    ),
+    trials AS (
+        SELECT t.d, sum(t.started) AS started, sum(t.converted) AS converted
+        FROM (SELECT s.start_date AS d, count(DISTINCT s.subscription_id) AS started, 0 AS converted
+              FROM elt_raw.subscriptions s
+              WHERE s.trial_end IS NOT NULL AND s.start_date BETWEEN $1 AND $2
+              GROUP BY s.start_date
+              UNION ALL
+              -- a converted trial: the version starting on the trial end pays
+              SELECT s.trial_end, 0, count(DISTINCT s.subscription_id)
+              FROM elt_raw.subscriptions s
+              WHERE s.trial_end BETWEEN $1 AND $2 AND s.valid_from = elt.elt__day_ts(s.trial_end) AND s.mrr > 0
+              GROUP BY s.trial_end) t
+        GROUP BY t.d
+    ),
+    actd AS (
+        -- each user's active days from 30 days before $1 on (earlier ones
+        -- count on no day from $1 on), with the next active day
+        SELECT a.user_id, a.d, lead(a.d) OVER (PARTITION BY a.user_id ORDER BY a.d) AS next_d
+        FROM (SELECT DISTINCT x.user_id, x.usage_date AS d FROM elt_raw.usage x
+              WHERE x.usage_date BETWEEN $1 - 30 AND $2) a
+    ),
+    au AS (
+        -- a user counts on the days [d, d + 7) (WAU) and [d, d + 30) (MAU)
+        -- after an active day d, until the next one: +1 / -1 events, summed
+        -- from the first day read
+        SELECT e.d, sum(e.dw) AS dw, sum(e.dm) AS dm
+        FROM actd
+        CROSS JOIN LATERAL (VALUES (actd.d, 1, 1),
+                                   (LEAST(actd.d + 7, COALESCE(actd.next_d, actd.d + 7)), -1, 0),
+                                   (LEAST(actd.d + 30, COALESCE(actd.next_d, actd.d + 30)), 0, -1)) e(d, dw, dm)
+        GROUP BY e.d
+    ),
+    aur AS (
+        SELECT g::date AS d,
+               sum(COALESCE(au.dw, 0)) OVER r AS wau, sum(COALESCE(au.dm, 0)) OVER r AS mau
+        FROM generate_series(($1 - 30)::timestamp, $2::timestamp, interval '1 day') g
+        LEFT JOIN au ON au.d = g::date
+        WINDOW r AS (ORDER BY g)
+    ),
     sig AS (
         SELECT u.signup_date AS d, count(DISTINCT u.user_id) AS n
         FROM elt_raw.users u
@@ -471,15 +544,28 @@ BEGIN
                COALESCE(use.actions_performed, 0) AS actions_performed,
                COALESCE(use.api_calls, 0) AS api_calls,
                COALESCE(use.storage_used_mb, 0) AS storage_used_mb,
-               COALESCE(use.active_minutes, 0) AS active_minutes
+               COALESCE(use.active_minutes, 0) AS active_minutes,
+               sum(COALESCE(free.dn, 0)) OVER run AS free_users,
+               COALESCE(trials.started, 0) AS trials_started,
+               COALESCE(trials.converted, 0) AS trial_conversions,
+               COALESCE(starts.new_paying, 0) AS new_paying_users,
+               COALESCE(starts.reactivated, 0) AS reactivations,
+               aur.wau AS weekly_active_users,
+               aur.mau AS monthly_active_users
         FROM days
         LEFT JOIN ev ON ev.d = days.d
         LEFT JOIN sig ON sig.d = days.d
         LEFT JOIN use ON use.d = days.d
+        LEFT JOIN free ON free.d = days.d
+        LEFT JOIN trials ON trials.d = days.d
+        LEFT JOIN starts ON starts.d = days.d
+        JOIN aur ON aur.d = days.d
         WINDOW run AS (ORDER BY days.d)
     )
     SELECT dd.date_key, k.d AS date, k.signups, k.active_users, k.paying_users, k.churned_users,
-           k.mrr, 12 * k.mrr AS arr, k.actions_performed, k.api_calls, k.storage_used_mb, k.active_minutes
+           k.mrr, 12 * k.mrr AS arr, k.actions_performed, k.api_calls, k.storage_used_mb, k.active_minutes,
+           k.free_users, k.trials_started, k.trial_conversions, k.new_paying_users, k.reactivations,
+           k.weekly_active_users, k.monthly_active_users
     FROM k
     JOIN elt_mart.dim_date dd ON dd.date = k.d
     ORDER BY k.d
@@ -501,4 +587,4 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_fct_kpi_daily(date) IS
-'Builds elt_mart.fct_kpi_daily: per day of the window, signups, active users (distinct users with usage), paying users (MRR above 0), churned users (paying the day before, not that day), MRR, ARR = 12 x MRR, and usage totals. since NULL (default) rebuilds all; a day rewrites the days from that day on. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
+'Builds elt_mart.fct_kpi_daily: per day of the window, signups, active users (distinct users with usage), paying users (MRR above 0), churned users (paying the day before, not that day), MRR, ARR = 12 x MRR, usage totals, free users, trials started and converted, new paying users, reactivations, and weekly and monthly active users (distinct users with usage in the 7 / 30 days ending that day). since NULL (default) rebuilds all; a day rewrites the days from that day on. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';

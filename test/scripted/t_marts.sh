@@ -83,7 +83,9 @@ sum_sql="SELECT string_agg(t || '=' || n, ' ' ORDER BY t) FROM (
   UNION ALL SELECT 'fct_mrr_monthly', md5(string_agg(x::text, '|' ORDER BY month_start, user_id)) FROM elt_mart.fct_mrr_monthly x
   UNION ALL SELECT 'fct_kpi_daily', md5(string_agg(x::text, '|' ORDER BY date_key)) FROM elt_mart.fct_kpi_daily x
   UNION ALL SELECT 'fct_subscription_events', md5(string_agg(x::text, '|' ORDER BY subscription_id, event_date, event_type)) FROM elt_mart.fct_subscription_events x
-  UNION ALL SELECT 'fct_usage_period', md5(string_agg(x::text, '|' ORDER BY subscription_id, period_start)) FROM elt_mart.fct_usage_period x) s"
+  UNION ALL SELECT 'fct_usage_period', md5(string_agg(x::text, '|' ORDER BY subscription_id, period_start)) FROM elt_mart.fct_usage_period x
+  UNION ALL SELECT 'fct_cohort_retention', md5(string_agg(x::text, '|' ORDER BY cohort_kind, cohort_month, months_since)) FROM elt_mart.fct_cohort_retention x
+  UNION ALL SELECT 'fct_saas_metrics_monthly', md5(string_agg(x::text, '|' ORDER BY month_start)) FROM elt_mart.fct_saas_metrics_monthly x) s"
 before=$(q -d "$db" -c "$sum_sql")
 if pg_dump -Fc -d "$db" -f "$work/dump" 2>"$work/dump.log"; then ok "pg_dump"; else notok "pg_dump: $(cat "$work/dump.log")"; fi
 createdb "$db2"
@@ -91,7 +93,7 @@ if pg_restore -d "$db2" --exit-on-error "$work/dump" 2>"$work/restore.log"; then
 after=$(q -d "$db2" -c "$sum_sql" 2>&1)
 check "$after" "$before" "restored marts are identical, Unknown members included"
 got=$(q -d "$db2" -c "SELECT count(*) FROM elt_update_marts('2025-04-16')" 2>&1)
-check "$got" "$(q -d "$db2" -c "SELECT count(*) FROM elt.elt__mart_tables()")" "the restored database refreshes"
+check "$got" "$(q -d "$db2" -c "SELECT count(*) FROM elt.elt__mart_tables()")" "the restored database refreshes (a row per mart table)"
 grants=$(q -d "$db2" -c "SELECT has_table_privilege('$reader', 'elt_mart.fct_kpi_daily', 'SELECT')" 2>&1)
 check "$grants" "t" "the reader's grant survives the restore"
 

@@ -1,0 +1,318 @@
+-- elt_mart builders of the SaaS metrics: fct_cohort_retention and
+-- fct_saas_metrics_monthly (tables in 36_mart_metrics_schema.sql).
+--
+-- Both are monthly and measure like fct_mrr_monthly: a user's MRR in a
+-- month is the mrr of the user's subscription versions valid and paid for
+-- the month's measurement day (its last day, the clock in the current
+-- month).  They read elt_raw only (not the other facts), so the build order
+-- does not matter.  Incremental rule: a row of month m depends on the source
+-- up to m's measurement day only, so an update from since rewrites the
+-- months from the one holding since - 1 on (its measurement day was the old
+-- clock) and merges them: unchanged rows keep their tuples.  The months
+-- before are not read from the table: every row is computed from elt_raw
+-- with the same statement as a full build (simple and exact; it costs a
+-- scan of the paid subscription versions per update).
+
+------------------------------------------------------------------------------
+-- Internal: the first month an update from since rewrites (the first month
+-- of the window for a full build, since NULL).
+------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION elt.elt__metrics_lo(since date, start_date date)
+RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN GREATEST(date_trunc('month', start_date::timestamp)::date,
+                date_trunc('month', (COALESCE(since, start_date) - 1)::timestamp)::date);
+COMMENT ON FUNCTION elt.elt__metrics_lo(date, date) IS
+'Internal: the first month a monthly metrics builder rewrites for since (the month holding since - 1, not before the window''s first month).';
+
+------------------------------------------------------------------------------
+-- fct_cohort_retention
+------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_fct_cohort_retention(since date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
+AS $fn$
+DECLARE
+    w      record;
+    v_lo   date;
+    v_fast boolean;
+    n_del  bigint;
+    n_ins  bigint;
+BEGIN
+    w := elt.elt__mart_begin(since);
+    v_lo := elt.elt__metrics_lo(since, w.start_date);
+    v_fast := elt.elt__bulk_begin('elt_mart.fct_cohort_retention'::pg_catalog.regclass);
+    -- $1 since, $2 first month written, $3 first month of the window, $4 clock
+    EXECUTE elt.elt__merge_sql('elt_mart.fct_cohort_retention'::pg_catalog.regclass, $q$
+    WITH months AS MATERIALIZED (
+        SELECT g::date AS month_start,
+               LEAST((g + interval '1 month' - interval '1 day')::date, $4) AS md
+        FROM generate_series($3::timestamp, date_trunc('month', $4::timestamp), interval '1 month') g
+    ),
+    paid AS MATERIALIZED (
+        SELECT v.user_id, v.price, v.s, v.e
+        FROM (SELECT s.user_id, s.mrr AS price, elt.elt__ts_day(s.valid_from) AS s,
+                     LEAST(COALESCE(s.end_date, 'infinity'::date),
+                           COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS e
+              FROM elt_raw.subscriptions s WHERE s.mrr > 0) v
+        WHERE v.e > v.s
+    ),
+    um AS MATERIALIZED (
+        -- MRR of each paying user on each measurement day
+        SELECT mo.month_start, pd.user_id, sum(pd.price) AS mrr
+        FROM months mo JOIN paid pd ON pd.s <= mo.md AND pd.e > mo.md
+        GROUP BY mo.month_start, pd.user_id
+    ),
+    members AS (
+        SELECT 'signup'::text AS kind, u.user_id, date_trunc('month', min(u.signup_date)::timestamp)::date AS cm
+        FROM elt_raw.users u
+        WHERE u.signup_date <= $4
+        GROUP BY u.user_id
+        UNION ALL
+        SELECT 'first_paid', um.user_id, min(um.month_start) FROM um GROUP BY um.user_id
+    ),
+    starting AS (
+        SELECT m.kind, m.user_id, m.cm, COALESCE(um.mrr, 0) AS smrr
+        FROM members m
+        LEFT JOIN um ON um.user_id = m.user_id AND um.month_start = m.cm
+        WHERE m.cm >= $3
+    ),
+    act AS (
+        -- users with usage per month (only the months written are needed)
+        SELECT DISTINCT x.user_id, date_trunc('month', x.usage_date::timestamp)::date AS month_start
+        FROM elt_raw.usage x
+        WHERE x.usage_date >= $2 AND x.usage_date <= $4
+    ),
+    agg AS (
+        SELECT st.kind, st.cm, mo.month_start, mo.md,
+               count(*) AS accounts_start,
+               count(*) FILTER (WHERE CASE WHEN st.kind = 'first_paid' THEN um.user_id IS NOT NULL
+                                           ELSE act.user_id IS NOT NULL END) AS accounts_retained,
+               count(um.user_id) AS accounts_paying,
+               sum(st.smrr) AS starting_mrr,
+               COALESCE(sum(um.mrr), 0) AS mrr,
+               sum(LEAST(COALESCE(um.mrr, 0), st.smrr)) AS retained_mrr_gross
+        FROM starting st
+        JOIN months mo ON mo.month_start >= st.cm AND mo.month_start >= $2
+        LEFT JOIN um ON um.user_id = st.user_id AND um.month_start = mo.month_start
+        LEFT JOIN act ON act.user_id = st.user_id AND act.month_start = mo.month_start
+        GROUP BY st.kind, st.cm, mo.month_start, mo.md
+    )
+    SELECT a.kind AS cohort_kind, a.cm AS cohort_month,
+           ((EXTRACT(year FROM a.month_start) - EXTRACT(year FROM a.cm)) * 12
+            + EXTRACT(month FROM a.month_start) - EXTRACT(month FROM a.cm))::integer AS months_since,
+           a.month_start,
+           COALESCE(dc.date_key, -1) AS cohort_date_key, COALESCE(dd.date_key, -1) AS date_key,
+           a.accounts_start, a.accounts_retained, a.accounts_paying,
+           a.starting_mrr, a.mrr, a.retained_mrr_gross,
+           round(a.accounts_retained::numeric / NULLIF(a.accounts_start, 0), 6) AS logo_retention,
+           round(a.retained_mrr_gross / NULLIF(a.starting_mrr, 0), 6) AS gross_mrr_retention,
+           round(a.mrr / NULLIF(a.starting_mrr, 0), 6) AS net_mrr_retention
+    FROM agg a
+    LEFT JOIN elt_mart.dim_date dc ON dc.date = a.cm
+    LEFT JOIN elt_mart.dim_date dd ON dd.date = a.md
+    ORDER BY 1, 2, 3
+    $q$, '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+        INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock;
+    PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_cohort_retention'::pg_catalog.regclass, 'month_start'::pg_catalog.name,
+                              CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
+    RETURN n_del + n_ins;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_build_fct_cohort_retention(date) IS
+'Builds elt_mart.fct_cohort_retention: per cohort (signup month, or first month paying on the measurement day) and month since, accounts at start, retained (first_paid: paying; signup: with usage in the month), paying, starting MRR, MRR (net retained) and gross retained MRR (per account the lesser of MRR and starting MRR). since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Rows a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
+
+------------------------------------------------------------------------------
+-- fct_saas_metrics_monthly
+------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_fct_saas_metrics_monthly(since date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
+AS $fn$
+DECLARE
+    w      record;
+    v_lo   date;
+    v_fast boolean;
+    n_del  bigint;
+    n_ins  bigint;
+BEGIN
+    w := elt.elt__mart_begin(since);
+    v_lo := elt.elt__metrics_lo(since, w.start_date);
+    v_fast := elt.elt__bulk_begin('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass);
+    -- $1 since, $2 first month written, $3 first month of the window, $4 clock
+    EXECUTE elt.elt__merge_sql('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, $q$
+    WITH months AS MATERIALIZED (
+        SELECT g::date AS month_start,
+               LEAST((g + interval '1 month' - interval '1 day')::date, $4) AS md,
+               (g - interval '1 day')::date AS prev_md
+        FROM generate_series($3::timestamp, date_trunc('month', $4::timestamp), interval '1 month') g
+    ),
+    paid AS MATERIALIZED (
+        SELECT v.user_id, v.subscription_id, v.price, v.s, v.e
+        FROM (SELECT s.user_id, s.subscription_id, s.mrr AS price, elt.elt__ts_day(s.valid_from) AS s,
+                     LEAST(COALESCE(s.end_date, 'infinity'::date),
+                           COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS e
+              FROM elt_raw.subscriptions s WHERE s.mrr > 0) v
+        WHERE v.e > v.s
+    ),
+    um AS MATERIALIZED (
+        SELECT mo.month_start, pd.user_id, sum(pd.price) AS mrr
+        FROM months mo JOIN paid pd ON pd.s <= mo.md AND pd.e > mo.md
+        GROUP BY mo.month_start, pd.user_id
+    ),
+    firsts AS (
+        SELECT um.user_id, min(um.month_start) AS first_m FROM um GROUP BY um.user_id
+    ),
+    x AS (
+        -- each user's MRR against the month before's (the first month of
+        -- the window starts from 0), for the months written
+        SELECT COALESCE(c.month_start, p.month_start) AS month_start, COALESCE(c.user_id, p.user_id) AS user_id,
+               COALESCE(c.mrr, 0) AS mrr, COALESCE(p.mrr, 0) AS prev
+        FROM (SELECT um.* FROM um WHERE um.month_start >= $2) c
+        FULL JOIN (SELECT (um.month_start + interval '1 month')::date AS month_start, um.user_id, um.mrr
+                   FROM um WHERE um.month_start >= ($2 - interval '1 month')::date
+                             AND um.month_start < date_trunc('month', $4::timestamp)::date) p
+          ON p.month_start = c.month_start AND p.user_id = c.user_id
+    ),
+    mv AS (
+        SELECT x.*, mo.md,
+               CASE WHEN x.prev = 0 AND f.first_m < x.month_start THEN 'reactivation'
+                    WHEN x.prev = 0 THEN 'new'
+                    WHEN x.mrr = 0 THEN 'churn'
+                    WHEN x.mrr > x.prev THEN 'expansion'
+                    WHEN x.mrr < x.prev THEN 'contraction'
+                    ELSE 'retained' END AS movement
+        FROM x
+        JOIN months mo ON mo.month_start = x.month_start
+        JOIN firsts f ON f.user_id = x.user_id
+    ),
+    churn AS (
+        -- involuntary: the user's last paid subscription version (latest
+        -- paid end up to the measurement day) ended on the day a cancelled
+        -- version with end_date = its own first day started (payment retries
+        -- gave up)
+        SELECT mv.month_start, mv.user_id,
+               EXISTS (SELECT 1 FROM elt_raw.subscriptions c
+                       WHERE c.subscription_id = lp.subscription_id AND c.status = 'cancelled'
+                         AND c.end_date = elt.elt__ts_day(c.valid_from) AND c.end_date = lp.e) AS involuntary
+        FROM mv
+        CROSS JOIN LATERAL (SELECT pd.subscription_id, pd.e FROM paid pd
+                            WHERE pd.user_id = mv.user_id AND pd.s <= mv.md
+                            ORDER BY pd.e DESC, pd.subscription_id DESC LIMIT 1) lp
+        WHERE mv.movement = 'churn'
+    ),
+    mm AS (
+        SELECT mv.month_start,
+               sum(mv.mrr) AS mrr, sum(mv.prev) AS starting_mrr,
+               sum(mv.mrr) FILTER (WHERE mv.movement = 'new') AS new_mrr,
+               sum(mv.mrr - mv.prev) FILTER (WHERE mv.movement = 'expansion') AS expansion_mrr,
+               sum(mv.mrr - mv.prev) FILTER (WHERE mv.movement = 'contraction') AS contraction_mrr,
+               sum(-mv.prev) FILTER (WHERE mv.movement = 'churn' AND NOT ch.involuntary) AS churned_voluntary_mrr,
+               sum(-mv.prev) FILTER (WHERE ch.involuntary) AS churned_involuntary_mrr,
+               sum(mv.mrr) FILTER (WHERE mv.movement = 'reactivation') AS reactivation_mrr,
+               count(*) FILTER (WHERE mv.prev > 0) AS customers_start,
+               count(*) FILTER (WHERE mv.mrr > 0) AS customers_end,
+               count(*) FILTER (WHERE mv.movement = 'new') AS new_customers,
+               count(*) FILTER (WHERE mv.movement = 'reactivation') AS reactivated_customers,
+               count(*) FILTER (WHERE mv.movement = 'churn') AS churned_customers,
+               count(*) FILTER (WHERE ch.involuntary) AS churned_involuntary_customers
+        FROM mv
+        LEFT JOIN churn ch ON ch.month_start = mv.month_start AND ch.user_id = mv.user_id
+        GROUP BY mv.month_start
+    ),
+    trials AS (
+        SELECT mo.month_start,
+               (SELECT count(DISTINCT s.subscription_id) FROM elt_raw.subscriptions s
+                WHERE s.trial_end IS NOT NULL AND s.start_date BETWEEN mo.month_start AND mo.md) AS started,
+               (SELECT count(DISTINCT s.subscription_id) FROM elt_raw.subscriptions s
+                WHERE s.trial_end BETWEEN mo.month_start AND mo.md) AS ended,
+               (SELECT count(DISTINCT s.subscription_id) FROM elt_raw.subscriptions s
+                WHERE s.trial_end BETWEEN mo.month_start AND mo.md
+                  AND s.valid_from = elt.elt__day_ts(s.trial_end) AND s.mrr > 0) AS converted
+        FROM months mo WHERE mo.month_start >= $2
+    ),
+    free AS (
+        -- users on the Free plan on the measurement day of the month
+        -- before, and those of them paying on this month's
+        SELECT mo.month_start, count(*) AS free_start, count(um.user_id) AS to_paid
+        FROM months mo
+        JOIN (SELECT DISTINCT mo2.month_start, s.user_id
+              FROM months mo2
+              JOIN elt_raw.subscriptions s
+                ON s.valid_from <= elt.elt__day_ts(mo2.prev_md)
+               AND (s.valid_to IS NULL OR s.valid_to > elt.elt__day_ts(mo2.prev_md))
+               AND (s.end_date IS NULL OR s.end_date > mo2.prev_md)
+               AND s.status = 'active'
+              JOIN elt_raw.plans p ON p.plan_id = s.plan_id AND p.monthly_price = 0
+              WHERE mo2.month_start >= $2 AND mo2.month_start > $3) fu ON fu.month_start = mo.month_start
+        LEFT JOIN um ON um.user_id = fu.user_id AND um.month_start = mo.month_start
+        GROUP BY mo.month_start
+    ),
+    r AS (
+        SELECT mo.month_start, mo.md,
+               COALESCE(mm.mrr, 0) AS mrr, COALESCE(mm.starting_mrr, 0) AS starting_mrr,
+               COALESCE(mm.new_mrr, 0) AS new_mrr, COALESCE(mm.expansion_mrr, 0) AS expansion_mrr,
+               COALESCE(mm.contraction_mrr, 0) AS contraction_mrr,
+               COALESCE(mm.churned_voluntary_mrr, 0) AS churned_voluntary_mrr,
+               COALESCE(mm.churned_involuntary_mrr, 0) AS churned_involuntary_mrr,
+               COALESCE(mm.reactivation_mrr, 0) AS reactivation_mrr,
+               COALESCE(mm.customers_start, 0) AS customers_start, COALESCE(mm.customers_end, 0) AS customers_end,
+               COALESCE(mm.new_customers, 0) AS new_customers, COALESCE(mm.reactivated_customers, 0) AS reactivated_customers,
+               COALESCE(mm.churned_customers, 0) AS churned_customers,
+               COALESCE(mm.churned_involuntary_customers, 0) AS churned_involuntary_customers,
+               tr.started, tr.ended, tr.converted,
+               COALESCE(fr.free_start, 0) AS free_start, COALESCE(fr.to_paid, 0) AS to_paid
+        FROM months mo
+        JOIN trials tr ON tr.month_start = mo.month_start
+        LEFT JOIN mm ON mm.month_start = mo.month_start
+        LEFT JOIN free fr ON fr.month_start = mo.month_start
+        WHERE mo.month_start >= $2
+    ),
+    q AS (
+        SELECT r.*,
+               r.churned_voluntary_mrr + r.churned_involuntary_mrr AS churned_mrr,
+               -(r.churned_voluntary_mrr + r.churned_involuntary_mrr + r.contraction_mrr) AS lost,
+               r.new_mrr + r.expansion_mrr + r.reactivation_mrr AS gained,
+               r.churned_customers::numeric / NULLIF(r.customers_start, 0) AS churn_rate
+        FROM r
+    )
+    SELECT q.month_start, COALESCE(dd.date_key, -1) AS date_key,
+           q.mrr, 12 * q.mrr AS arr, q.starting_mrr,
+           q.new_mrr, q.expansion_mrr, q.contraction_mrr, q.churned_mrr,
+           q.churned_voluntary_mrr, q.churned_involuntary_mrr, q.reactivation_mrr,
+           q.mrr - q.starting_mrr AS net_new_mrr,
+           q.customers_start, q.customers_end, q.new_customers, q.reactivated_customers,
+           q.churned_customers, q.churned_involuntary_customers,
+           round(q.churn_rate, 6) AS customer_churn_rate,
+           round(q.lost / NULLIF(q.starting_mrr, 0), 6) AS gross_mrr_churn_rate,
+           round((q.lost - q.expansion_mrr - q.reactivation_mrr) / NULLIF(q.starting_mrr, 0), 6) AS net_mrr_churn_rate,
+           round(1 - (q.lost - q.expansion_mrr - q.reactivation_mrr) / NULLIF(q.starting_mrr, 0), 6) AS nrr,
+           round(1 - q.lost / NULLIF(q.starting_mrr, 0), 6) AS grr,
+           round(q.mrr / NULLIF(q.customers_end, 0), 2) AS arpa,
+           round(q.mrr / NULLIF(q.customers_end, 0) / NULLIF(q.churn_rate, 0), 2) AS ltv,
+           round(q.gained / NULLIF(q.lost, 0), 4) AS quick_ratio,
+           q.started AS trials_started, q.ended AS trials_ended, q.converted AS trials_converted,
+           round(q.converted::numeric / NULLIF(q.ended, 0), 6) AS trial_to_paid_rate,
+           q.free_start AS free_users_start, q.to_paid AS free_to_paid,
+           round(q.to_paid::numeric / NULLIF(q.free_start, 0), 6) AS free_to_paid_rate
+    FROM q
+    LEFT JOIN elt_mart.dim_date dd ON dd.date = q.md
+    ORDER BY q.month_start
+    $q$, '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+        INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock;
+    PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name,
+                              CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
+    RETURN n_del + n_ins;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_build_fct_saas_metrics_monthly(date) IS
+'Builds elt_mart.fct_saas_metrics_monthly: per month, MRR, ARR, the MRR movements (churn split into voluntary and involuntary), customers at start and end, customer and MRR churn rates, NRR, GRR, ARPA, LTV, quick ratio, and trial-to-paid and free-to-paid conversion, measured like fct_mrr_monthly. since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Rows a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
+
+REVOKE ALL ON FUNCTION elt.elt__metrics_lo(date, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_cohort_retention(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_saas_metrics_monthly(date) FROM PUBLIC;
