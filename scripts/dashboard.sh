@@ -33,6 +33,7 @@ if ! cmp -s "$src/package-lock.json" "$home/node_modules/.elt-package-lock.json"
     (cd "$home" && npm ci --no-audit --no-fund --loglevel=error)
     cp "$src/package-lock.json" "$home/node_modules/.elt-package-lock.json"
 fi
+cp "$src/check.mjs" "$home/"    # the test's page checker, next to its node_modules
 flock -u 8
 
 if ! psql -XqAt -d "$conn" -c "SELECT 1 FROM elt_mart.fct_kpi_daily LIMIT 1" >/dev/null 2>&1; then
@@ -47,6 +48,7 @@ fi
 
 # A fresh site next to the old one, swapped in at the end: a failed query
 # leaves the last good site in place.
+mkdir -p "$(dirname "$out")"
 tmp=$(mktemp -d "${out%/}.new.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/data"

@@ -94,7 +94,7 @@ const RENDER = {
       if (total) { base.push(0); bar.push({ value: v, itemStyle: { color: COLORS.mrr } }); level = v; continue; }
       const from = level, to = level + Number(v);
       base.push(Math.min(from, to));
-      bar.push({ value: Math.abs(v), itemStyle: { color: COLORS[k] } });
+      bar.push({ value: Math.abs(v), sign: v < 0 ? '-' : '+', itemStyle: { color: COLORS[k] } });
       level = to;
     }
     chart('MRR waterfall of ' + r.month + ' (USD)', {
@@ -103,7 +103,7 @@ const RENDER = {
       tooltip: { trigger: 'axis', formatter: p => p.filter(x => x.seriesName === 'amount').map(x => x.name + ': ' + usd(x.value)).join('') },
       series: [
         { name: 'base', type: 'bar', stack: 'w', itemStyle: { color: 'transparent' }, data: base },
-        { name: 'amount', type: 'bar', stack: 'w', label: { show: true, position: 'top', formatter: p => usd(p.value) }, data: bar },
+        { name: 'amount', type: 'bar', stack: 'w', label: { show: true, position: 'top', formatter: p => (p.data.sign || '') + usd(p.value) }, data: bar },
       ],
     });
   },

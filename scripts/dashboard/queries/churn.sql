@@ -43,4 +43,7 @@ SELECT json_build_object(
     'by_month', (SELECT json_agg(json_build_array(month, channel, pct) ORDER BY month, channel)
                  FROM (SELECT to_char(month_start, 'YYYY-MM') AS month, channel,
                               round(100.0 * count(*) FILTER (WHERE movement = 'churn') / count(*), 2) AS pct
-                       FROM base GROUP BY 1, 2) m));
+                       FROM base
+                       -- the current month is not over: its rate would look low
+                       WHERE month_start < (SELECT max(month_start) FROM elt_mart.fct_mrr_monthly)
+                       GROUP BY 1, 2) m));
