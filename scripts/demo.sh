@@ -125,6 +125,7 @@ cat <<INFO
   URL:      postgresql://postgres@127.0.0.1:$port/$db
   data:     $datadir (server log: $datadir/server.log)
 
+  scripts/dashboard.sh        build the dashboard of the marts (prints where to open it)
   scripts/demo.sh status      what pg_cron and elt did lately
   scripts/demo.sh timelapse   one simulated day a minute
   scripts/demo.sh reset       regenerate (drops elt's schemas and what depends on them)

@@ -4,7 +4,11 @@
 set -euo pipefail
 
 pkgs=(make gcc postgresql-15 postgresql-client-15 postgresql-server-dev-15
-      postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl)
+      postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+      chromium)    # chromium, node and npm: the dashboard (scripts/dashboard.sh) and its test
+# A node from elsewhere (nodesource, nvm) brings its own npm: Debian's would conflict.
+command -v node >/dev/null || pkgs+=(nodejs)
+command -v npm >/dev/null || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
