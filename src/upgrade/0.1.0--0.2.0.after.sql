@@ -20,15 +20,3 @@ BEGIN
     END IF;
 END
 $upgrade$;
-
--- Issue 15: the new columns of fct_kpi_daily and the new metrics tables
--- are filled as a build would fill them, if the marts were built.
-DO $upgrade$
-BEGIN
-    IF (SELECT s.marts_built FROM elt.settings s) THEN
-        PERFORM @extschema@.elt_build_fct_kpi_daily();
-        PERFORM @extschema@.elt_build_fct_cohort_retention();
-        PERFORM @extschema@.elt_build_fct_saas_metrics_monthly();
-    END IF;
-END
-$upgrade$;
