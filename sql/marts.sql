@@ -30,18 +30,19 @@ INSERT INTO elt_raw.users VALUES
  (202, 'Grace', 'Hopper',   'grace.hopper@example.com', '2025-01-10', 3, 1, 4, '2025-02-20', '2025-03-10'),
  (202, 'Grace', 'Hopper',   'grace.hopper@example.com', '2025-01-10', 4, 1, 4, '2025-03-10', NULL),
  (303, 'Alan',  'Turing',   'alan@example.com',         '2025-01-20', 2, 3, 2, '2025-01-20', NULL);
+-- ..., billing_interval, seats, discount_pct, trial_end, mrr (monthly, one seat, list price while paying)
 INSERT INTO elt_raw.subscriptions VALUES
- (1001, 101, 1, '2025-01-05', NULL,         4, 'active',    0, '2025-01-05', '2025-02-05'),
- (1001, 101, 1, '2025-01-05', '2025-02-05', 4, 'expired',   0, '2025-02-05', NULL),
- (1002, 101, 2, '2025-02-05', '2025-03-05', 1, 'active',    0, '2025-02-05', '2025-03-05'),
- (1002, 101, 2, '2025-02-05', '2025-04-05', 1, 'active',    1, '2025-03-05', NULL),
- (2001, 202, 3, '2025-01-10', '2025-02-10', 2, 'active',    0, '2025-01-10', '2025-02-10'),
- (2001, 202, 3, '2025-01-10', '2025-03-10', 2, 'active',    1, '2025-02-10', '2025-03-10'),
- (2001, 202, 3, '2025-01-10', '2025-03-10', 2, 'expired',   1, '2025-03-10', NULL),
- (2002, 202, 4, '2025-03-10', '2025-04-10', 2, 'active',    0, '2025-03-10', NULL),
- (3001, 303, 2, '2025-01-20', '2025-02-20', 3, 'active',    0, '2025-01-20', '2025-02-15'),
- (3001, 303, 2, '2025-01-20', '2025-02-20', 3, 'cancelled', 0, '2025-02-15', NULL),
- (3002, 303, 2, '2025-03-25', '2025-04-25', 1, 'active',    0, '2025-03-25', NULL);
+ (1001, 101, 1, '2025-01-05', NULL,         4, 'active',    0, '2025-01-05', '2025-02-05', 'month', 1, 0, NULL, 0),
+ (1001, 101, 1, '2025-01-05', '2025-02-05', 4, 'expired',   0, '2025-02-05', NULL, 'month', 1, 0, NULL, 0),
+ (1002, 101, 2, '2025-02-05', '2025-03-05', 1, 'active',    0, '2025-02-05', '2025-03-05', 'month', 1, 0, NULL, 15),
+ (1002, 101, 2, '2025-02-05', '2025-04-05', 1, 'active',    1, '2025-03-05', NULL, 'month', 1, 0, NULL, 15),
+ (2001, 202, 3, '2025-01-10', '2025-02-10', 2, 'active',    0, '2025-01-10', '2025-02-10', 'month', 1, 0, NULL, 49),
+ (2001, 202, 3, '2025-01-10', '2025-03-10', 2, 'active',    1, '2025-02-10', '2025-03-10', 'month', 1, 0, NULL, 49),
+ (2001, 202, 3, '2025-01-10', '2025-03-10', 2, 'expired',   1, '2025-03-10', NULL, 'month', 1, 0, NULL, 0),
+ (2002, 202, 4, '2025-03-10', '2025-04-10', 2, 'active',    0, '2025-03-10', NULL, 'month', 1, 0, NULL, 99),
+ (3001, 303, 2, '2025-01-20', '2025-02-20', 3, 'active',    0, '2025-01-20', '2025-02-15', 'month', 1, 0, NULL, 15),
+ (3001, 303, 2, '2025-01-20', '2025-02-20', 3, 'cancelled', 0, '2025-02-15', NULL, 'month', 1, 0, NULL, 15),
+ (3002, 303, 2, '2025-03-25', '2025-04-25', 1, 'active',    0, '2025-03-25', NULL, 'month', 1, 0, NULL, 15);
 -- usage_id, user_id, plan_id, subscription_id, usage_date, actions, storage_mb, api_calls, minutes
 INSERT INTO elt_raw.usage VALUES
  (1, 101, 1, 1001, '2025-01-06',  5,   100,   30, 10),
@@ -105,8 +106,8 @@ SELECT count(*) AS days, sum(signups) AS signups, sum(churned_users) AS churned,
 UPDATE elt_raw.subscriptions SET valid_to = '2025-04-05' WHERE subscription_id = 1002 AND valid_to IS NULL;
 UPDATE elt_raw.subscriptions SET valid_to = '2025-04-10' WHERE subscription_id = 2002 AND valid_to IS NULL;
 INSERT INTO elt_raw.subscriptions VALUES
- (1002, 101, 2, '2025-02-05', '2025-05-05', 1, 'active', 2, '2025-04-05', NULL),
- (2002, 202, 4, '2025-03-10', '2025-05-10', 2, 'active', 1, '2025-04-10', NULL);
+ (1002, 101, 2, '2025-02-05', '2025-05-05', 1, 'active', 2, '2025-04-05', NULL, 'month', 1, 0, NULL, 15),
+ (2002, 202, 4, '2025-03-10', '2025-05-10', 2, 'active', 1, '2025-04-10', NULL, 'month', 1, 0, NULL, 99);
 INSERT INTO elt_raw.usage VALUES (11, 404, 1, 9999, '2025-04-02', 1, 1, 1, 1);
 UPDATE elt.settings SET clock = '2025-04-10';
 
