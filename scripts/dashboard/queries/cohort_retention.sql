@@ -8,6 +8,7 @@ SELECT json_agg(json_build_object(
            'cohort', to_char(cohort_month, 'YYYY-MM'),
            'months_since', months_since,
            'cohort_accounts', accounts_start,
+           'mrr', mrr,
            'accounts', accounts_retained,
            'logo_pct', round(100 * logo_retention, 1),
            'nrr_pct', round(100 * net_mrr_retention, 1),
