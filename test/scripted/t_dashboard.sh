@@ -74,12 +74,14 @@ done
 check "$(js mrr_movements 'd.filter((r,i)=>Math.abs((i?d[i-1].mrr:0)+r.new+r.expansion+r.reactivation+r.contraction+r.churn_voluntary+r.churn_involuntary-r.mrr)>0.005).length')" 0 \
     "MRR movements: last month's MRR plus the movements is this month's MRR"
 check "$(js mrr_movements 'd.map(r=>[r.month,r.new,r.expansion,r.reactivation,r.contraction,r.churn_voluntary,r.churn_involuntary,r.mrr].join(":")).join(" ")')" \
-    "$(q -c "SELECT string_agg(concat_ws(':', m, n, e, r, c, v, i, mrr), ' ' ORDER BY m)
-             FROM (SELECT to_char(month_start, 'YYYY-MM') AS m, sum(new_mrr)::float8 AS n, sum(expansion_mrr)::float8 AS e,
+    "$(q -c "SELECT string_agg(concat_ws(':', to_char(k.month_start, 'YYYY-MM'), coalesce(n, 0), coalesce(e, 0), coalesce(r, 0),
+                                     coalesce(c, 0), coalesce(v, 0), coalesce(i, 0), coalesce(mrr, 0)), ' ' ORDER BY k.month_start)
+             FROM (SELECT DISTINCT date_trunc('month', date)::date AS month_start FROM elt_mart.fct_kpi_daily) k  -- every month, paid or not
+             LEFT JOIN (SELECT month_start, sum(new_mrr)::float8 AS n, sum(expansion_mrr)::float8 AS e,
                           sum(reactivation_mrr)::float8 AS r, sum(contraction_mrr)::float8 AS c,
                           (sum(churned_mrr) - coalesce(sum(churned_mrr) FILTER (WHERE churn_type = 'involuntary'), 0))::float8 AS v,
                           coalesce(sum(churned_mrr) FILTER (WHERE churn_type = 'involuntary'), 0)::float8 AS i, sum(mrr)::float8 AS mrr
-                   FROM elt_mart.fct_mrr_monthly GROUP BY month_start) x")" \
+                   FROM elt_mart.fct_mrr_monthly GROUP BY month_start) x USING (month_start)")" \
     "MRR movements: every month's movements and MRR equal fct_mrr_monthly's (involuntary churn by its churn_type)"
 # Cohorts: every cohort starts at 100%, the cohort sizes add up to the users who
 # ever paid, and every cell's paying accounts and MRR equal a cohort computed from fct_mrr_monthly.
