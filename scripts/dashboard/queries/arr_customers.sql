@@ -1,11 +1,17 @@
--- Page "ARR and customers": ARR and paying customers per day, and signups
--- per month.  Source: elt_mart.fct_kpi_daily.
--- New mart: ARR, customers at start / end per month from
--- elt_mart.fct_saas_metrics_monthly.
--- Returns one JSON document.
-SELECT json_build_object(
-    'daily', (SELECT json_agg(json_build_array(to_char(date, 'YYYY-MM-DD'), arr, paying_users) ORDER BY date)
-              FROM elt_mart.fct_kpi_daily),
-    'signups', (SELECT json_agg(json_build_array(month, signups) ORDER BY month)
-                FROM (SELECT to_char(date, 'YYYY-MM') AS month, sum(signups) AS signups
-                      FROM elt_mart.fct_kpi_daily GROUP BY 1) s));
+-- Page "ARR and customers": per month ARR and paying customers at the
+-- measurement day, the customers gained (new, reactivated) and lost
+-- (churned, of which involuntary), ARPA.
+-- Source: elt_mart.fct_saas_metrics_monthly.
+-- Returns a JSON array, one object per month.
+SELECT json_agg(json_build_object(
+           'month', to_char(month_start, 'YYYY-MM'),
+           'arr', arr,
+           'customers_start', customers_start,
+           'customers_end', customers_end,
+           'new', new_customers,
+           'reactivated', reactivated_customers,
+           'churned', churned_customers,
+           'churned_involuntary', churned_involuntary_customers,
+           'arpa', arpa)
+       ORDER BY month_start)
+FROM elt_mart.fct_saas_metrics_monthly;

@@ -1,19 +1,21 @@
 -- Page "MRR movements": per month the MRR gained (new, expansion,
--- reactivation) and lost (contraction, churn), and MRR at the month's
--- measurement day.  Source: elt_mart.fct_mrr_monthly (today its churn also
--- counts downgrades to Free).
--- New mart: elt_mart.fct_saas_metrics_monthly has these columns per month
--- (with churn split voluntary / involuntary): one query to swap.
+-- reactivation) and lost (contraction, voluntary and involuntary churn),
+-- MRR at the month's measurement day (its last day, or the simulated
+-- today) and whether the month is complete.
+-- Source: elt_mart.fct_saas_metrics_monthly.
 -- Returns a JSON array, one object per month.
-SELECT json_agg(row_to_json(m) ORDER BY m.month)
-FROM (
-    SELECT to_char(month_start, 'YYYY-MM') AS month,
-           sum(new_mrr) AS new,
-           sum(expansion_mrr) AS expansion,
-           sum(reactivation_mrr) AS reactivation,
-           sum(contraction_mrr) AS contraction,
-           sum(churned_mrr) AS churn,
-           sum(mrr) AS mrr
-    FROM elt_mart.fct_mrr_monthly
-    GROUP BY month_start
-) m;
+SELECT json_agg(json_build_object(
+           'month', to_char(s.month_start, 'YYYY-MM'),
+           'starting_mrr', s.starting_mrr,
+           'new', s.new_mrr,
+           'expansion', s.expansion_mrr,
+           'reactivation', s.reactivation_mrr,
+           'contraction', s.contraction_mrr,
+           'churn_voluntary', s.churned_voluntary_mrr,
+           'churn_involuntary', s.churned_involuntary_mrr,
+           'churn', s.churned_mrr,
+           'mrr', s.mrr,
+           'complete', (s.month_start + interval '1 month')::date
+                       <= (SELECT max(date) FROM elt_mart.fct_kpi_daily) + 1)
+       ORDER BY s.month_start)
+FROM elt_mart.fct_saas_metrics_monthly s;

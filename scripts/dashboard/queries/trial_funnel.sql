@@ -1,40 +1,44 @@
--- Page "Funnel": signed up -> used the product -> paid -> paying today,
--- overall and by acquisition channel.  There are no trials in the marts
--- yet: the trial steps (trial started, converted, expired) come with
--- elt_mart.fct_subscription_events; swap this query then.
--- Sources: elt_mart.dim_user, elt_mart.fct_usage_daily, elt_mart.fct_mrr_monthly.
+-- Page "Trial funnel": users who signed up -> started a trial -> converted
+-- a trial to a paid plan -> of those, paying today; trial conversion
+-- (converted / ended trials) by acquisition channel and per month the
+-- trial ended.
+-- Sources: elt_mart.fct_subscription_events (trial_started,
+-- trial_converted, trial_expired), elt_mart.dim_user_current
+-- (acquisition_channel, is_paying).
 -- Returns one JSON document.
-WITH u AS (
-    SELECT DISTINCT ON (user_id) user_id, referral_source_name AS channel
-    FROM elt_mart.dim_user
-    WHERE user_key <> -1
-    ORDER BY user_id, version_ordinal
-), used AS (
-    SELECT DISTINCT user_id FROM elt_mart.fct_usage_daily
-), paid AS (
-    SELECT user_id, bool_or(month_start = (SELECT max(month_start) FROM elt_mart.fct_mrr_monthly)
-                            AND mrr > 0) AS paying_now
-    FROM elt_mart.fct_mrr_monthly
-    WHERE mrr > 0
-    GROUP BY user_id
+WITH t AS (
+    SELECT e.user_id,
+           bool_or(e.event_type = 'trial_started') AS started,
+           bool_or(e.event_type = 'trial_converted') AS converted
+    FROM elt_mart.fct_subscription_events e
+    WHERE e.event_type IN ('trial_started', 'trial_converted')
+    GROUP BY e.user_id
 ), f AS (
-    SELECT u.channel, (s.user_id IS NOT NULL) AS used, (p.user_id IS NOT NULL) AS paid,
-           coalesce(p.paying_now, false) AS paying_now
-    FROM u
-    LEFT JOIN used s USING (user_id)
-    LEFT JOIN paid p USING (user_id)
+    SELECT u.acquisition_channel AS channel, coalesce(t.started, false) AS started,
+           coalesce(t.converted, false) AS converted, u.is_paying
+    FROM elt_mart.dim_user_current u
+    LEFT JOIN t USING (user_id)
+), ended AS (
+    -- trials that ended, one row per subscription: converted or expired
+    SELECT e.subscription_id, e.event_date, e.event_type = 'trial_converted' AS converted,
+           u.acquisition_channel AS channel
+    FROM elt_mart.fct_subscription_events e
+    JOIN elt_mart.dim_user_current u USING (user_id)
+    WHERE e.event_type IN ('trial_converted', 'trial_expired')
 )
 SELECT json_build_object(
     'steps', (SELECT json_build_array(
                   json_build_array('Signed up', count(*)),
-                  json_build_array('Used the product', count(*) FILTER (WHERE used)),
-                  json_build_array('Paid at least once', count(*) FILTER (WHERE paid)),
-                  json_build_array('Paying today', count(*) FILTER (WHERE paying_now)))
+                  json_build_array('Started a trial', count(*) FILTER (WHERE started)),
+                  json_build_array('Converted to paid', count(*) FILTER (WHERE converted)),
+                  json_build_array('Still paying today', count(*) FILTER (WHERE converted AND is_paying)))
               FROM f),
     'by_channel', (SELECT json_agg(json_build_object(
-                       'channel', channel, 'signups', n,
-                       'paid_pct', round(100.0 * p / n, 1),
-                       'paying_now_pct', round(100.0 * pn / n, 1)) ORDER BY channel)
-                   FROM (SELECT channel, count(*) AS n, count(*) FILTER (WHERE paid) AS p,
-                                count(*) FILTER (WHERE paying_now) AS pn
-                         FROM f GROUP BY channel) x));
+                       'channel', channel, 'trials_ended', n, 'converted', c,
+                       'conversion_pct', round(100.0 * c / n, 1)) ORDER BY channel)
+                   FROM (SELECT channel, count(*) AS n, count(*) FILTER (WHERE converted) AS c
+                         FROM ended GROUP BY channel) x),
+    'by_month', (SELECT json_agg(json_build_array(month, n - c, c, round(100.0 * c / n, 1)) ORDER BY month)
+                 FROM (SELECT to_char(event_date, 'YYYY-MM') AS month, count(*) AS n,
+                              count(*) FILTER (WHERE converted) AS c
+                       FROM ended GROUP BY 1) x));
