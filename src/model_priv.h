@@ -36,6 +36,19 @@ enum
 
 #include "catalog.h"
 
+/* grows one of a life's arrays to hold one more element */
+#define ELT_GROW(life, arr, n, cap) \
+	do { \
+		if ((life)->n >= (life)->cap) \
+		{ \
+			(life)->cap = (life)->cap ? (life)->cap * 2 : 16; \
+			(life)->arr = (life)->grow((life)->arr, sizeof(*(life)->arr) * (life)->cap); \
+		} \
+	} while (0)
+
+/* the user's versions, from the subscriptions and drawn attribute changes (model_versions.c) */
+extern void elt_build_user_versions(const EltPop *pop, EltLife *life, int region_id);
+
 /* Engagement levels: heavy, moderate, light (the signup mix is 15/40/45). */
 #define ELT_N_LEVELS 3
 #define ELT_HOLIDAY_ACTIVE 0.35
