@@ -115,11 +115,14 @@ WHERE c.relname IN ('b_snap', 'b_snap_pkey', 'b_dlt_stage')
 SQL
 }
 
-# Seconds taken by the statements on stdin (one session, one transaction);
+# Seconds taken by the statements on stdin (one session, one transaction),
+# after a checkpoint (not timed);
 # with an argument, each statement may take that many seconds, after which
 # the transaction is rolled back and "timeout" printed.
 timed() {
     local out
+    # no tool pays for the dirty buffers of the one before it
+    q -c 'CHECKPOINT' >/dev/null
     if out=$({ echo "SELECT extract(epoch FROM clock_timestamp()) AS t0 \\gset"
       echo "\\o /dev/null"
       echo "BEGIN;"
