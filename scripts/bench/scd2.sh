@@ -132,7 +132,7 @@ timed() {
       echo "\\o"
       echo "SELECT round((extract(epoch FROM clock_timestamp()) - :t0)::numeric, 3);"
     } | q -v t1="$T1" 2>&1); then
-        echo "$out"
+        echo "$out" | tail -n 1     # the time (a WARNING may come before it)
     elif [ -n "${1:-}" ] && echo "$out" | grep -q 'statement timeout'; then
         echo timeout
     else
