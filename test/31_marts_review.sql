@@ -24,7 +24,9 @@ INSERT INTO tabs VALUES
     (8, 'elt.mart_usage_totals', 'subscription_id, period_start');
 INSERT INTO tabs VALUES
     (9, 'elt_mart.fct_subscription_events', 'subscription_id, event_date, event_type'),
-    (10, 'elt_mart.fct_usage_period', 'subscription_id, period_start');
+    (10, 'elt_mart.fct_usage_period', 'subscription_id, period_start'),
+    (11, 'elt_mart.fct_cohort_retention', 'cohort_kind, cohort_month, months_since'),
+    (12, 'elt_mart.fct_saas_metrics_monthly', 'month_start');
 
 -- a copy of every table's rows under a tag
 CREATE FUNCTION pg_temp.save(tag text) RETURNS void LANGUAGE plpgsql AS $f$
@@ -66,6 +68,8 @@ BEGIN
     DELETE FROM elt.mart_usage_totals;
     DELETE FROM elt_mart.fct_subscription_events;
     DELETE FROM elt_mart.fct_usage_period;
+    DELETE FROM elt_mart.fct_cohort_retention;
+    DELETE FROM elt_mart.fct_saas_metrics_monthly;
     DELETE FROM elt_mart.dim_date WHERE date_key <> -1;
     DELETE FROM elt_mart.dim_plan WHERE plan_key <> -1;
     DELETE FROM elt_mart.dim_user WHERE user_key <> -1;
@@ -133,6 +137,8 @@ BEGIN
     VALUES ('2024-06-01', 99999999, -1, -1, -1, 0, 0, 0, 'retained', 0, 0, 0, 0, 0);
     UPDATE elt_mart.fct_subscription_events SET from_plan_key = -1 WHERE event_type = 'renewal';
     UPDATE elt_mart.fct_usage_period SET api_calls = api_calls + 1 WHERE subscription_id % 3 = 0;
+    DELETE FROM elt_mart.fct_cohort_retention WHERE months_since = 2;
+    UPDATE elt_mart.fct_saas_metrics_monthly SET arpa = arpa + 1 WHERE month_start = '2024-12-01';
     -- dimension rows: altered, deleted (with their facts), made up
     UPDATE elt_mart.dim_user SET email = 'edited@example.com' WHERE user_key % 5 = 0;
     UPDATE elt_mart.dim_subscription SET status = 'edited' WHERE subscription_key % 7 = 0;
@@ -155,11 +161,12 @@ BEGIN
     INSERT INTO elt_mart.dim_date (date_key, date, month_name, year_month, day_name)
     VALUES (19990101, '1999-01-01', 'January', '1999-01', 'Friday');
     INSERT INTO elt_mart.fct_kpi_daily (date_key, date, signups, active_users, paying_users, churned_users, mrr, arr,
-        actions_performed, api_calls, storage_used_mb, active_minutes)
-    VALUES (19990101, '1999-01-01', 1, 1, 1, 0, 1, 12, 1, 1, 1, 1);
+        actions_performed, api_calls, storage_used_mb, active_minutes, free_users, trials_started, trial_conversions,
+        new_paying_users, reactivations, weekly_active_users, monthly_active_users)
+    VALUES (19990101, '1999-01-01', 1, 1, 1, 0, 1, 12, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1);
 END $$;
-SELECT is((SELECT count(*) FROM pg_temp.diff('ref') WHERE missing <> 0 OR extra <> 0), 10::bigint,
-          'all ten tables are edited');
+SELECT is((SELECT count(*) FROM pg_temp.diff('ref') WHERE missing <> 0 OR extra <> 0), 12::bigint,
+          'all twelve tables are edited');
 SELECT lives_ok('SELECT * FROM elt_build_marts()', 'elt_build_marts() after the edits');
 SELECT is_empty($$SELECT * FROM pg_temp.diff('ref') WHERE missing <> 0 OR extra <> 0$$,
                 'elt_build_marts() repairs every manual edit: exactly the full build, every table');

@@ -28,7 +28,7 @@ killed() {
     # a bystander session: the postmaster's crash reset must end it too
     psql -qAtX -d $db -c "SELECT pg_sleep(120)" >"$work/by" 2>&1 &
     by=$!
-    PGAPPNAME=rel_crash_target psql -qAtX -d $db -c "SELECT count(*) FROM elt_generate(4000, 6, '2025-06-30')" >"$work/out" 2>&1 &
+    PGAPPNAME=rel_crash_target psql -qAtX -d $db -c "SELECT count(*) FROM elt_generate(8000, 6, '2025-06-30')" >"$work/out" 2>&1 &
     bg=$!
     for _ in $(seq 1 500); do
         pid=$(q -c "SELECT pid FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'rel_crash_target' AND state = 'active'" 2>/dev/null)

@@ -63,7 +63,7 @@ for f in "elt_generate(100, 1, '2025-03-01')" "elt_refresh(1)" "elt_refresh()" "
          "elt_update_marts('2025-03-01')" "elt_build_dim_date()" "elt_build_dim_plan()" "elt_build_dim_user()" \
          "elt_build_dim_subscription()" "elt_build_fct_usage_daily()" "elt_build_fct_mrr_monthly()" \
          "elt_build_fct_kpi_daily()" "elt_grant_reader('rel_nobody')" "elt_grant_writer('rel_nobody')" \
-         "elt.elt__load_raw(100, 1, '2025-03-01', '2024-03-02')" "elt_schedule('* * * * *', 1)" "elt_unschedule()" \
+         "elt.elt__load_raw(100, 1, '2025-03-01', '2024-03-02', '{}')" "elt_schedule('* * * * *', 1)" "elt_unschedule()" \
          "elt.elt__mart_begin()" "elt.elt__bulk_begin('elt_mart.fct_kpi_daily')" "elt.elt__check_versions('elt_raw.users', 'user_id', NULL)"; do
     denied rel_nobody 42501 "rel_nobody: SELECT $f" "SELECT * FROM $f"
 done
@@ -94,15 +94,15 @@ check "$(psql -qAtX -U rel_nobody -d $db -c "SELECT inserted FROM elt_scd2_merge
     "rel_nobody: elt_scd2_merge works on its own tables"
 
 # ---- EXECUTE granted, no table privileges ----
-q -c "GRANT EXECUTE ON FUNCTION elt_generate(integer, bigint, date, date, boolean), elt_refresh(integer), elt_build_marts(), elt_update_marts(date) TO rel_writer"
+q -c "GRANT EXECUTE ON FUNCTION elt_generate(integer, bigint, date, date, boolean, jsonb), elt_refresh(integer), elt_build_marts(), elt_update_marts(date) TO rel_writer"
 denied rel_writer 42501 "rel_writer (EXECUTE only): elt_generate" "SELECT * FROM elt_generate(100, 1, '2025-03-01')"
 denied rel_writer 42501 "rel_writer (EXECUTE only): elt_refresh" "SELECT * FROM elt_refresh(1)"
 denied rel_writer 42501 "rel_writer (EXECUTE only): elt_build_marts" "SELECT * FROM elt_build_marts()"
 denied rel_writer 42501 "rel_writer (EXECUTE only): elt_update_marts" "SELECT * FROM elt_update_marts('2025-03-01')"
 
 # ---- the C write path checks INSERT itself ----
-q -c "GRANT EXECUTE ON FUNCTION elt.elt__load_raw(integer, bigint, date, date) TO rel_loader"
-LOAD=(BEGIN "TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users" "SELECT * FROM elt.elt__load_raw(100, 1, '2025-03-01', '2024-03-02')")
+q -c "GRANT EXECUTE ON FUNCTION elt.elt__load_raw(integer, bigint, date, date, jsonb) TO rel_loader"
+LOAD=(BEGIN "TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users" "SELECT * FROM elt.elt__load_raw(100, 1, '2025-03-01', '2024-03-02', '{}')")
 denied rel_loader 42501 "rel_loader (EXECUTE on elt__load_raw, no USAGE on elt_raw)" "${LOAD[@]:2}"
 q -c "GRANT USAGE ON SCHEMA elt_raw TO rel_loader" -c "GRANT TRUNCATE ON elt_raw.users, elt_raw.subscriptions, elt_raw.usage TO rel_loader"
 denied rel_loader 42501 "rel_loader (TRUNCATE, no INSERT): elt__load_raw" "${LOAD[@]}"
@@ -110,7 +110,7 @@ grep -q 'permission denied for table users' "$tmp_out" && ok "... the bulk loade
 q -c "GRANT INSERT ON elt_raw.users, elt_raw.subscriptions TO rel_loader"
 denied rel_loader 42501 "rel_loader (INSERT on users and subscriptions, not usage): elt__load_raw" "${LOAD[@]}"
 q -c "GRANT INSERT ON elt_raw.usage TO rel_loader"
-check "$(state rel_loader "${LOAD[@]}" "SELECT users_rows > 0 FROM elt.elt__load_raw(100, 1, '2025-03-01', '2024-03-02')" "ROLLBACK")" "55000" \
+check "$(state rel_loader "${LOAD[@]}" "SELECT users_rows > 0 FROM elt.elt__load_raw(100, 1, '2025-03-01', '2024-03-02', '{}')" "ROLLBACK")" "55000" \
     "rel_loader with INSERT loads, and refuses a table that is not empty (55000)"
 check "$(state rel_loader "${LOAD[@]}" "ROLLBACK")" "none" "rel_loader with INSERT on the three tables may load them"
 # row-level security is not bypassed by the bulk path
@@ -129,7 +129,7 @@ check "$(q -c "SELECT coalesce(string_agg(p.proname, ' ' ORDER BY p.proname), '-
     "SQL functions without a fixed search_path are exactly the four internal ones that must not have it (inlined, or switching session_replication_role)"
 check "$(q -c "SELECT coalesce(string_agg(p.proname, ' ' ORDER BY p.proname), '-') $EXT
                WHERE has_function_privilege('rel_nobody', p.oid, 'EXECUTE')")" \
-    "elt__check_population elt__check_schedule elt__cron_check elt__cron_here elt__cron_state elt__day_ts elt__job_command elt__job_names elt__model_version elt__ts_day elt_payment_methods elt_plan_features elt_plans elt_referral_sources elt_regions elt_scd2_merge elt_status elt_subscriptions elt_usage elt_users" \
+    "elt__check_population elt__check_schedule elt__cron_check elt__cron_here elt__cron_state elt__day_ts elt__job_command elt__job_names elt__model_version elt__params elt__params_in_force elt__ts_day elt_params elt_payment_methods elt_plan_features elt_plans elt_referral_sources elt_regions elt_scd2_merge elt_status elt_subscriptions elt_usage elt_users" \
     "PUBLIC may execute only the pure functions, elt_scd2_merge and elt_status"
 check "$(psql -qAtX -U rel_nobody -d $db -c "SELECT string_agg(kind || ' ' || status, ',') FROM elt_status()" 2>&1)" "clock hidden" \
     "rel_nobody: elt_status reads nothing it may not read (shows the clock as hidden)"
@@ -220,7 +220,8 @@ check "$(hits)" "0" "no planted function or operator was ever called"
 # ---- elt_grant_writer: another role runs the whole pipeline ----
 q -c "SELECT elt_grant_writer('rel_etl')" >/dev/null
 check "$(psql -qAtX -U rel_etl -d $db -c "SET client_min_messages = warning" -c "SELECT count(*) FROM elt_generate(150, 3, '2025-03-01')" \
-          -c "SELECT status FROM elt_refresh(2)" 2>&1 | tr '\n' ' ')" "15 ok " \
+          -c "SELECT status FROM elt_refresh(2)" 2>&1 | tr '\n' ' ')" \
+      "$((8 + $(q -c "SELECT count(*) FROM elt.elt__mart_tables()"))) ok " \
     "rel_etl after elt_grant_writer: elt_generate and elt_refresh run (marts included)"
 check "$(q -c "SELECT clock FROM elt.settings")" "2025-03-03" "... and the clock moved"
 before=$(sums)
