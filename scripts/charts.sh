@@ -3,8 +3,11 @@
 # signs from elt_mart as PNG charts with gnuplot (Debian's gnuplot-nox):
 # daily signups, MRR movements by month, cohort retention and daily active
 # users.  A person should not see a machine at work in them.  Connects with
-# the usual PG* environment; default database elt_demo, output .demo/charts.
+# the usual PG* environment, by default to the demo server (127.0.0.1, port
+# $ELT_DEMO_PORT or 5455, user postgres); default database elt_demo, output
+# .demo/charts.
 set -euo pipefail
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-${ELT_DEMO_PORT:-5455}} PGUSER=${PGUSER:-postgres}
 db=${1:-elt_demo}
 out=${2:-"$(cd "$(dirname "$0")/.." && pwd)/.demo/charts"}
 command -v gnuplot >/dev/null || { echo "charts.sh: gnuplot is not installed (apt-get install gnuplot-nox)" >&2; exit 1; }
