@@ -12,8 +12,10 @@
 #include "funcapi.h"
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 #include "bulk.h"
+
 #include "elt.h"
 #include "settings.h"
 
@@ -35,6 +37,7 @@ report(void *arg, int64 done)
 	Progress   *p = arg;
 	instr_time	now;
 	double		secs;
+	char		name[NAMEDATALEN];
 
 	if ((done & 255) != 0 && done != p->total)
 		return;
@@ -48,6 +51,11 @@ report(void *arg, int64 done)
 			(errmsg("elt_generate: %lld of %lld users, %lld usage rows (%.0f rows/s)",
 					(long long) done, (long long) p->total, (long long) p->usage->rows,
 					p->usage->rows / secs)));
+	/* what other sessions see in pg_stat_activity, until the transaction ends */
+	snprintf(name, sizeof(name), "elt %lld/%lld users: elt_generate (loading elt_raw)",
+			 (long long) done, (long long) p->total);
+	(void) set_config_option("application_name", name, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 }
 
 /* The columns elt_emit produces, in its order (see 10_schema.sql). */

@@ -1,6 +1,8 @@
 -- Progress of long work: elt_refresh reports its days, elt_build_marts and
 -- elt_update_marts their tables, as NOTICEs at most every
--- elt.progress_seconds (elt_generate's C loader reports its users itself).
+-- elt.progress_seconds (elt_generate's C loader reports its users itself),
+-- and as the session's application_name, which other sessions see in
+-- pg_stat_activity.
 
 -- Internal: raises a progress NOTICE when elt.progress_seconds have passed
 -- (read with a default: the setting is defined only once the library is
@@ -27,9 +29,13 @@ BEGIN
         round(done / greatest(v_secs, 0.001), 1),
         CASE WHEN done > 0 AND done < total
              THEN format(', about %s s left', round(v_secs * (total - done) / done)) ELSE '' END;
+    -- other sessions see it in pg_stat_activity.application_name, until
+    -- the transaction ends (set locally: the caller's name comes back)
+    PERFORM pg_catalog.set_config('application_name',
+                                  pg_catalog.left(pg_catalog.format('elt %s/%s %s: %s', done, total, unit, what), 63), true);
     RETURN v_now;
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__progress(text, bigint, bigint, text, timestamptz, timestamptz) IS
-'Internal: raises a progress NOTICE (done of total, rate, time left) when elt.progress_seconds have passed since the last one; returns when the latest was raised.';
+'Internal: raises a progress NOTICE (done of total, rate, time left) and shows it as the transaction''s application_name when elt.progress_seconds have passed since the last one; returns when the latest was raised.';
 REVOKE ALL ON FUNCTION elt.elt__progress(text, bigint, bigint, text, timestamptz, timestamptz) FROM PUBLIC;
