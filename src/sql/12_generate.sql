@@ -73,6 +73,7 @@ DECLARE
     v_counts  jsonb := '{}';
     v_n       bigint;
     v_mart    record;
+    v_dist    boolean;
 BEGIN
     -- every argument is checked before anything is written
     PERFORM elt.elt__check_population(users, seed, as_of, start_date);
@@ -91,8 +92,12 @@ BEGIN
     PERFORM elt.elt__check_raw_tables();
 
     -- The lookups are static: upsert them, so that tables of the user's own
-    -- may keep foreign keys to them.  The big tables are reloaded.
-    TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
+    -- may keep foreign keys to them.  The big tables are reloaded (on
+    -- Citus, each shard is emptied by the worker that loads it).
+    v_dist := elt.elt__distributed();
+    IF NOT v_dist THEN
+        TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
+    END IF;
 
     INSERT INTO elt_raw.regions SELECT * FROM @extschema@.elt_regions()
     ON CONFLICT (region_id) DO UPDATE SET region_name = excluded.region_name;
@@ -119,7 +124,11 @@ BEGIN
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
 
-    v_raw := elt.elt__load_raw(users, seed, as_of, v_start);
+    IF v_dist THEN
+        v_raw := elt.elt__load_distributed(users, seed, as_of, v_start);
+    ELSE
+        v_raw := elt.elt__load_raw(users, seed, as_of, v_start);
+    END IF;
     v_counts := v_counts || jsonb_build_object(
         'elt_raw.users', v_raw.users_rows,
         'elt_raw.subscriptions', v_raw.subscriptions_rows,

@@ -1,0 +1,330 @@
+-- Scaling out on Citus: elt_distribute() turns the warehouse of a Citus
+-- coordinator into distributed tables (by user_id, colocated) and reference
+-- tables; elt_generate then generates each shard's users on its worker.
+--
+-- The tables stay members of the extension: CREATE EXTENSION elt (which
+-- Citus propagates) creates them on every node, and Citus neither creates
+-- shell tables for extension members on the workers nor marks them as
+-- distributed objects, so the extension keeps owning them everywhere and
+-- DROP EXTENSION elt drops them (and Citus their shards).  What changes is
+-- only what Citus requires of a distributed table: a primary key or unique
+-- index contains the distribution column, and foreign keys between
+-- distributed tables contain it too (those that cannot are dropped: their
+-- rows are built to satisfy them, see elt_distribute).
+--
+-- Without Citus nothing here runs: elt_distribute refuses, and every other
+-- function takes its single-node path (elt.elt__distributed() is false).
+
+-- Internal: the elt_raw tables, the one list of them (with
+-- elt.elt__mart_tables for elt_mart): name and grain.  Grain 'user' tables
+-- have a user_id column and are distributed by it; 'lookup' tables are
+-- small and static: reference tables, a copy on every node.
+CREATE OR REPLACE FUNCTION elt.elt__raw_tables()
+RETURNS TABLE (ord integer, tab text, name text, grain text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT r.ord, 'elt_raw.' || r.name, r.name, r.grain
+FROM (VALUES (1, 'regions',          'lookup'),
+             (2, 'referral_sources', 'lookup'),
+             (3, 'payment_methods',  'lookup'),
+             (4, 'plans',            'lookup'),
+             (5, 'plan_features',    'lookup'),
+             (6, 'users',            'user'),
+             (7, 'subscriptions',    'user'),
+             (8, 'usage',            'user'))
+     AS r(ord, name, grain)
+ORDER BY r.ord
+$fn$;
+COMMENT ON FUNCTION elt.elt__raw_tables() IS
+'Internal: the one list of the elt_raw tables: order, qualified and short name, grain (lookup: small static table; user: one or more rows per user, with a user_id column).';
+
+-- Internal: the tables elt_distribute places, in the order it places them
+-- (referenced tables first): reference tables, then the user-grain tables
+-- distributed by user_id.  A mart table is user-grain when it has a user_id
+-- column (read from the catalog, so new mart tables are placed too).
+CREATE OR REPLACE FUNCTION elt.elt__citus_tables()
+RETURNS TABLE (ord integer, tab regclass, placement text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT (row_number() OVER (ORDER BY t.placement = 'distributed', t.src, t.ord))::integer,
+       t.tab, t.placement
+FROM (SELECT r.tab::regclass AS tab, 1 AS src, r.ord,
+             CASE r.grain WHEN 'user' THEN 'distributed' ELSE 'reference' END AS placement
+      FROM elt.elt__raw_tables() r
+      UNION ALL
+      SELECT m.tab::regclass, 2, m.ord,
+             CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                               WHERE a.attrelid = m.tab::regclass AND a.attname = 'user_id'
+                                 AND NOT a.attisdropped)
+                  THEN 'distributed' ELSE 'reference' END
+      FROM elt.elt__mart_tables() m) t
+$fn$;
+COMMENT ON FUNCTION elt.elt__citus_tables() IS
+'Internal: the tables elt_distribute places on Citus, in order: reference tables (lookups, dimensions and facts without a user_id column) first, then the tables with a user_id column, distributed by it.';
+
+-- Internal: is this database a Citus coordinator whose elt_raw.users is
+-- distributed?  Every function with a distributed path asks this; without
+-- Citus (no pg_dist_partition) it is false and costs one catalog probe.
+CREATE OR REPLACE FUNCTION elt.elt__distributed()
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v boolean;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                            WHERE p.logicalrelid = ''elt_raw.users''::pg_catalog.regclass AND p.partmethod = ''h'')'
+        INTO v;
+    RETURN v;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__distributed() IS
+'Internal: whether elt_raw.users is a Citus distributed table here (false without Citus).';
+
+-- Internal: loads one shard group's users into its shards (tables of
+-- elt_raw, named users_<shardid> etc.), on the worker holding them: the
+-- users whose user_id hashes into [hash_lo, hash_hi], in one pass over the
+-- population with the bulk loader, after emptying the shards.
+CREATE OR REPLACE FUNCTION elt.elt__load_shard(
+    users integer, seed bigint, as_of date, start_date date,
+    hash_lo integer, hash_hi integer,
+    users_shard text, subscriptions_shard text, usage_shard text,
+    OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
+AS 'MODULE_PATHNAME', 'elt__load_shard'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, integer, text, text, text) IS
+'Internal: bulk-loads the users whose user_id hashes into [hash_lo, hash_hi] into the given (empty) shards of elt_raw.users, subscriptions and usage.';
+
+CREATE OR REPLACE FUNCTION elt.elt__fill_shard(
+    users integer, seed bigint, as_of date, start_date date,
+    hash_lo integer, hash_hi integer,
+    users_shard text, subscriptions_shard text, usage_shard text,
+    OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    -- emptied here, by the connection that loads them (the bulk loader
+    -- writes frozen rows into a table truncated in its own transaction)
+    EXECUTE pg_catalog.format('TRUNCATE elt_raw.%I, elt_raw.%I, elt_raw.%I',
+                              usage_shard, subscriptions_shard, users_shard);
+    SELECT * INTO users_rows, subscriptions_rows, usage_rows
+    FROM elt.elt__load_shard(users, seed, as_of, start_date, hash_lo, hash_hi,
+                             users_shard, subscriptions_shard, usage_shard);
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, integer, integer, text, text, text) IS
+'Internal: empties one shard group of elt_raw.users, subscriptions and usage and loads its users (elt__load_shard); runs on the worker holding it.';
+
+-- Internal: elt_generate's load on a distributed warehouse.  A driver
+-- table colocated with elt_raw.users gets one row per shard group (a
+-- user_id that falls into it, its hash range and its shard names); one
+-- query over it runs elt__fill_shard as one task per shard, on the worker
+-- holding the shard, all in parallel: every worker generates exactly its
+-- users and writes them locally.  The driver lives for this transaction.
+CREATE OR REPLACE FUNCTION elt.elt__load_distributed(
+    users integer, seed bigint, as_of date, start_date date,
+    OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    CREATE TABLE elt.generate_driver (
+        user_id             bigint  NOT NULL,
+        hash_lo             integer NOT NULL,
+        hash_hi             integer NOT NULL,
+        users_shard         text    NOT NULL,
+        subscriptions_shard text    NOT NULL,
+        usage_shard         text    NOT NULL);
+    PERFORM pg_catalog.create_distributed_table('elt.generate_driver', 'user_id',
+                                                colocate_with => 'elt_raw.users');
+    -- colocated shards share their hash range; the shard of a table is
+    -- named <table>_<shardid>
+    INSERT INTO elt.generate_driver
+    SELECT k.id, g.lo, g.hi, g.users_shard, g.subscriptions_shard, g.usage_shard
+    FROM (SELECT u.shardminvalue::integer AS lo, u.shardmaxvalue::integer AS hi,
+                 'users_' || u.shardid AS users_shard,
+                 'subscriptions_' || s.shardid AS subscriptions_shard,
+                 'usage_' || x.shardid AS usage_shard
+          FROM pg_catalog.pg_dist_shard u
+          JOIN pg_catalog.pg_dist_shard s
+            ON s.logicalrelid = 'elt_raw.subscriptions'::pg_catalog.regclass AND s.shardminvalue = u.shardminvalue
+          JOIN pg_catalog.pg_dist_shard x
+            ON x.logicalrelid = 'elt_raw.usage'::pg_catalog.regclass AND x.shardminvalue = u.shardminvalue
+          WHERE u.logicalrelid = 'elt_raw.users'::pg_catalog.regclass) g
+    CROSS JOIN LATERAL (SELECT i AS id FROM pg_catalog.generate_series(1::bigint, 100000000::bigint) i
+                        WHERE pg_catalog.worker_hash(i) BETWEEN g.lo AND g.hi LIMIT 1) k;
+    SELECT sum(r.users_rows), sum(r.subscriptions_rows), sum(r.usage_rows)
+      INTO users_rows, subscriptions_rows, usage_rows
+    FROM elt.generate_driver d
+    CROSS JOIN LATERAL elt.elt__fill_shard(elt__load_distributed.users, seed, as_of, start_date,
+                                           d.hash_lo, d.hash_hi,
+                                           d.users_shard, d.subscriptions_shard, d.usage_shard) r;
+    DROP TABLE elt.generate_driver;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date) IS
+'Internal: elt_generate''s load of elt_raw.users, subscriptions and usage when they are Citus distributed tables: every shard group generated and loaded on its worker, in parallel, through a colocated driver table.';
+
+-- Internal: runs a DDL command on this node and on every worker's copy of
+-- the extension's tables (the tables are not Citus tables yet, so Citus
+-- would not propagate it, and the copies must match what Citus will
+-- propagate later).  The workers run it in their own transactions, so the
+-- commands are idempotent (IF EXISTS): a failed elt_distribute can simply
+-- run again.
+CREATE OR REPLACE FUNCTION elt.elt__ddl_everywhere(cmd text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    r record;
+BEGIN
+    EXECUTE cmd;
+    FOR r IN EXECUTE 'SELECT w.nodename, w.nodeport, w.success, w.result FROM pg_catalog.run_command_on_workers($1) w'
+             USING cmd LOOP
+        IF NOT r.success THEN
+            RAISE EXCEPTION 'elt_distribute: % failed on worker %:%: %', cmd, r.nodename, r.nodeport, r.result
+                USING ERRCODE = '55000',
+                      HINT = 'Fix the worker and run elt_distribute() again: what it did there is kept and done again harmlessly.';
+        END IF;
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__ddl_everywhere(text) IS
+'Internal: runs an idempotent DDL command here and on every Citus worker (elt_distribute, before the tables are Citus tables).';
+
+-- elt_distribute(): see the comment at the top of this file.
+CREATE OR REPLACE FUNCTION @extschema@.elt_distribute()
+RETURNS TABLE (table_name text, placement text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    t      record;
+    k      record;
+    v_cols text;
+    v_first regclass;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus') THEN
+        RAISE EXCEPTION 'elt_distribute needs Citus, and extension citus is not installed in this database'
+            USING ERRCODE = '0A000',
+                  HINT = 'Install Citus from its packages (https://docs.citusdata.com), put citus first in shared_preload_libraries on the coordinator and every worker, run CREATE EXTENSION citus before CREATE EXTENSION elt, and add the workers with citus_add_node.';
+    END IF;
+    IF NOT (SELECT c FROM pg_catalog.citus_is_coordinator() c) THEN
+        RAISE EXCEPTION 'elt_distribute runs on the Citus coordinator'
+            USING ERRCODE = '55000',
+                  HINT = 'Connect to the coordinator; if this node is meant to be one, run SELECT citus_set_coordinator_host(''<its host>'') first.';
+    END IF;
+    -- keys to reference tables are added in the same transaction as the
+    -- tables are placed: Citus needs one connection per node for that
+    PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    -- one generate or refresh at a time, and none while tables move
+    PERFORM elt.elt__writer_lock(true);
+    LOCK TABLE elt.settings IN EXCLUSIVE MODE;
+
+    -- Foreign keys among these tables are taken off while the tables are
+    -- placed (a reference table with a local table's key pointing at it
+    -- would make Citus convert that table, which fails for tables the
+    -- extension created on every node) and put back after, except those
+    -- Citus cannot keep: between two distributed tables without the
+    -- distribution column (the facts' user_key and subscription_key: the
+    -- Unknown member -1 has user_id -1, so a key with user_id could not
+    -- point at it), and from a reference table to a distributed one.
+    -- Their rows are built from lookups that fall back to the Unknown
+    -- member, so they hold without the constraint.
+    CREATE TEMP TABLE elt_distribute_fkeys ON COMMIT DROP AS
+    SELECT c.conrelid::regclass AS tab, c.conname, pg_catalog.pg_get_constraintdef(c.oid) AS def,
+           (NOT d.placement = 'distributed'
+            OR (s.placement = 'distributed'
+                AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = c.conrelid AND a.attname = 'user_id'
+                              AND a.attnum = ANY (c.conkey)))) AS keep
+    FROM pg_catalog.pg_constraint c
+    JOIN elt.elt__citus_tables() s ON s.tab = c.conrelid
+    JOIN elt.elt__citus_tables() d ON d.tab = c.confrelid
+    WHERE c.contype = 'f'
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = c.conrelid);
+    FOR k IN SELECT * FROM pg_temp.elt_distribute_fkeys f ORDER BY f.tab::text, f.conname LOOP
+        PERFORM elt.elt__ddl_everywhere(pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', k.tab, k.conname));
+    END LOOP;
+
+    -- Primary keys and unique indexes of the distributed tables get user_id
+    -- as their last column where they lack it: Citus enforces uniqueness
+    -- per shard only.  Every id elt generates belongs to one user, so the
+    -- key is as unique as before.
+    FOR t IN SELECT * FROM elt.elt__citus_tables() c
+             WHERE c.placement = 'distributed'
+               AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = c.tab)
+             ORDER BY c.ord LOOP
+        FOR k IN
+            SELECT i.indexrelid::regclass AS idx, ic.relname AS idxname, i.indisprimary,
+                   co.conname, pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS pred,
+                   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY x.n)
+                    FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY x(attnum, n)
+                    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = x.attnum) AS cols
+            FROM pg_catalog.pg_index i
+            JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+            LEFT JOIN pg_catalog.pg_constraint co ON co.conindid = i.indexrelid AND co.conrelid = i.indrelid
+            WHERE i.indrelid = t.tab AND i.indisunique
+              AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                              WHERE a.attrelid = i.indrelid AND a.attname = 'user_id'
+                                AND a.attnum = ANY (i.indkey::int2[]))
+            ORDER BY ic.relname
+        LOOP
+            v_cols := k.cols || ', user_id';
+            IF k.conname IS NOT NULL THEN
+                PERFORM elt.elt__ddl_everywhere(pg_catalog.format(
+                    'ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I, ADD CONSTRAINT %I %s (%s)',
+                    t.tab, k.conname, k.conname,
+                    CASE WHEN k.indisprimary THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, v_cols));
+            ELSE
+                PERFORM elt.elt__ddl_everywhere(pg_catalog.format('DROP INDEX IF EXISTS %s', k.idx));
+                PERFORM elt.elt__ddl_everywhere(pg_catalog.format(
+                    'CREATE UNIQUE INDEX %I ON %s (%s)%s', k.idxname, t.tab, v_cols,
+                    CASE WHEN k.pred IS NULL THEN '' ELSE ' WHERE ' || k.pred END));
+            END IF;
+        END LOOP;
+    END LOOP;
+
+    -- Reference tables first (distributed tables have keys to them), then
+    -- the distributed ones, all colocated with the first.  Rows already
+    -- there move to the shards and are removed from the coordinator's table.
+    FOR t IN SELECT * FROM elt.elt__citus_tables() c ORDER BY c.ord LOOP
+        table_name := t.tab::text;
+        placement := t.placement;
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t.tab) THEN
+            IF t.placement = 'reference' THEN
+                PERFORM pg_catalog.create_reference_table(t.tab);
+            ELSE
+                PERFORM pg_catalog.create_distributed_table(t.tab, 'user_id',
+                            colocate_with => COALESCE(v_first::text, 'default'));
+            END IF;
+            PERFORM pg_catalog.truncate_local_data_after_distributing_table(t.tab);
+        END IF;
+        IF t.placement = 'distributed' THEN
+            v_first := COALESCE(v_first, t.tab);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+    FOR k IN SELECT * FROM pg_temp.elt_distribute_fkeys f WHERE f.keep ORDER BY f.tab::text, f.conname LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.tab, k.conname, k.def);
+    END LOOP;
+    DROP TABLE pg_temp.elt_distribute_fkeys;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_distribute() IS
+'On a Citus coordinator: makes the elt tables with a user_id column (elt_raw.users, subscriptions, usage and the user-grain marts) distributed tables by user_id, colocated, and the other elt_raw and elt_mart tables reference tables; adds user_id to their primary keys and unique indexes and drops the foreign keys Citus cannot keep. Idempotent. Without Citus it raises 0A000. Returns each table with its placement.';
+REVOKE ALL ON FUNCTION @extschema@.elt_distribute() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__raw_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__citus_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__ddl_everywhere(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, integer, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, integer, integer, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date) FROM PUBLIC;
