@@ -136,7 +136,8 @@ BEGIN
     -- statistics now, not when autovacuum gets to it: the mart build and
     -- the first refreshes plan their joins and index scans on them (only
     -- the owner may: others would get a WARNING per table)
-    IF elt.elt__may_analyze('elt_raw.usage'::pg_catalog.regclass) THEN
+    -- (on Citus every shard was analyzed by the worker that loaded it)
+    IF NOT v_dist AND elt.elt__may_analyze('elt_raw.usage'::pg_catalog.regclass) THEN
         ANALYZE elt_raw.users, elt_raw.subscriptions, elt_raw.usage;
     END IF;
 

@@ -117,56 +117,75 @@ BEGIN
     SELECT * INTO users_rows, subscriptions_rows, usage_rows
     FROM elt.elt__load_shard(users, seed, as_of, start_date, hash_lo, hash_hi,
                              users_shard, subscriptions_shard, usage_shard);
+    -- statistics here, in parallel on every worker (the workers plan the
+    -- queries on their shards; ANALYZE of a distributed table from the
+    -- coordinator visits the shards one by one)
+    EXECUTE pg_catalog.format('ANALYZE elt_raw.%I, elt_raw.%I, elt_raw.%I',
+                              users_shard, subscriptions_shard, usage_shard);
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, integer, integer, text, text, text) IS
 'Internal: empties one shard group of elt_raw.users, subscriptions and usage and loads its users (elt__load_shard); runs on the worker holding it.';
 
--- Internal: elt_generate's load on a distributed warehouse.  A driver
--- table colocated with elt_raw.users gets one row per shard group (a
--- user_id that falls into it, its hash range and its shard names); one
--- query over it runs elt__fill_shard as one task per shard, on the worker
--- holding the shard, all in parallel: every worker generates exactly its
--- users and writes them locally.  The driver lives for this transaction.
+-- Internal: elt_generate's load on a distributed warehouse.  The driver
+-- table elt.shard_groups (created by elt_distribute, colocated with
+-- elt_raw.users) gets one row per shard group: a user_id that falls into
+-- it, its hash range and its shard names, refreshed here (shards may have
+-- been split or moved since).  One query over it runs elt__fill_shard as
+-- one task per shard group, on the worker holding it, all in parallel:
+-- every worker generates exactly its users and writes them locally.
 CREATE OR REPLACE FUNCTION elt.elt__load_distributed(
     users integer, seed bigint, as_of date, start_date date,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    v_missing integer;
 BEGIN
-    CREATE TABLE elt.generate_driver (
-        user_id             bigint  NOT NULL,
-        hash_lo             integer NOT NULL,
-        hash_hi             integer NOT NULL,
-        users_shard         text    NOT NULL,
-        subscriptions_shard text    NOT NULL,
-        usage_shard         text    NOT NULL);
-    PERFORM pg_catalog.create_distributed_table('elt.generate_driver', 'user_id',
-                                                colocate_with => 'elt_raw.users');
-    -- colocated shards share their hash range; the shard of a table is
-    -- named <table>_<shardid>
-    INSERT INTO elt.generate_driver
-    SELECT k.id, g.lo, g.hi, g.users_shard, g.subscriptions_shard, g.usage_shard
-    FROM (SELECT u.shardminvalue::integer AS lo, u.shardmaxvalue::integer AS hi,
-                 'users_' || u.shardid AS users_shard,
-                 'subscriptions_' || s.shardid AS subscriptions_shard,
-                 'usage_' || x.shardid AS usage_shard
-          FROM pg_catalog.pg_dist_shard u
-          JOIN pg_catalog.pg_dist_shard s
-            ON s.logicalrelid = 'elt_raw.subscriptions'::pg_catalog.regclass AND s.shardminvalue = u.shardminvalue
-          JOIN pg_catalog.pg_dist_shard x
-            ON x.logicalrelid = 'elt_raw.usage'::pg_catalog.regclass AND x.shardminvalue = u.shardminvalue
-          WHERE u.logicalrelid = 'elt_raw.users'::pg_catalog.regclass) g
-    CROSS JOIN LATERAL (SELECT i AS id FROM pg_catalog.generate_series(1::bigint, 100000000::bigint) i
-                        WHERE pg_catalog.worker_hash(i) BETWEEN g.lo AND g.hi LIMIT 1) k;
+    DELETE FROM elt.shard_groups;
+    -- Colocated shards share their hash range; the shard of a table is
+    -- named <table>_<shardid>.  The driver's key for a group is the first
+    -- id hashing into it: candidates are put into their group by a binary
+    -- search of the sorted lower bounds (width_bucket); 64 per group miss
+    -- none in practice (and a miss is reported below).
+    WITH g AS (
+        SELECT u.shardminvalue::integer AS lo, u.shardmaxvalue::integer AS hi,
+               'users_' || u.shardid AS users_shard,
+               'subscriptions_' || s.shardid AS subscriptions_shard,
+               'usage_' || x.shardid AS usage_shard,
+               row_number() OVER (ORDER BY u.shardminvalue::integer) AS bucket
+        FROM pg_catalog.pg_dist_shard u
+        JOIN pg_catalog.pg_dist_shard s
+          ON s.logicalrelid = 'elt_raw.subscriptions'::pg_catalog.regclass AND s.shardminvalue = u.shardminvalue
+        JOIN pg_catalog.pg_dist_shard x
+          ON x.logicalrelid = 'elt_raw.usage'::pg_catalog.regclass AND x.shardminvalue = u.shardminvalue
+        WHERE u.logicalrelid = 'elt_raw.users'::pg_catalog.regclass),
+    b AS (SELECT pg_catalog.array_agg(g.lo ORDER BY g.lo) AS los, count(*) AS n FROM g),
+    c AS (
+        SELECT DISTINCT ON (c.bucket) c.id, c.bucket
+        FROM (SELECT i AS id, pg_catalog.width_bucket(pg_catalog.worker_hash(i), b.los) AS bucket
+              FROM b, pg_catalog.generate_series(1::bigint, 64 * b.n) i) c
+        ORDER BY c.bucket, c.id)
+    INSERT INTO elt.shard_groups (user_id, hash_lo, hash_hi, users_shard, subscriptions_shard, usage_shard)
+    SELECT c.id, g.lo, g.hi, g.users_shard, g.subscriptions_shard, g.usage_shard
+    FROM c JOIN g ON g.bucket = c.bucket
+    -- (an id hashing into a group's range, not just above its lower bound)
+    WHERE pg_catalog.worker_hash(c.id) BETWEEN g.lo AND g.hi;
+    SELECT (SELECT count(*) FROM pg_catalog.pg_dist_shard u WHERE u.logicalrelid = 'elt_raw.users'::pg_catalog.regclass)
+           - (SELECT count(*) FROM elt.shard_groups)
+      INTO v_missing;
+    IF v_missing <> 0 THEN
+        RAISE EXCEPTION 'elt_generate: % shards of elt_raw.users have no colocated shard of elt_raw.subscriptions and elt_raw.usage with the same hash range', v_missing
+            USING ERRCODE = '55000',
+                  HINT = 'The three tables must stay colocated (as elt_distribute made them): undo shard splits or moves that changed only some of them.';
+    END IF;
     SELECT sum(r.users_rows), sum(r.subscriptions_rows), sum(r.usage_rows)
       INTO users_rows, subscriptions_rows, usage_rows
-    FROM elt.generate_driver d
+    FROM elt.shard_groups d
     CROSS JOIN LATERAL elt.elt__fill_shard(elt__load_distributed.users, seed, as_of, start_date,
                                            d.hash_lo, d.hash_hi,
                                            d.users_shard, d.subscriptions_shard, d.usage_shard) r;
-    DROP TABLE elt.generate_driver;
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date) IS
@@ -201,7 +220,7 @@ COMMENT ON FUNCTION elt.elt__ddl_everywhere(text) IS
 'Internal: runs an idempotent DDL command here and on every Citus worker (elt_distribute, before the tables are Citus tables).';
 
 -- elt_distribute(): see the comment at the top of this file.
-CREATE OR REPLACE FUNCTION @extschema@.elt_distribute()
+CREATE OR REPLACE FUNCTION @extschema@.elt_distribute(shard_count integer DEFAULT NULL)
 RETURNS TABLE (table_name text, placement text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -212,6 +231,11 @@ DECLARE
     v_cols text;
     v_first regclass;
 BEGIN
+    IF shard_count IS NOT NULL AND shard_count NOT BETWEEN 1 AND 64000 THEN
+        RAISE EXCEPTION 'shard_count must be between 1 and 64000, not %', shard_count
+            USING ERRCODE = '22023',
+                  HINT = 'Pass NULL (the default) for citus.shard_count; a small multiple of the workers'' cores suits elt_generate.';
+    END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus') THEN
         RAISE EXCEPTION 'elt_distribute needs Citus, and extension citus is not installed in this database'
             USING ERRCODE = '0A000',
@@ -303,8 +327,14 @@ BEGIN
             IF t.placement = 'reference' THEN
                 PERFORM pg_catalog.create_reference_table(t.tab);
             ELSE
-                PERFORM pg_catalog.create_distributed_table(t.tab, 'user_id',
-                            colocate_with => COALESCE(v_first::text, 'default'));
+                IF v_first IS NULL THEN
+                    -- the first table starts elt's own colocation group
+                    PERFORM pg_catalog.create_distributed_table(t.tab, 'user_id', colocate_with => 'none',
+                        shard_count => COALESCE(elt_distribute.shard_count,
+                                                pg_catalog.current_setting('citus.shard_count')::integer));
+                ELSE
+                    PERFORM pg_catalog.create_distributed_table(t.tab, 'user_id', colocate_with => v_first::text);
+                END IF;
             END IF;
             PERFORM pg_catalog.truncate_local_data_after_distributing_table(t.tab);
         END IF;
@@ -313,15 +343,20 @@ BEGIN
         END IF;
         RETURN NEXT;
     END LOOP;
+    -- the driver of elt_generate (elt__load_distributed), with the rest
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                   WHERE p.logicalrelid = 'elt.shard_groups'::pg_catalog.regclass) THEN
+        PERFORM pg_catalog.create_distributed_table('elt.shard_groups', 'user_id', colocate_with => v_first::text);
+    END IF;
     FOR k IN SELECT * FROM pg_temp.elt_distribute_fkeys f WHERE f.keep ORDER BY f.tab::text, f.conname LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.tab, k.conname, k.def);
     END LOOP;
     DROP TABLE pg_temp.elt_distribute_fkeys;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt_distribute() IS
-'On a Citus coordinator: makes the elt tables with a user_id column (elt_raw.users, subscriptions, usage and the user-grain marts) distributed tables by user_id, colocated, and the other elt_raw and elt_mart tables reference tables; adds user_id to their primary keys and unique indexes and drops the foreign keys Citus cannot keep. Idempotent. Without Citus it raises 0A000. Returns each table with its placement.';
-REVOKE ALL ON FUNCTION @extschema@.elt_distribute() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.elt_distribute(integer) IS
+'On a Citus coordinator: makes the elt tables with a user_id column (elt_raw.users, subscriptions, usage and the user-grain marts) distributed tables by user_id, colocated, and the other elt_raw and elt_mart tables reference tables; adds user_id to their primary keys and unique indexes and drops the foreign keys Citus cannot keep. shard_count: shards per distributed table (NULL: citus.shard_count). Idempotent. Without Citus it raises 0A000. Returns each table with its placement.';
+REVOKE ALL ON FUNCTION @extschema@.elt_distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__raw_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__citus_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__ddl_everywhere(text) FROM PUBLIC;
