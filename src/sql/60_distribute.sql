@@ -219,6 +219,49 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__ddl_everywhere(text) IS
 'Internal: runs an idempotent DDL command here and on every Citus worker (elt_distribute, before the tables are Citus tables).';
 
+-- Internal: elt_scd2_merge into a Citus table (elt_scd2_merge calls it
+-- after its checks, holding the target's lock).  The merge engine addresses
+-- versions by ctid, which Citus cannot route, so the versions of the keys
+-- the merge can touch are copied into a local temp table, merged there by
+-- elt_scd2_merge itself, and written back: those keys' versions deleted
+-- and inserted again.  The keys it can touch are those of the source with
+-- hard_deletes = 'ignore' (elt_refresh), every key with 'invalidate' (the
+-- whole target is copied: correct, not fast).  Counts as elt_scd2_merge.
+CREATE OR REPLACE FUNCTION elt.elt__scd2_merge_citus(
+    target regclass, source regclass, keys text[], as_of timestamptz,
+    tracked text[], hard_deletes text)
+RETURNS TABLE (inserted bigint, updated bigint, deleted bigint, unchanged bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_tk   text := (SELECT string_agg(pg_catalog.format('t.%I', k), ', ' ORDER BY o) FROM unnest(keys) WITH ORDINALITY u(k, o));
+    v_sk   text := (SELECT string_agg(pg_catalog.format('s.%I', k), ', ' ORDER BY o) FROM unnest(keys) WITH ORDINALITY u(k, o));
+    v_lk   text := (SELECT string_agg(pg_catalog.format('l.%I', k), ', ' ORDER BY o) FROM unnest(keys) WITH ORDINALITY u(k, o));
+    r      record;
+BEGIN
+    IF pg_catalog.to_regclass('pg_temp.elt_scd2_citus') IS NOT NULL THEN
+        DROP TABLE pg_temp.elt_scd2_citus;
+    END IF;
+    EXECUTE pg_catalog.format('CREATE TEMP TABLE elt_scd2_citus ON COMMIT DROP AS SELECT * FROM %s t WHERE %s',
+                              target,
+                              CASE WHEN hard_deletes = 'ignore'
+                                   THEN pg_catalog.format('(%s) IN (SELECT %s FROM %s s)', v_tk, v_sk, source)
+                                   ELSE 'true' END);
+    SELECT * INTO r FROM @extschema@.elt_scd2_merge('pg_temp.elt_scd2_citus'::pg_catalog.regclass, source, keys,
+                                                    as_of, tracked, hard_deletes);
+    IF r.inserted + r.updated + r.deleted > 0 THEN
+        EXECUTE pg_catalog.format('DELETE FROM %s t WHERE (%s) IN (SELECT %s FROM pg_temp.elt_scd2_citus l)',
+                                  target, v_tk, v_lk);
+        EXECUTE pg_catalog.format('INSERT INTO %s SELECT * FROM pg_temp.elt_scd2_citus', target);
+    END IF;
+    DROP TABLE pg_temp.elt_scd2_citus;
+    RETURN QUERY SELECT r.inserted, r.updated, r.deleted, r.unchanged;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__scd2_merge_citus(regclass, regclass, text[], timestamptz, text[], text) IS
+'Internal: elt_scd2_merge into a Citus table: the versions of the keys it can touch merged in a local copy and written back.';
+
 -- elt_distribute(): see the comment at the top of this file.
 CREATE OR REPLACE FUNCTION @extschema@.elt_distribute(shard_count integer DEFAULT NULL)
 RETURNS TABLE (table_name text, placement text)
@@ -359,6 +402,7 @@ COMMENT ON FUNCTION @extschema@.elt_distribute(integer) IS
 REVOKE ALL ON FUNCTION @extschema@.elt_distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__raw_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__citus_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__scd2_merge_citus(regclass, regclass, text[], timestamptz, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__ddl_everywhere(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, integer, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, integer, integer, text, text, text) FROM PUBLIC;
