@@ -100,7 +100,14 @@ BEGIN
     -- may keep foreign keys to them.  The big tables are reloaded (on
     -- Citus, each shard is emptied by the worker that loads it).
     v_dist := elt.elt__distributed();
-    IF NOT v_dist THEN
+    IF v_dist THEN
+        -- On Citus, first: once a reference table (the lookups) is written
+        -- in a transaction, Citus runs later queries over one connection
+        -- per worker, which would load a worker's shards one at a time.
+        -- The rows' keys to the lookups hold by construction; the lookups
+        -- are written before commit.
+        v_raw := elt.elt__load_distributed(users, seed, as_of, v_start);
+    ELSE
         TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
     END IF;
 
@@ -129,9 +136,7 @@ BEGIN
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
 
-    IF v_dist THEN
-        v_raw := elt.elt__load_distributed(users, seed, as_of, v_start);
-    ELSE
+    IF NOT v_dist THEN
         v_raw := elt.elt__load_raw(users, seed, as_of, v_start);
     END IF;
     v_counts := v_counts || jsonb_build_object(

@@ -101,39 +101,79 @@ LANGUAGE c VOLATILE;
 COMMENT ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, integer, text, text, text) IS
 'Internal: bulk-loads the users whose user_id hashes into [hash_lo, hash_hi] into the given (empty) shards of elt_raw.users, subscriptions and usage.';
 
+-- Internal: one task of elt_generate on Citus, run on the worker holding
+-- the shard group of elt_raw.users, subscriptions and usage that user_id
+-- key hashes into: looks the shards up in the worker's copy of Citus's
+-- catalog, empties them (by the connection that loads them: the bulk
+-- loader writes frozen rows into a table truncated in its own
+-- transaction), loads their users and analyzes them (in parallel on
+-- every worker; ANALYZE of a distributed table from the coordinator
+-- visits the shards one by one).  Returns the rows and the group's hash
+-- range (its lower bound), so the caller can see that every group ran.
 CREATE OR REPLACE FUNCTION elt.elt__fill_shard(
-    users integer, seed bigint, as_of date, start_date date,
-    hash_lo integer, hash_hi integer,
-    users_shard text, subscriptions_shard text, usage_shard text,
-    OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
+    users integer, seed bigint, as_of date, start_date date, key bigint,
+    OUT hash_lo integer, OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    v_hash   integer := pg_catalog.worker_hash(key);
+    v_hi     integer;
+    v_shards text[];
 BEGIN
-    -- emptied here, by the connection that loads them (the bulk loader
-    -- writes frozen rows into a table truncated in its own transaction)
-    EXECUTE pg_catalog.format('TRUNCATE elt_raw.%I, elt_raw.%I, elt_raw.%I',
-                              usage_shard, subscriptions_shard, users_shard);
+    SELECT min(s.shardminvalue::integer), min(s.shardmaxvalue::integer),
+           array_agg(c.relname || '_' || s.shardid ORDER BY c.ord)
+      INTO hash_lo, v_hi, v_shards
+    FROM (VALUES (1, 'users'), (2, 'subscriptions'), (3, 'usage')) c(ord, relname)
+    JOIN pg_catalog.pg_dist_shard s ON s.logicalrelid = ('elt_raw.' || c.relname)::pg_catalog.regclass
+    WHERE v_hash BETWEEN s.shardminvalue::integer AND s.shardmaxvalue::integer;
+    IF pg_catalog.cardinality(v_shards) IS DISTINCT FROM 3 THEN
+        RAISE EXCEPTION 'elt_generate: no single shard of elt_raw.users, subscriptions and usage holds user_id %', key
+            USING ERRCODE = '55000',
+                  HINT = 'The three tables must stay colocated, as elt_distribute made them.';
+    END IF;
+    EXECUTE pg_catalog.format('TRUNCATE elt_raw.%I, elt_raw.%I, elt_raw.%I', v_shards[3], v_shards[2], v_shards[1]);
     SELECT * INTO users_rows, subscriptions_rows, usage_rows
-    FROM elt.elt__load_shard(users, seed, as_of, start_date, hash_lo, hash_hi,
-                             users_shard, subscriptions_shard, usage_shard);
-    -- statistics here, in parallel on every worker (the workers plan the
-    -- queries on their shards; ANALYZE of a distributed table from the
-    -- coordinator visits the shards one by one)
-    EXECUTE pg_catalog.format('ANALYZE elt_raw.%I, elt_raw.%I, elt_raw.%I',
-                              users_shard, subscriptions_shard, usage_shard);
+    FROM elt.elt__load_shard(users, seed, as_of, start_date, hash_lo, v_hi, v_shards[1], v_shards[2], v_shards[3]);
+    EXECUTE pg_catalog.format('ANALYZE elt_raw.%I, elt_raw.%I, elt_raw.%I', v_shards[1], v_shards[2], v_shards[3]);
 END
 $fn$;
-COMMENT ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, integer, integer, text, text, text) IS
-'Internal: empties one shard group of elt_raw.users, subscriptions and usage and loads its users (elt__load_shard); runs on the worker holding it.';
+COMMENT ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, bigint) IS
+'Internal (Citus, on a worker): empties, loads (elt__load_shard) and analyzes the shard group of elt_raw.users, subscriptions and usage that key hashes into; returns its lower hash bound and the rows.';
 
--- Internal: elt_generate's load on a distributed warehouse.  The driver
--- table elt.shard_groups (created by elt_distribute, colocated with
--- elt_raw.users) gets one row per shard group: a user_id that falls into
--- it, its hash range and its shard names, refreshed here (shards may have
--- been split or moved since).  One query over it runs elt__fill_shard as
--- one task per shard group, on the worker holding it, all in parallel:
--- every worker generates exactly its users and writes them locally.
+-- Internal: one user_id per shard group of elt_raw.users (the first id
+-- hashing into it): the rows of elt.shard_groups.  Candidates are put into
+-- their group by a binary search of the sorted lower bounds
+-- (width_bucket); 64 per group miss none in practice, and a group without
+-- a key is refused where it matters (elt__load_distributed).
+CREATE OR REPLACE FUNCTION elt.elt__shard_group_keys()
+RETURNS TABLE (user_id bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+WITH b AS (
+    SELECT pg_catalog.array_agg(u.shardminvalue::integer ORDER BY u.shardminvalue::integer) AS los, count(*) AS n
+    FROM pg_catalog.pg_dist_shard u
+    WHERE u.logicalrelid = 'elt_raw.users'::pg_catalog.regclass)
+SELECT DISTINCT ON (c.bucket) c.id
+FROM (SELECT i AS id, pg_catalog.width_bucket(pg_catalog.worker_hash(i), b.los) AS bucket
+      FROM b, pg_catalog.generate_series(1::bigint, 64 * b.n) i) c
+ORDER BY c.bucket, c.id
+$fn$;
+COMMENT ON FUNCTION elt.elt__shard_group_keys() IS
+'Internal (Citus): the first user_id hashing into each shard group of elt_raw.users: the rows of elt.shard_groups.';
+
+-- Internal: elt_generate's load on a distributed warehouse.  One query
+-- over the driver table elt.shard_groups (colocated with elt_raw.users,
+-- one user_id per shard group, filled by elt_distribute) runs
+-- elt__fill_shard as one task per shard group, on the worker holding it,
+-- all in parallel: every worker generates exactly its users and writes
+-- them locally.  The driver is not read or written before in this
+-- transaction: a shard read or written in a transaction is then used
+-- through the same connection, one per worker, which would run the tasks
+-- of a worker one at a time.  Afterwards: every shard group must have run
+-- (shards split since elt_distribute would leave new groups without a
+-- driver row).
 CREATE OR REPLACE FUNCTION elt.elt__load_distributed(
     users integer, seed bigint, as_of date, start_date date,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
@@ -141,51 +181,27 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_missing integer;
+    v_ran     integer[];
+    v_missing bigint;
+    v_par     text := pg_catalog.current_setting('citus.force_max_query_parallelization');
 BEGIN
-    DELETE FROM elt.shard_groups;
-    -- Colocated shards share their hash range; the shard of a table is
-    -- named <table>_<shardid>.  The driver's key for a group is the first
-    -- id hashing into it: candidates are put into their group by a binary
-    -- search of the sorted lower bounds (width_bucket); 64 per group miss
-    -- none in practice (and a miss is reported below).
-    WITH g AS (
-        SELECT u.shardminvalue::integer AS lo, u.shardmaxvalue::integer AS hi,
-               'users_' || u.shardid AS users_shard,
-               'subscriptions_' || s.shardid AS subscriptions_shard,
-               'usage_' || x.shardid AS usage_shard,
-               row_number() OVER (ORDER BY u.shardminvalue::integer) AS bucket
-        FROM pg_catalog.pg_dist_shard u
-        JOIN pg_catalog.pg_dist_shard s
-          ON s.logicalrelid = 'elt_raw.subscriptions'::pg_catalog.regclass AND s.shardminvalue = u.shardminvalue
-        JOIN pg_catalog.pg_dist_shard x
-          ON x.logicalrelid = 'elt_raw.usage'::pg_catalog.regclass AND x.shardminvalue = u.shardminvalue
-        WHERE u.logicalrelid = 'elt_raw.users'::pg_catalog.regclass),
-    b AS (SELECT pg_catalog.array_agg(g.lo ORDER BY g.lo) AS los, count(*) AS n FROM g),
-    c AS (
-        SELECT DISTINCT ON (c.bucket) c.id, c.bucket
-        FROM (SELECT i AS id, pg_catalog.width_bucket(pg_catalog.worker_hash(i), b.los) AS bucket
-              FROM b, pg_catalog.generate_series(1::bigint, 64 * b.n) i) c
-        ORDER BY c.bucket, c.id)
-    INSERT INTO elt.shard_groups (user_id, hash_lo, hash_hi, users_shard, subscriptions_shard, usage_shard)
-    SELECT c.id, g.lo, g.hi, g.users_shard, g.subscriptions_shard, g.usage_shard
-    FROM c JOIN g ON g.bucket = c.bucket
-    -- (an id hashing into a group's range, not just above its lower bound)
-    WHERE pg_catalog.worker_hash(c.id) BETWEEN g.lo AND g.hi;
-    SELECT (SELECT count(*) FROM pg_catalog.pg_dist_shard u WHERE u.logicalrelid = 'elt_raw.users'::pg_catalog.regclass)
-           - (SELECT count(*) FROM elt.shard_groups)
-      INTO v_missing;
-    IF v_missing <> 0 THEN
-        RAISE EXCEPTION 'elt_generate: % shards of elt_raw.users have no colocated shard of elt_raw.subscriptions and elt_raw.usage with the same hash range', v_missing
-            USING ERRCODE = '55000',
-                  HINT = 'The three tables must stay colocated (as elt_distribute made them): undo shard splits or moves that changed only some of them.';
-    END IF;
-    SELECT sum(r.users_rows), sum(r.subscriptions_rows), sum(r.usage_rows)
-      INTO users_rows, subscriptions_rows, usage_rows
+    -- one connection per task, not Citus's slow start from one per worker
+    -- (every task is long)
+    PERFORM pg_catalog.set_config('citus.force_max_query_parallelization', 'on', true);
+    SELECT sum(r.users_rows), sum(r.subscriptions_rows), sum(r.usage_rows), array_agg(r.hash_lo)
+      INTO users_rows, subscriptions_rows, usage_rows, v_ran
     FROM elt.shard_groups d
-    CROSS JOIN LATERAL elt.elt__fill_shard(elt__load_distributed.users, seed, as_of, start_date,
-                                           d.hash_lo, d.hash_hi,
-                                           d.users_shard, d.subscriptions_shard, d.usage_shard) r;
+    CROSS JOIN LATERAL elt.elt__fill_shard(elt__load_distributed.users, seed, as_of, start_date, d.user_id) r;
+    PERFORM pg_catalog.set_config('citus.force_max_query_parallelization', v_par, true);
+    SELECT count(*) INTO v_missing
+    FROM pg_catalog.pg_dist_shard u
+    WHERE u.logicalrelid = 'elt_raw.users'::pg_catalog.regclass
+      AND u.shardminvalue::integer <> ALL (COALESCE(v_ran, '{}'));
+    IF v_missing > 0 THEN
+        RAISE EXCEPTION 'elt_generate: % shards of elt_raw.users have no row in elt.shard_groups', v_missing
+            USING ERRCODE = '55000',
+                  HINT = 'Shards were split or added after elt_distribute: run SELECT elt_distribute() again, then elt_generate.';
+    END IF;
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date) IS
@@ -391,6 +407,8 @@ BEGIN
                    WHERE p.logicalrelid = 'elt.shard_groups'::pg_catalog.regclass) THEN
         PERFORM pg_catalog.create_distributed_table('elt.shard_groups', 'user_id', colocate_with => v_first::text);
     END IF;
+    DELETE FROM elt.shard_groups;
+    INSERT INTO elt.shard_groups (user_id) SELECT g.user_id FROM elt.elt__shard_group_keys() g;
     FOR k IN SELECT * FROM pg_temp.elt_distribute_fkeys f WHERE f.keep ORDER BY f.tab::text, f.conname LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.tab, k.conname, k.def);
     END LOOP;
@@ -402,8 +420,9 @@ COMMENT ON FUNCTION @extschema@.elt_distribute(integer) IS
 REVOKE ALL ON FUNCTION @extschema@.elt_distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__raw_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__citus_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__shard_group_keys() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__scd2_merge_citus(regclass, regclass, text[], timestamptz, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__ddl_everywhere(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, integer, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, integer, integer, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date) FROM PUBLIC;

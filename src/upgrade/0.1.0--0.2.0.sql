@@ -48,12 +48,7 @@ COMMENT ON SCHEMA elt IS 'elt extension state (settings of the simulated source,
 
 -- The driver table of elt_generate on Citus (src/sql/61_distribute_schema.sql).
 CREATE TABLE elt.shard_groups (
-    user_id             bigint  NOT NULL,
-    hash_lo             integer NOT NULL,
-    hash_hi             integer NOT NULL,
-    users_shard         text    NOT NULL,
-    subscriptions_shard text    NOT NULL,
-    usage_shard         text    NOT NULL
+    user_id bigint NOT NULL
 );
 COMMENT ON TABLE elt.shard_groups IS
-'Internal (Citus only): one row per shard group of elt_raw.users, subscriptions and usage, distributed and colocated with them by elt_distribute; elt_generate runs one load task per row, on the worker holding that shard group. Empty without Citus.';
+'Internal (Citus only): one user_id per shard group of elt_raw.users, subscriptions and usage, distributed and colocated with them by elt_distribute; elt_generate runs one load task per row, on the worker holding that shard group. Empty without Citus.';
