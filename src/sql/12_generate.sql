@@ -97,46 +97,43 @@ BEGIN
     PERFORM elt.elt__check_raw_tables();
 
     -- The lookups are static: upsert them, so that tables of the user's own
-    -- may keep foreign keys to them.  The big tables are reloaded (on
-    -- Citus, each shard is emptied by the worker that loads it).
+    -- may keep foreign keys to them.  The big tables are reloaded.
     v_dist := elt.elt__distributed();
     IF v_dist THEN
-        -- On Citus, first: once a reference table (the lookups) is written
-        -- in a transaction, Citus runs later queries over one connection
-        -- per worker, which would load a worker's shards one at a time.
-        -- The rows' keys to the lookups hold by construction; the lookups
-        -- are written before commit.
+        -- On Citus (see 60_distribute.sql) the lookups, reference tables,
+        -- are written only where they differ (elt_distribute filled them),
+        -- and the shards are loaded after: once a reference table is
+        -- written in a transaction, Citus runs later queries over one
+        -- connection per worker, which would load a worker's shards one at
+        -- a time.  Each shard is emptied by the worker that loads it.
+        v_counts := v_counts || elt.elt__sync_lookups();
         v_raw := elt.elt__load_distributed(users, seed, as_of, v_start);
     ELSE
         TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
-    END IF;
-
-    INSERT INTO elt_raw.regions SELECT * FROM @extschema@.elt_regions()
-    ON CONFLICT (region_id) DO UPDATE SET region_name = excluded.region_name;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('elt_raw.regions', v_n);
-    INSERT INTO elt_raw.referral_sources SELECT * FROM @extschema@.elt_referral_sources()
-    ON CONFLICT (referral_source_id) DO UPDATE SET referral_source_name = excluded.referral_source_name;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('elt_raw.referral_sources', v_n);
-    INSERT INTO elt_raw.payment_methods SELECT * FROM @extschema@.elt_payment_methods()
-    ON CONFLICT (payment_method_id) DO UPDATE SET payment_method_name = excluded.payment_method_name;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('elt_raw.payment_methods', v_n);
-    INSERT INTO elt_raw.plans AS p SELECT * FROM @extschema@.elt_plans()
-    ON CONFLICT (plan_id) DO UPDATE
-       SET plan_name = excluded.plan_name, monthly_price = excluded.monthly_price,
-           max_users = excluded.max_users, api_limit = excluded.api_limit,
-           storage_limit_mb = excluded.storage_limit_mb, project_limit = excluded.project_limit;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('elt_raw.plans', v_n);
-    INSERT INTO elt_raw.plan_features SELECT * FROM @extschema@.elt_plan_features()
-    ON CONFLICT (feature_id) DO UPDATE
-       SET plan_id = excluded.plan_id, feature_name = excluded.feature_name;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
-
-    IF NOT v_dist THEN
+        INSERT INTO elt_raw.regions SELECT * FROM @extschema@.elt_regions()
+        ON CONFLICT (region_id) DO UPDATE SET region_name = excluded.region_name;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_counts := v_counts || jsonb_build_object('elt_raw.regions', v_n);
+        INSERT INTO elt_raw.referral_sources SELECT * FROM @extschema@.elt_referral_sources()
+        ON CONFLICT (referral_source_id) DO UPDATE SET referral_source_name = excluded.referral_source_name;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_counts := v_counts || jsonb_build_object('elt_raw.referral_sources', v_n);
+        INSERT INTO elt_raw.payment_methods SELECT * FROM @extschema@.elt_payment_methods()
+        ON CONFLICT (payment_method_id) DO UPDATE SET payment_method_name = excluded.payment_method_name;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_counts := v_counts || jsonb_build_object('elt_raw.payment_methods', v_n);
+        INSERT INTO elt_raw.plans AS p SELECT * FROM @extschema@.elt_plans()
+        ON CONFLICT (plan_id) DO UPDATE
+           SET plan_name = excluded.plan_name, monthly_price = excluded.monthly_price,
+               max_users = excluded.max_users, api_limit = excluded.api_limit,
+               storage_limit_mb = excluded.storage_limit_mb, project_limit = excluded.project_limit;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_counts := v_counts || jsonb_build_object('elt_raw.plans', v_n);
+        INSERT INTO elt_raw.plan_features SELECT * FROM @extschema@.elt_plan_features()
+        ON CONFLICT (feature_id) DO UPDATE
+           SET plan_id = excluded.plan_id, feature_name = excluded.feature_name;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
         v_raw := elt.elt__load_raw(users, seed, as_of, v_start);
     END IF;
     v_counts := v_counts || jsonb_build_object(

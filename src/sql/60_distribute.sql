@@ -278,6 +278,41 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__scd2_merge_citus(regclass, regclass, text[], timestamptz, text[], text) IS
 'Internal: elt_scd2_merge into a Citus table: the versions of the keys it can touch merged in a local copy and written back.';
 
+-- Internal: on Citus, brings the lookups (reference tables) to the rows
+-- of their generators (elt_<name>()), writing only rows that differ (a
+-- write to a reference table makes Citus run the rest of the transaction
+-- over one connection per worker); returns each lookup's row count, as
+-- elt_generate reports it.  Generic over the lookups of elt__raw_tables:
+-- the primary key is the conflict target, the other columns are updated.
+CREATE OR REPLACE FUNCTION elt.elt__sync_lookups()
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    t        record;
+    v_counts jsonb := '{}';
+    v_n      bigint;
+BEGIN
+    FOR t IN SELECT r.tab, r.name,
+                    (SELECT string_agg(pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE c.is_key) AS keycols,
+                    (SELECT string_agg(pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE NOT c.is_key) AS cols,
+                    (SELECT string_agg('excluded.' || pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE NOT c.is_key) AS excols
+             FROM elt.elt__raw_tables() r WHERE r.grain = 'lookup' ORDER BY r.ord LOOP
+        EXECUTE pg_catalog.format(
+            'INSERT INTO %1$s SELECT * FROM @extschema@.%2$I() s
+              WHERE NOT EXISTS (SELECT FROM %1$s x WHERE (x.*) IS NOT DISTINCT FROM (s.*))
+             ON CONFLICT (%3$s) DO UPDATE SET (%4$s) = ROW(%5$s)',
+            t.tab, 'elt_' || t.name, t.keycols, t.cols, t.excols);
+        EXECUTE pg_catalog.format('SELECT count(*) FROM %s', t.tab) INTO v_n;
+        v_counts := v_counts || jsonb_build_object(t.tab, v_n);
+    END LOOP;
+    RETURN v_counts;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__sync_lookups() IS
+'Internal (Citus): writes the rows of the lookups that differ from their generators, and returns each lookup''s row count.';
+
 -- elt_distribute(): see the comment at the top of this file.
 CREATE OR REPLACE FUNCTION @extschema@.elt_distribute(shard_count integer DEFAULT NULL)
 RETURNS TABLE (table_name text, placement text)
@@ -413,6 +448,9 @@ BEGIN
         EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.tab, k.conname, k.def);
     END LOOP;
     DROP TABLE pg_temp.elt_distribute_fkeys;
+    -- the lookups now, so that elt_generate finds them as they should be
+    -- and writes no reference table before it loads the shards
+    PERFORM elt.elt__sync_lookups();
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_distribute(integer) IS
@@ -420,6 +458,7 @@ COMMENT ON FUNCTION @extschema@.elt_distribute(integer) IS
 REVOKE ALL ON FUNCTION @extschema@.elt_distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__raw_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__citus_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__sync_lookups() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__shard_group_keys() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__scd2_merge_citus(regclass, regclass, text[], timestamptz, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__ddl_everywhere(text) FROM PUBLIC;
