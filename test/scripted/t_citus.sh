@@ -56,15 +56,28 @@ check "$(sqlstate "SELECT elt_distribute(0)")" "22023" "elt_distribute(shard_cou
 # --- elt_distribute ---
 out=$(q -c "SET client_min_messages = warning" -c "SELECT string_agg(table_name || ' ' || placement, ', ' ORDER BY table_name) FROM elt_distribute(4)" 2>&1)
 check "$(echo "$out" | grep -c 'elt_raw.users distributed')" "1" "elt_distribute(4) distributes elt_raw.users"
+# every elt_raw and elt_mart table: distributed by user_id and colocated with
+# elt_raw.users exactly when it has a user_id column, else a reference table
 placed() {
-    q -c "SELECT string_agg(format('%s %s %s', c.tab, CASE p.partmethod WHEN 'h' THEN 'distributed' WHEN 'n' THEN 'reference' END,
-                                   CASE WHEN p.partmethod = 'h' THEN p.colocationid = u.colocationid END), ', ' ORDER BY c.tab::text)
-          FROM elt.elt__citus_tables() c
-          JOIN pg_dist_partition p ON p.logicalrelid = c.tab
-          CROSS JOIN (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'elt_raw.users'::regclass) u"
+    q -c "SELECT string_agg(format('%s %s', c.oid::regclass,
+                                   CASE WHEN p.partmethod = 'h' AND p.colocationid = u.colocationid
+                                                AND column_to_column_name(c.oid, p.partkey) = 'user_id' THEN 'distributed'
+                                           WHEN p.partmethod = 'n' THEN 'reference' ELSE 'other' END), ', ' ORDER BY c.oid::regclass::text)
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          LEFT JOIN pg_dist_partition p ON p.logicalrelid = c.oid
+          CROSS JOIN (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'elt_raw.users'::regclass) u
+          WHERE n.nspname IN ('elt_raw', 'elt_mart') AND c.relkind = 'r'"
 }
-check "$(placed)" "elt_mart.dim_date reference , elt_mart.dim_plan reference , elt_mart.dim_subscription distributed t, elt_mart.dim_user distributed t, elt_mart.fct_kpi_daily reference , elt_mart.fct_mrr_monthly distributed t, elt_mart.fct_usage_daily distributed t, elt_raw.payment_methods reference , elt_raw.plan_features reference , elt_raw.plans reference , elt_raw.referral_sources reference , elt_raw.regions reference , elt_raw.subscriptions distributed t, elt_raw.usage distributed t, elt_raw.users distributed t" \
-      "user-grain tables distributed and colocated with elt_raw.users, the others reference tables"
+wanted() {
+    q -c "SELECT string_agg(format('%s %s', c.oid::regclass,
+                                   CASE WHEN EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'user_id')
+                                        THEN 'distributed' ELSE 'reference' END), ', ' ORDER BY c.oid::regclass::text)
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname IN ('elt_raw', 'elt_mart') AND c.relkind = 'r'"
+}
+check "$(placed)" "$(wanted)" "tables with a user_id distributed by it and colocated with elt_raw.users, the others reference tables"
+check "$(q -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text IN ('elt_raw.users', 'elt_raw.usage', 'elt_mart.fct_mrr_monthly', 'elt_raw.plans', 'elt_mart.dim_date')")" \
+      "5" "among them users, usage, fct_mrr_monthly, plans and dim_date"
 check "$(q -c "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'elt_raw.usage'::regclass")" "4" "shard_count => 4 gives 4 shards"
 check "$(q -c "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'elt_raw.subscriptions'::regclass AND contype = 'p'")" \
       "PRIMARY KEY (subscription_id, valid_from, user_id)" "the primary key of subscriptions gains user_id"
