@@ -293,17 +293,26 @@ DECLARE
     t        record;
     v_counts jsonb := '{}';
     v_n      bigint;
+    v_differ boolean;
 BEGIN
     FOR t IN SELECT r.tab, r.name,
                     (SELECT string_agg(pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE c.is_key) AS keycols,
                     (SELECT string_agg(pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE NOT c.is_key) AS cols,
                     (SELECT string_agg('excluded.' || pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE NOT c.is_key) AS excols
              FROM elt.elt__raw_tables() r WHERE r.grain = 'lookup' ORDER BY r.ord LOOP
+        -- asked first: even an INSERT of no rows counts as a write for Citus
         EXECUTE pg_catalog.format(
-            'INSERT INTO %1$s SELECT * FROM @extschema@.%2$I() s
-              WHERE NOT EXISTS (SELECT FROM %1$s x WHERE (x.*) IS NOT DISTINCT FROM (s.*))
-             ON CONFLICT (%3$s) DO UPDATE SET (%4$s) = ROW(%5$s)',
-            t.tab, 'elt_' || t.name, t.keycols, t.cols, t.excols);
+            'SELECT EXISTS (SELECT FROM @extschema@.%2$I() s
+                             WHERE NOT EXISTS (SELECT FROM %1$s x WHERE (x.*) IS NOT DISTINCT FROM (s.*)))',
+            t.tab, 'elt_' || t.name)
+            INTO v_differ;
+        IF v_differ THEN
+            EXECUTE pg_catalog.format(
+                'INSERT INTO %1$s SELECT * FROM @extschema@.%2$I() s
+                  WHERE NOT EXISTS (SELECT FROM %1$s x WHERE (x.*) IS NOT DISTINCT FROM (s.*))
+                 ON CONFLICT (%3$s) DO UPDATE SET (%4$s) = ROW(%5$s)',
+                t.tab, 'elt_' || t.name, t.keycols, t.cols, t.excols);
+        END IF;
         EXECUTE pg_catalog.format('SELECT count(*) FROM %s', t.tab) INTO v_n;
         v_counts := v_counts || jsonb_build_object(t.tab, v_n);
     END LOOP;
