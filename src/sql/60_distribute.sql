@@ -1,16 +1,20 @@
 -- Scaling out on Citus: elt_distribute() turns the warehouse of a Citus
 -- coordinator into distributed tables (by user_id, colocated) and reference
--- tables; elt_generate then generates each shard's users on its worker.
+-- tables; elt_generate then generates each shard group's users on the
+-- worker holding it, and elt_scd2_merge (so elt_refresh) writes into
+-- distributed tables through a local copy.  The mart builders do not run on
+-- Citus yet (elt__mart_begin refuses with 0A000).
 --
 -- The tables stay members of the extension: CREATE EXTENSION elt (which
 -- Citus propagates) creates them on every node, and Citus neither creates
 -- shell tables for extension members on the workers nor marks them as
--- distributed objects, so the extension keeps owning them everywhere and
--- DROP EXTENSION elt drops them (and Citus their shards).  What changes is
--- only what Citus requires of a distributed table: a primary key or unique
--- index contains the distribution column, and foreign keys between
--- distributed tables contain it too (those that cannot are dropped: their
--- rows are built to satisfy them, see elt_distribute).
+-- distributed objects, so the extension keeps owning them everywhere.
+-- What changes is only what Citus requires of a distributed table: a
+-- primary key or unique index contains the distribution column, and foreign
+-- keys between distributed tables contain it too (those that cannot are
+-- dropped: their rows are built to satisfy them, see elt_distribute).  The
+-- copies of reference tables Citus keeps on the coordinator are not the
+-- extension's, so dropping elt takes DROP EXTENSION elt CASCADE there.
 --
 -- Without Citus nothing here runs: elt_distribute refuses, and every other
 -- function takes its single-node path (elt.elt__distributed() is false).
@@ -90,7 +94,7 @@ COMMENT ON FUNCTION elt.elt__distributed() IS
 -- Internal: loads one shard group's users into its shards (tables of
 -- elt_raw, named users_<shardid> etc.), on the worker holding them: the
 -- users whose user_id hashes into [hash_lo, hash_hi], in one pass over the
--- population with the bulk loader, after emptying the shards.
+-- population with the bulk loader; the caller emptied the shards.
 CREATE OR REPLACE FUNCTION elt.elt__load_shard(
     users integer, seed bigint, as_of date, start_date date,
     hash_lo integer, hash_hi integer,
