@@ -281,6 +281,8 @@ END
 $fn$;
 COMMENT ON FUNCTION elt.elt__scd2_merge_citus(regclass, regclass, text[], timestamptz, text[], text) IS
 'Internal: elt_scd2_merge into a Citus table: the versions of the keys it can touch merged in a local copy and written back.';
+-- For PUBLIC, as elt_scd2_merge is: it runs with the caller's privileges
+-- and does nothing the caller may not do (elt_scd2_merge checked them).
 
 -- Internal: on Citus, brings the lookups (reference tables) to the rows
 -- of their generators (elt_<name>()), writing only rows that differ (a
@@ -471,9 +473,9 @@ COMMENT ON FUNCTION @extschema@.elt_distribute(integer) IS
 REVOKE ALL ON FUNCTION @extschema@.elt_distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__raw_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__citus_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__distributed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__sync_lookups() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__shard_group_keys() FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__scd2_merge_citus(regclass, regclass, text[], timestamptz, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__ddl_everywhere(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, integer, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, bigint) FROM PUBLIC;

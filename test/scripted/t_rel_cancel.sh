@@ -15,7 +15,7 @@ install_checksums
 # the state to protect: raw data, marts, settings and a run log with rows
 q -c "SELECT count(*) FROM elt_generate(1500, 7, '2025-03-01')" -c "SELECT count(*) FROM elt_refresh(2)" >/dev/null 2>&1
 before=$(sums)
-check "$(echo "$before" | grep -c '^elt')" "18" "checksums cover the 18 tables of elt, elt_raw and elt_mart"
+check "$(echo "$before" | grep -c '^elt')" "19" "checksums cover the 19 tables of elt, elt_raw and elt_mart"
 
 GEN="SELECT count(*) FROM elt_generate(4000, 8, '2025-06-30')"
 REF="SELECT count(*) FROM elt_refresh(40)"

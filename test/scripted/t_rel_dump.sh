@@ -31,7 +31,7 @@ check "$(wc -l <"$work/restore.out")" "0" "pg_restore prints no warning or error
 
 after=$(sums $dst true)
 same_sums "$before" "$after" "every table of elt, elt_raw and elt_mart, and the run log's sequence, is identical after the restore"
-check "$(echo "$after" | grep -c '^elt')" "19" "... all 18 tables and 1 sequence compared (elt.mart_usage_totals included)"
+check "$(echo "$after" | grep -c '^elt')" "20" "... all 19 tables and 1 sequence compared (elt.mart_usage_totals included)"
 check "$(psql -qAtX -d $dst -c "SELECT count(*) FILTER (WHERE date_key = -1) FROM elt_mart.dim_date") $(psql -qAtX -d $dst -c "SELECT count(*) FILTER (WHERE user_key = -1) FROM elt_mart.dim_user")" "1 1" "the Unknown members exist once"
 check "$(psql -qAtX -d $dst -c "SELECT clock FROM elt.settings")" "$(q -c "SELECT clock FROM elt.settings")" "the restored clock is the original's"
 
