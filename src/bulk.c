@@ -162,7 +162,8 @@ check_unhonoured(Relation rel, const EltTableSpec *spec)
 		{
 			const char *col = spec->fkeys[k].column;
 
-			own = fk->confrelid == get_relname_relid(spec->fkeys[k].reftable, RelationGetNamespace(rel)) &&
+			own = (spec->fkeys_by_column ||
+				   fk->confrelid == get_relname_relid(spec->fkeys[k].reftable, RelationGetNamespace(rel))) &&
 				strcmp(get_attname(fk->conrelid, fk->conkey[0], false), col) == 0 &&
 				strcmp(get_attname(fk->confrelid, fk->confkey[0], false), col) == 0;
 		}

@@ -41,6 +41,9 @@ typedef struct EltTableSpec
 	 * pg_get_constraintdef() gives them */
 	const char *const *checks;
 	int			nchecks;
+	/* a Citus shard: its keys reference shards of reference tables, named
+	 * by shard id, so a key is recognised by its columns alone */
+	bool		fkeys_by_column;
 } EltTableSpec;
 
 typedef struct EltBulk

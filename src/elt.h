@@ -35,6 +35,11 @@ typedef struct EltGen
 	EltDay		since;			/* users/subscriptions: versions from this day;
 								 * usage: rows from this day */
 	bool		history;		/* all versions, or only the current one */
+	/* Only users whose user_id hashes (hashint8, the hash Citus shards a
+	 * bigint column by) into [hash_lo, hash_hi]: one shard's users. */
+	bool		hash_filter;
+	int32		hash_lo;
+	int32		hash_hi;
 } EltGen;
 
 extern void elt_parse_population(FunctionCallInfo fcinfo, int users_arg, int seed_arg,

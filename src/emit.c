@@ -107,6 +107,7 @@ elt_parse_population(FunctionCallInfo fcinfo, int users_arg, int seed_arg,
 	gen->last_user = elt_users_by(&gen->pop, gen->as_of);
 	gen->since = gen->pop.start;
 	gen->history = true;
+	gen->hash_filter = false;
 }
 
 /* Optional 1-based user index range; clipped to the users that exist. */
@@ -253,6 +254,15 @@ elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
 		Datum		user_id;
 
 		CHECK_FOR_INTERRUPTS();
+		if (gen->hash_filter)
+		{
+			/* another shard's user: its id is cheap, its life is not */
+			int32		h = DatumGetInt32(DirectFunctionCall1(hashint8,
+															  Int64GetDatum((int64) elt_user_id(&gen->pop, i))));
+
+			if (h < gen->hash_lo || h > gen->hash_hi)
+				continue;
+		}
 		elt_life(&gen->pop, i, gen->as_of, &life);
 		if (life.overflow)
 			ereport(ERROR,

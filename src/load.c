@@ -108,10 +108,15 @@ static const EltTableSpec raw_specs[3] = {
 /* elt__load_raw(users, seed, as_of, start_date, params) -> (users, subscriptions,
  * usage) loads the three tables in one pass over the population (because
  * each user's life is computed once for all three) */
-Datum
-elt__load_raw(PG_FUNCTION_ARGS)
+/*
+ * load writes the users of gen into the tables of specs (users,
+ * subscriptions, usage) in one pass and returns the rows per table as the
+ * function's result row (because elt__load_raw and elt__load_shard differ
+ * only in the tables and the users they take).
+ */
+static Datum
+load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, bool report_progress)
 {
-	EltGen		gen;
 	EltBulk    *users,
 			   *subs,
 			   *usage;
@@ -122,25 +127,69 @@ elt__load_raw(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
 
-	users = elt_bulk_open(&raw_specs[0]);
-	subs = elt_bulk_open(&raw_specs[1]);
-	usage = elt_bulk_open(&raw_specs[2]);
+	users = elt_bulk_open(&specs[0]);
+	subs = elt_bulk_open(&specs[1]);
+	usage = elt_bulk_open(&specs[2]);
 
 	INSTR_TIME_SET_CURRENT(progress.started);
-	progress.total = gen.last_user;
+	progress.total = gen->last_user;
 	progress.usage = usage;
-	elt_emit(&gen, &users->sink, &subs->sink, &usage->sink, report, &progress);
+	elt_emit(gen, &users->sink, &subs->sink, &usage->sink,
+			 report_progress ? report : NULL, &progress);
 	if (progress.last > 0)
 		ereport(NOTICE,
 				(errmsg("elt_generate: %lld users, %lld usage rows written; building indexes",
-						(long long) gen.last_user, (long long) usage->rows)));
+						(long long) gen->last_user, (long long) usage->rows)));
 
 	values[0] = Int64GetDatum(elt_bulk_close(users));
 	values[1] = Int64GetDatum(elt_bulk_close(subs));
 	values[2] = Int64GetDatum(elt_bulk_close(usage));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/* elt__load_raw(users, seed, as_of, start_date, params) loads the whole population into elt_raw. */
+Datum
+elt__load_raw(PG_FUNCTION_ARGS)
+{
+	EltGen		gen;
+
+	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
+	return load(fcinfo, &gen, raw_specs, true);
+}
+
+PG_FUNCTION_INFO_V1(elt__load_shard);
+
+/*
+ * elt__load_shard(users, seed, as_of, start_date, hash_lo, hash_hi,
+ * users_shard, subscriptions_shard, usage_shard, params) loads the users whose
+ * user_id hashes into [hash_lo, hash_hi] into the named shards (tables of
+ * schema elt_raw) of one Citus shard group, which the caller emptied.  It
+ * runs on the worker holding them, as a task of a query over a colocated
+ * driver table (see 60_distribute.sql), so no row leaves its worker.
+ */
+Datum
+elt__load_shard(PG_FUNCTION_ARGS)
+{
+	EltGen		gen;
+	EltTableSpec specs[3];
+
+	elt_parse_population(fcinfo, 0, 1, 2, 3, 9, &gen);
+	for (int a = 4; a <= 8; a++)
+		if (PG_ARGISNULL(a))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("elt__load_shard: arguments must not be NULL")));
+	gen.hash_filter = true;
+	gen.hash_lo = PG_GETARG_INT32(4);
+	gen.hash_hi = PG_GETARG_INT32(5);
+	for (int i = 0; i < 3; i++)
+	{
+		specs[i] = raw_specs[i];
+		specs[i].table = text_to_cstring(PG_GETARG_TEXT_PP(6 + i));
+		specs[i].fkeys_by_column = true;
+	}
+	return load(fcinfo, &gen, specs, false);
 }
 
 PG_FUNCTION_INFO_V1(elt__check_raw_tables);

@@ -22,6 +22,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -248,6 +249,51 @@ resolve_columns(MergeState *ms, List *keys, List *tracked, bool track_all)
 }
 
 /*
+ * citus_merge runs the merge into a Citus table target through
+ * elt.elt__scd2_merge_citus (a local copy of the affected keys' versions,
+ * merged by elt_scd2_merge, written back) and puts its counts into values,
+ * because the merge below addresses versions by ctid, which is per shard,
+ * and reads a tuplestore the workers cannot see.  Returns false, doing
+ * nothing, when target is not a Citus table (always without Citus).
+ */
+static bool
+citus_merge(FunctionCallInfo fcinfo, Datum *values)
+{
+	Oid			argtypes[6] = {REGCLASSOID, REGCLASSOID, TEXTARRAYOID, TIMESTAMPTZOID, TEXTARRAYOID, TEXTOID};
+	Datum		args[6];
+	char		argnulls[6];
+	bool		isnull;
+	bool		citus;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+		return false;
+	for (int i = 0; i < 6; i++)
+	{
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		argnulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p"
+							  " WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)",
+							  1, argtypes, args, argnulls, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "elt_scd2_merge: Citus catalog lookup failed");
+	citus = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (citus)
+	{
+		if (SPI_execute_with_args("SELECT * FROM elt.elt__scd2_merge_citus($1, $2, $3, $4, $5, $6)",
+								  6, argtypes, args, argnulls, false, 0) != SPI_OK_SELECT
+			|| SPI_processed != 1)
+			elog(ERROR, "elt_scd2_merge: elt.elt__scd2_merge_citus failed");
+		/* bigints: passed by value, so they outlive SPI_finish */
+		for (int i = 0; i < 4; i++)
+			values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+	}
+	SPI_finish();
+	return citus;
+}
+
+/*
  * elt_scd2_merge(target, source, keys, as_of, tracked, hard_deletes) merges
  * the snapshot in source into the history in target as of as_of and returns
  * one row of counts: inserted, updated, deleted, unchanged keys.
@@ -333,6 +379,15 @@ elt_scd2_merge(PG_FUNCTION_ARGS)
 	 * role that may not write must not queue for it, blocking writers).
 	 */
 	LockRelationOid(RelationGetRelid(ms.target), ShareRowExclusiveLock);
+
+	if (citus_merge(fcinfo, values))
+	{
+		table_close(ms.source, NoLock);
+		table_close(ms.target, NoLock);
+		InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		return (Datum) 0;
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -74,11 +74,17 @@ DECLARE
     v_counts  jsonb := '{}';
     v_n       bigint;
     v_mart    record;
+    v_dist    boolean;
 BEGIN
     -- every argument is checked before anything is written
     PERFORM elt.elt__check_population(users, seed, as_of, start_date, params);
     IF build_marts IS NULL THEN
         RAISE EXCEPTION 'build_marts must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF build_marts AND elt.elt__distributed() THEN
+        RAISE EXCEPTION 'elt_generate cannot build elt_mart on a Citus distributed warehouse yet'
+            USING ERRCODE = '0A000',
+                  HINT = 'Pass build_marts => false: elt_raw is generated on the workers, and refreshed, as on a single node.';
     END IF;
     PERFORM elt.elt__estimate(users, seed, as_of, start_date, params, build_marts);
 
@@ -93,34 +99,44 @@ BEGIN
 
     -- The lookups are static: upsert them, so that tables of the user's own
     -- may keep foreign keys to them.  The big tables are reloaded.
-    TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
-
-    INSERT INTO elt_raw.regions SELECT * FROM @extschema@.elt_regions()
-    ON CONFLICT (region_id) DO UPDATE SET region_name = excluded.region_name;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('elt_raw.regions', v_n);
-    INSERT INTO elt_raw.referral_sources SELECT * FROM @extschema@.elt_referral_sources()
-    ON CONFLICT (referral_source_id) DO UPDATE SET referral_source_name = excluded.referral_source_name;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('elt_raw.referral_sources', v_n);
-    INSERT INTO elt_raw.payment_methods SELECT * FROM @extschema@.elt_payment_methods()
-    ON CONFLICT (payment_method_id) DO UPDATE SET payment_method_name = excluded.payment_method_name;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('elt_raw.payment_methods', v_n);
-    INSERT INTO elt_raw.plans AS p SELECT * FROM @extschema@.elt_plans()
-    ON CONFLICT (plan_id) DO UPDATE
-       SET plan_name = excluded.plan_name, monthly_price = excluded.monthly_price,
-           max_users = excluded.max_users, api_limit = excluded.api_limit,
-           storage_limit_mb = excluded.storage_limit_mb, project_limit = excluded.project_limit;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('elt_raw.plans', v_n);
-    INSERT INTO elt_raw.plan_features SELECT * FROM @extschema@.elt_plan_features()
-    ON CONFLICT (feature_id) DO UPDATE
-       SET plan_id = excluded.plan_id, feature_name = excluded.feature_name;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
-
-    v_raw := elt.elt__load_raw(users, seed, as_of, v_start, params);
+    v_dist := elt.elt__distributed();
+    IF v_dist THEN
+        -- On Citus (see 60_distribute.sql) the lookups, reference tables,
+        -- are written only where they differ (elt_distribute filled them),
+        -- and the shards are loaded after: once a reference table is
+        -- written in a transaction, Citus runs later queries over one
+        -- connection per worker, which would load a worker's shards one at
+        -- a time.  Each shard is emptied by the worker that loads it.
+        v_counts := v_counts || elt.elt__sync_lookups();
+        v_raw := elt.elt__load_distributed(users, seed, as_of, v_start, params);
+    ELSE
+        TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
+        INSERT INTO elt_raw.regions SELECT * FROM @extschema@.elt_regions()
+        ON CONFLICT (region_id) DO UPDATE SET region_name = excluded.region_name;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_counts := v_counts || jsonb_build_object('elt_raw.regions', v_n);
+        INSERT INTO elt_raw.referral_sources SELECT * FROM @extschema@.elt_referral_sources()
+        ON CONFLICT (referral_source_id) DO UPDATE SET referral_source_name = excluded.referral_source_name;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_counts := v_counts || jsonb_build_object('elt_raw.referral_sources', v_n);
+        INSERT INTO elt_raw.payment_methods SELECT * FROM @extschema@.elt_payment_methods()
+        ON CONFLICT (payment_method_id) DO UPDATE SET payment_method_name = excluded.payment_method_name;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_counts := v_counts || jsonb_build_object('elt_raw.payment_methods', v_n);
+        INSERT INTO elt_raw.plans AS p SELECT * FROM @extschema@.elt_plans()
+        ON CONFLICT (plan_id) DO UPDATE
+           SET plan_name = excluded.plan_name, monthly_price = excluded.monthly_price,
+               max_users = excluded.max_users, api_limit = excluded.api_limit,
+               storage_limit_mb = excluded.storage_limit_mb, project_limit = excluded.project_limit;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_counts := v_counts || jsonb_build_object('elt_raw.plans', v_n);
+        INSERT INTO elt_raw.plan_features SELECT * FROM @extschema@.elt_plan_features()
+        ON CONFLICT (feature_id) DO UPDATE
+           SET plan_id = excluded.plan_id, feature_name = excluded.feature_name;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
+        v_raw := elt.elt__load_raw(users, seed, as_of, v_start, params);
+    END IF;
     v_counts := v_counts || jsonb_build_object(
         'elt_raw.users', v_raw.users_rows,
         'elt_raw.subscriptions', v_raw.subscriptions_rows,
@@ -128,7 +144,8 @@ BEGIN
     -- statistics now, not when autovacuum gets to it: the mart build and
     -- the first refreshes plan their joins and index scans on them (only
     -- the owner may: others would get a WARNING per table)
-    IF elt.elt__may_analyze('elt_raw.usage'::pg_catalog.regclass) THEN
+    -- (on Citus every shard was analyzed by the worker that loaded it)
+    IF NOT v_dist AND elt.elt__may_analyze('elt_raw.usage'::pg_catalog.regclass) THEN
         ANALYZE elt_raw.users, elt_raw.subscriptions, elt_raw.usage;
     END IF;
 

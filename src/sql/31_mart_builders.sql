@@ -75,6 +75,11 @@ BEGIN
     IF NOT isfinite(since) THEN
         RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
     END IF;
+    IF elt.elt__distributed() THEN
+        RAISE EXCEPTION 'the elt_mart builders do not run on a Citus distributed warehouse yet'
+            USING ERRCODE = '0A000',
+                  HINT = 'Generate with build_marts => false after elt_distribute(); elt_raw is complete and refreshed as on a single node.';
+    END IF;
     LOCK TABLE elt.settings IN SHARE ROW EXCLUSIVE MODE;
     EXECUTE (SELECT format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', string_agg(m.tab, ', ' ORDER BY m.ord))
              FROM elt.elt__mart_tables() m);

@@ -398,3 +398,10 @@ COMMENT ON COLUMN elt_mart.fct_saas_metrics_monthly.free_to_paid_rate IS 'free_t
 
 SELECT pg_catalog.pg_extension_config_dump('elt_mart.fct_cohort_retention', '');
 SELECT pg_catalog.pg_extension_config_dump('elt_mart.fct_saas_metrics_monthly', '');
+
+-- The driver table of elt_generate on Citus (src/sql/61_distribute_schema.sql).
+CREATE TABLE elt.shard_groups (
+    user_id bigint NOT NULL
+);
+COMMENT ON TABLE elt.shard_groups IS
+'Internal (Citus only): one user_id per shard group of elt_raw.users, subscriptions and usage, distributed and colocated with them by elt_distribute; elt_generate runs one load task per row, on the worker holding that shard group. Empty without Citus.';

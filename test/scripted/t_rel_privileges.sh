@@ -129,8 +129,8 @@ check "$(q -c "SELECT coalesce(string_agg(p.proname, ' ' ORDER BY p.proname), '-
     "SQL functions without a fixed search_path are exactly the four internal ones that must not have it (inlined, or switching session_replication_role)"
 check "$(q -c "SELECT coalesce(string_agg(p.proname, ' ' ORDER BY p.proname), '-') $EXT
                WHERE has_function_privilege('rel_nobody', p.oid, 'EXECUTE')")" \
-    "elt__check_population elt__check_schedule elt__cron_check elt__cron_here elt__cron_state elt__day_ts elt__job_command elt__job_names elt__model_version elt__params elt__params_in_force elt__ts_day elt_params elt_payment_methods elt_plan_features elt_plans elt_referral_sources elt_regions elt_scd2_merge elt_status elt_subscriptions elt_usage elt_users" \
-    "PUBLIC may execute only the pure functions, elt_scd2_merge and elt_status"
+    "elt__check_population elt__check_schedule elt__cron_check elt__cron_here elt__cron_state elt__day_ts elt__job_command elt__job_names elt__model_version elt__params elt__params_in_force elt__scd2_merge_citus elt__ts_day elt_params elt_payment_methods elt_plan_features elt_plans elt_referral_sources elt_regions elt_scd2_merge elt_status elt_subscriptions elt_usage elt_users" \
+    "PUBLIC may execute only the pure functions, elt_scd2_merge (and its Citus path) and elt_status"
 check "$(psql -qAtX -U rel_nobody -d $db -c "SELECT string_agg(kind || ' ' || status, ',') FROM elt_status()" 2>&1)" "clock hidden" \
     "rel_nobody: elt_status reads nothing it may not read (shows the clock as hidden)"
 

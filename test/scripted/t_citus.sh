@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# elt on Citus (issue 17): a coordinator and two workers of its own, on free
+# local ports, started with scripts/citus.sh: elt_distribute places the
+# tables, elt_generate loads every shard on its worker, elt_refresh merges
+# into the distributed tables, and every table has the same checksum as on
+# a single node given the same arguments; what is refused is refused before
+# anything changes; DROP EXTENSION elt CASCADE leaves nothing on any node.
+# Where Citus is not installed in the PostgreSQL under test (CI), one SKIP
+# line and exit 0.  Needs the suite's server (PGHOST/PGPORT/PGUSER) only to
+# ask whether Citus is installed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+if [ "$(psql -qAtX -d postgres -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'citus'" 2>/dev/null)" != "1" ] \
+   || ! "$root/scripts/citus.sh" available; then
+    echo "ok 1 - # SKIP citus is not installed"
+    exit 0
+fi
+
+# three free consecutive ports (nothing listening on them)
+busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+base=""
+for b in $(seq 55700 10 56690); do
+    if ! busy $b && ! busy $((b + 1)) && ! busy $((b + 2)); then base=$b; break; fi
+done
+[ -n "$base" ] || { notok "three free ports for the Citus cluster"; exit 1; }
+
+work=$(mktemp -d /tmp/elt-t-citus.XXXXXX)
+chmod 755 "$work"
+cleanup() { "$root/scripts/citus.sh" stop "$work" >/dev/null 2>&1; rm -rf "$work"; }
+trap cleanup EXIT
+
+export PGHOST=127.0.0.1 PGUSER=postgres PGPORT=$base
+db=elt_t_citus
+single=elt_t_citus_single
+if ELT_PG_OPTS="-c fsync=off" "$root/scripts/citus.sh" start "$work" "$base" 2 "$db" >"$work/start.log" 2>&1; then
+    ok "a coordinator and 2 workers start (ports $base-$((base + 2)))"
+else
+    notok "a coordinator and 2 workers start"; sed 's/^/#   /' "$work/start.log"; exit 1
+fi
+check "$(q -c "SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND shouldhaveshards")" "2" \
+      "two workers are registered"
+createdb "$single"
+psql -qAtX -d "$single" -c "CREATE EXTENSION elt" >/dev/null
+q -c "CREATE EXTENSION elt" >/dev/null
+
+sqlstate() { q -c "\set VERBOSITY verbose" -c "$1" 2>&1 | grep -o 'ERROR: *[0-9A-Z]\{5\}' | grep -o '[0-9A-Z]\{5\}$' | head -1; }
+
+# --- without Citus in the database: refused, and the single-node path ---
+check "$(psql -qAtX -d "$single" -c "\set VERBOSITY verbose" -c "SELECT elt_distribute()" 2>&1 | grep -o 'ERROR: *[0-9A-Z]\{5\}' | grep -o '[0-9A-Z]\{5\}$')" \
+      "0A000" "elt_distribute in a database without extension citus raises 0A000"
+check "$(sqlstate "SELECT elt_distribute(0)")" "22023" "elt_distribute(shard_count => 0) raises 22023"
+
+# --- elt_distribute ---
+out=$(q -c "SET client_min_messages = warning" -c "SELECT string_agg(table_name || ' ' || placement, ', ' ORDER BY table_name) FROM elt_distribute(4)" 2>&1)
+check "$(echo "$out" | grep -c 'elt_raw.users distributed')" "1" "elt_distribute(4) distributes elt_raw.users"
+# every elt_raw and elt_mart table: distributed by user_id and colocated with
+# elt_raw.users exactly when it has a user_id column, else a reference table
+placed() {
+    q -c "SELECT string_agg(format('%s %s', c.oid::regclass,
+                                   CASE WHEN p.partmethod = 'h' AND p.colocationid = u.colocationid
+                                                AND column_to_column_name(c.oid, p.partkey) = 'user_id' THEN 'distributed'
+                                           WHEN p.partmethod = 'n' THEN 'reference' ELSE 'other' END), ', ' ORDER BY c.oid::regclass::text)
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          LEFT JOIN pg_dist_partition p ON p.logicalrelid = c.oid
+          CROSS JOIN (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'elt_raw.users'::regclass) u
+          WHERE n.nspname IN ('elt_raw', 'elt_mart') AND c.relkind = 'r'"
+}
+wanted() {
+    q -c "SELECT string_agg(format('%s %s', c.oid::regclass,
+                                   CASE WHEN EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'user_id')
+                                        THEN 'distributed' ELSE 'reference' END), ', ' ORDER BY c.oid::regclass::text)
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname IN ('elt_raw', 'elt_mart') AND c.relkind = 'r'"
+}
+check "$(placed)" "$(wanted)" "tables with a user_id distributed by it and colocated with elt_raw.users, the others reference tables"
+check "$(q -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text IN ('elt_raw.users', 'elt_raw.usage', 'elt_mart.fct_mrr_monthly', 'elt_raw.plans', 'elt_mart.dim_date')")" \
+      "5" "among them users, usage, fct_mrr_monthly, plans and dim_date"
+check "$(q -c "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'elt_raw.usage'::regclass")" "4" "shard_count => 4 gives 4 shards"
+check "$(q -c "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'elt_raw.subscriptions'::regclass AND contype = 'p'")" \
+      "PRIMARY KEY (subscription_id, valid_from, user_id)" "the primary key of subscriptions gains user_id"
+check "$(q -c "SELECT count(*) FROM pg_constraint WHERE conrelid = 'elt_raw.users'::regclass AND contype = 'f'")" "3" \
+      "the keys of users to the lookups are kept"
+before=$(placed)
+q -c "SET client_min_messages = warning" -c "SELECT count(*) FROM elt_distribute()" >/dev/null 2>&1 \
+    && check "$(placed)" "$before" "elt_distribute again changes nothing" || notok "elt_distribute runs again"
+check "$(q -c "SELECT count(*) FROM pg_extension WHERE extname = 'elt'"; for p in 1 2; do psql -qAtX -p $((base + p)) -d "$db" -c "SELECT count(*) FROM pg_extension WHERE extname = 'elt'"; done)" \
+      "$(printf '1\n1\n1')" "elt exists on the coordinator and both workers"
+
+# --- generate: every shard loaded on its worker, the same rows as one node ---
+install_checksums "$db"
+install_checksums "$single"
+gen="SELECT count(*) FROM elt_generate(1500, 7, '2025-05-31', build_marts => false)"
+q -c "$gen" >/dev/null 2>"$work/gen.err" && ok "elt_generate on the coordinator" || { notok "elt_generate on the coordinator"; sed 's/^/#   /' "$work/gen.err"; }
+psql -qAtX -d "$single" -c "$gen" >/dev/null 2>&1
+# (elt.shard_groups is the Citus driver: empty on a single node)
+same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
+          "after elt_generate every table has the checksum of a single node"
+check "$(q -c "SELECT count(*) > 0 FROM elt_raw.usage")" "t" "usage was generated"
+# every row sits in the shard its user_id hashes to, and shards are on both workers
+check "$(q -c "SELECT count(*) FROM run_command_on_shards('elt_raw.usage',
+                  \$\$SELECT coalesce(min(worker_hash(user_id)) || ' ' || max(worker_hash(user_id)), 'empty') FROM %s\$\$) r
+               JOIN pg_dist_shard s USING (shardid)
+               WHERE NOT r.success OR (r.result <> 'empty' AND (split_part(r.result, ' ', 1)::int < s.shardminvalue::int
+                                                            OR split_part(r.result, ' ', 2)::int > s.shardmaxvalue::int))")" \
+      "0" "every usage row is in the shard of its user_id"
+check "$(q -c "SELECT count(DISTINCT nodeport) FROM pg_dist_shard_placement p JOIN pg_dist_shard s USING (shardid) WHERE s.logicalrelid = 'elt_raw.users'::regclass")" \
+      "2" "the shards of users are on both workers"
+check "$(q -c "SELECT sum(result::bigint) FROM run_command_on_shards('elt_raw.users', 'SELECT count(*) FROM %s')") $(psql -qAtX -d "$single" -c "SELECT count(*) FROM elt_raw.users")" \
+      "$(psql -qAtX -d "$single" -c "SELECT count(*) FROM elt_raw.users") $(psql -qAtX -d "$single" -c "SELECT count(*) FROM elt_raw.users")" \
+      "the shards hold every user once"
+
+# --- refresh: SCD2 merges into distributed tables ---
+check "$(q -c "SELECT status FROM elt_refresh(4)" 2>&1)" "ok" "elt_refresh(4) on the coordinator"
+psql -qAtX -d "$single" -c "SELECT status FROM elt_refresh(4)" >/dev/null
+same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
+          "after elt_refresh every table has the checksum of a single node"
+check "$(q -c "SELECT count(*) FROM (SELECT user_id FROM elt_raw.users WHERE valid_to IS NULL GROUP BY 1 HAVING count(*) > 1) d")" \
+      "0" "one current version per user after the refresh"
+
+# --- refused before anything changes ---
+sumsbefore=$(sums "$db" false true)
+check "$(sqlstate "SELECT count(*) FROM elt_generate(1500, 7, '2025-05-31')")" "0A000" \
+      "elt_generate with build_marts on a distributed warehouse raises 0A000"
+check "$(sqlstate "SELECT elt_build_marts()")" "0A000" "elt_build_marts on a distributed warehouse raises 0A000"
+same_sums "$sumsbefore" "$(sums "$db" false true)" "the refused calls changed nothing"
+
+# --- scheduling from the coordinator (pg_cron runs in this database) ---
+q -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" >/dev/null 2>&1
+q -c "SELECT elt_schedule('0 3 * * *', 1)" >/dev/null 2>"$work/cron.err"
+check "$(q -c "SELECT count(*) FROM cron.job WHERE jobname = 'elt-refresh' AND database = current_database()" 2>&1)" "1" \
+      "elt_schedule creates the refresh job on the coordinator"
+q -c "SELECT elt_unschedule()" >/dev/null 2>&1
+
+# --- DROP EXTENSION elt CASCADE: nothing left on any node ---
+q -c "SET client_min_messages = warning" -c "DROP EXTENSION elt CASCADE" >/dev/null 2>"$work/drop.err" \
+    && ok "DROP EXTENSION elt CASCADE on the coordinator" || { notok "DROP EXTENSION elt CASCADE"; sed 's/^/#   /' "$work/drop.err"; }
+left=""
+for p in 0 1 2; do
+    left="$left$(psql -qAtX -p $((base + p)) -d "$db" -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('elt', 'elt_raw', 'elt_mart')") "
+done
+check "$left" "0 0 0 " "no table of elt and no shard is left on any node"
+check "$(q -c "SELECT count(*) FROM pg_dist_partition")" "0" "no Citus table is left"
+
+[ "$fails" -eq 0 ]
