@@ -116,6 +116,21 @@ RETURN (pg_catalog.timezone('UTC'::text, t) + '1 day -1 microsecond'::interval):
 COMMENT ON FUNCTION elt.elt__ts_day(timestamptz) IS
 'Internal: the first day whose midnight UTC is at or after the instant (for point-in-time joins on days).';
 
+-- Internal: the days each subscription version is in force: from the day
+-- it is valid until it is replaced or its period ends (end_date,
+-- exclusive).  MRR counts a version's mrr over exactly these days, so the
+-- MRR builders (fct_mrr_monthly, fct_kpi_daily, fct_cohort_retention,
+-- fct_saas_metrics_monthly) read it from here.  A plain view: the planner
+-- pushes each builder's filters into it.
+CREATE OR REPLACE VIEW elt.subscription_spans AS
+SELECT s.subscription_id, s.user_id, s.plan_id, s.status, s.mrr, s.valid_from, s.valid_to,
+       s.end_date AS paid_through,
+       elt.elt__ts_day(s.valid_from) AS start_date,
+       LEAST(COALESCE(s.end_date, 'infinity'::date), COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS end_date
+FROM elt_raw.subscriptions s;
+COMMENT ON VIEW elt.subscription_spans IS
+'Internal: each subscription version with the days it is in force, [start_date, end_date): from the day it is valid until it is replaced or its paid (or trial) period ends. MRR counts mrr over these days.';
+
 -- Internal: the surrogate key of the version of a user or subscription
 -- (dim 'dim_user' or 'dim_subscription') valid at an instant, computed from
 -- elt_raw with the dimensions' formula (id * 65536 + version ordinal), or

@@ -247,15 +247,11 @@ BEGIN
                     FROM generate_series(0, $6) i) g) m
     ),
     paid AS (
-        -- what each subscription version pays: its mrr from the day it is
-        -- valid until it is replaced or the paid period ends
-        SELECT v.user_id, v.plan_id, v.price, v.start_date, v.end_date
-        FROM (SELECT s.user_id, s.plan_id, s.mrr AS price, elt.elt__ts_day(s.valid_from) AS start_date,
-                     LEAST(COALESCE(s.end_date, 'infinity'::date),
-                           COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS end_date
-              FROM elt_raw.subscriptions s
-              WHERE s.mrr > 0 AND (s.end_date IS NULL OR s.end_date > (SELECT min(md) FROM months))) v
-        WHERE v.end_date > v.start_date
+        -- what each subscription version pays, over the days it pays
+        SELECT v.user_id, v.plan_id, v.mrr AS price, v.start_date, v.end_date
+        FROM elt.subscription_spans v
+        WHERE v.mrr > 0 AND (v.paid_through IS NULL OR v.paid_through > (SELECT min(md) FROM months))
+          AND v.end_date > v.start_date
     ),
     um AS MATERIALIZED (
         -- MRR of each paying user on each measurement day, and the plan
@@ -407,15 +403,11 @@ BEGIN
         SELECT g::date AS d FROM generate_series($1::timestamp, $2::timestamp, interval '1 day') g
     ),
     paid AS MATERIALIZED (
-        -- what each subscription version pays: its mrr from the day it is
-        -- valid until it is replaced or the paid period ends
-        SELECT v.user_id, v.price, v.start_date, v.end_date
-        FROM (SELECT s.user_id, s.mrr AS price, elt.elt__ts_day(s.valid_from) AS start_date,
-                     LEAST(COALESCE(s.end_date, 'infinity'::date),
-                           COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS end_date
-              FROM elt_raw.subscriptions s
-              WHERE s.mrr > 0 AND (s.end_date IS NULL OR s.end_date >= $1) AND s.valid_from <= elt.elt__day_ts($2)) v
-        WHERE v.end_date >= $1 AND v.end_date > v.start_date
+        -- what each subscription version pays, over the days it pays
+        SELECT v.user_id, v.mrr AS price, v.start_date, v.end_date
+        FROM elt.subscription_spans v
+        WHERE v.mrr > 0 AND (v.paid_through IS NULL OR v.paid_through >= $1) AND v.valid_from <= elt.elt__day_ts($2)
+          AND v.end_date >= $1 AND v.end_date > v.start_date
     ),
     moved AS (
         SELECT DISTINCT pd.user_id FROM paid pd WHERE pd.start_date >= $1 OR pd.end_date <= $2
@@ -467,16 +459,13 @@ BEGIN
         -- users on the Free plan: +1 from the day an active free-plan
         -- version is valid (or $1), -1 on the day it ends
         SELECT e.d, sum(e.dn) AS dn
-        FROM (SELECT f.s, f.e FROM (
-                  SELECT elt.elt__ts_day(s.valid_from) AS s,
-                         LEAST(COALESCE(s.end_date, 'infinity'::date),
-                               COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS e
-                  FROM elt_raw.subscriptions s
-                  JOIN elt_raw.plans p ON p.plan_id = s.plan_id
-                  WHERE p.monthly_price = 0 AND s.status = 'active'
-                    AND (s.valid_to IS NULL OR s.valid_to > elt.elt__day_ts($1))
-                    AND s.valid_from <= elt.elt__day_ts($2)) f
-              WHERE f.e > $1 AND f.e > f.s) v
+        FROM (SELECT f.start_date AS s, f.end_date AS e
+              FROM elt.subscription_spans f
+              JOIN elt_raw.plans p ON p.plan_id = f.plan_id
+              WHERE p.monthly_price = 0 AND f.status = 'active'
+                AND (f.valid_to IS NULL OR f.valid_to > elt.elt__day_ts($1))
+                AND f.valid_from <= elt.elt__day_ts($2)
+                AND f.end_date > $1 AND f.end_date > f.start_date) v
         CROSS JOIN LATERAL (VALUES (GREATEST(v.s, $1), 1), (v.e, -1)) e(d, dn)
         WHERE e.d <= $2
         GROUP BY e.d

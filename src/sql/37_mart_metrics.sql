@@ -53,12 +53,9 @@ BEGIN
         FROM generate_series($3::timestamp, date_trunc('month', $4::timestamp), interval '1 month') g
     ),
     paid AS MATERIALIZED (
-        SELECT v.user_id, v.price, v.s, v.e
-        FROM (SELECT s.user_id, s.mrr AS price, elt.elt__ts_day(s.valid_from) AS s,
-                     LEAST(COALESCE(s.end_date, 'infinity'::date),
-                           COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS e
-              FROM elt_raw.subscriptions s WHERE s.mrr > 0) v
-        WHERE v.e > v.s
+        SELECT v.user_id, v.mrr AS price, v.start_date AS s, v.end_date AS e
+        FROM elt.subscription_spans v
+        WHERE v.mrr > 0 AND v.end_date > v.start_date
     ),
     um AS MATERIALIZED (
         -- MRR of each paying user on each measurement day
@@ -153,12 +150,9 @@ BEGIN
         FROM generate_series($3::timestamp, date_trunc('month', $4::timestamp), interval '1 month') g
     ),
     paid AS MATERIALIZED (
-        SELECT v.user_id, v.subscription_id, v.price, v.s, v.e
-        FROM (SELECT s.user_id, s.subscription_id, s.mrr AS price, elt.elt__ts_day(s.valid_from) AS s,
-                     LEAST(COALESCE(s.end_date, 'infinity'::date),
-                           COALESCE(elt.elt__ts_day(s.valid_to), 'infinity'::date)) AS e
-              FROM elt_raw.subscriptions s WHERE s.mrr > 0) v
-        WHERE v.e > v.s
+        SELECT v.user_id, v.subscription_id, v.mrr AS price, v.start_date AS s, v.end_date AS e
+        FROM elt.subscription_spans v
+        WHERE v.mrr > 0 AND v.end_date > v.start_date
     ),
     um AS MATERIALIZED (
         SELECT mo.month_start, pd.user_id, sum(pd.price) AS mrr
