@@ -240,7 +240,7 @@ elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
 	EltLife		life = {0};
 	Datum		status_text[ELT_N_STATUS];
 	Datum		interval_text[2];
-	char		email[256];
+	char		email[ELT_EMAIL_MAX];
 	MrrCache	mrr = {CurrentMemoryContext};
 
 	life.grow = grow_in_context;

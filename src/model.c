@@ -126,27 +126,45 @@ int
 elt_email(const EltPop *pop, const EltLife *life, int email_version, char *buf, int buflen)
 {
 	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-	char		token[16];
-	char		first[64];
-	char		last[64];
-	char		domain[64];
-	int			n = 0;
 	uint64_t	t = elt_permute((uint64_t) life->index, 20, elt_hash(pop->seed, E_IDKEY, 4, 0));
 	bool		company = life->nsegs > 0 && life->segs[0].plan_id >= 4;
+	int			n = 0;
+	char		vbuf[12];
+	int			nv = 0;
 
-	copy_local(first, sizeof(first), elt_first_names[life->first_name]);
-	copy_local(last, sizeof(last), elt_last_names[life->last_name]);
-	elt_email_domain(company, uh(pop, E_EMAIL, life->index, sub_field(F_EMAIL_DOMAIN, 0, email_version)),
-					 domain, sizeof(domain));
+	/*
+	 * first.last.token[.version]@domain, written in place: this runs for
+	 * every user version, and printf's formatting cost more than the rest
+	 * of the address (names and the domain are at most 63 characters)
+	 */
+	if (buflen < ELT_EMAIL_MAX)
+	{
+		if (buflen > 0)
+			buf[0] = '\0';
+		return -1;
+	}
+	n += copy_local(buf + n, 64, elt_first_names[life->first_name]);
+	buf[n++] = '.';
+	n += copy_local(buf + n, 64, elt_last_names[life->last_name]);
+	buf[n++] = '.';
 	do
 	{
-		token[n++] = digits[t % 36];
+		buf[n++] = digits[t % 36];
 		t /= 36;
 	} while (t > 0);
-	token[n] = '\0';
 	if (email_version > 0)
-		return snprintf(buf, buflen, "%s.%s.%s.%d@%s", first, last, token, email_version, domain);
-	return snprintf(buf, buflen, "%s.%s.%s@%s", first, last, token, domain);
+	{
+		buf[n++] = '.';
+		for (int v = email_version; v > 0; v /= 10)
+			vbuf[nv++] = (char) ('0' + v % 10);
+		while (nv > 0)
+			buf[n++] = vbuf[--nv];
+	}
+	buf[n++] = '@';
+	n += elt_email_domain(company, uh(pop, E_EMAIL, life->index, sub_field(F_EMAIL_DOMAIN, 0, email_version)),
+						  buf + n, 64);
+	buf[n] = '\0';
+	return n;
 }
 
 

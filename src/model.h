@@ -162,6 +162,8 @@ extern void elt_life(const EltPop *pop, int64_t index, EltDay horizon, EltLife *
 extern uint64_t elt_user_id(const EltPop *pop, int64_t index);
 extern uint64_t elt_subscription_id(const EltPop *pop, int64_t index, int ordinal);
 extern uint64_t elt_usage_id(const EltPop *pop, int64_t index, EltDay day);
+/* an address is at most 63 + 1 + 63 + 1 + 13 + 1 + 10 + 1 + 63 characters and a NUL */
+#define ELT_EMAIL_MAX 224
 extern int	elt_email(const EltPop *pop, const EltLife *life, int email_version,
 					  char *buf, int buflen);
 

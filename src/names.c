@@ -271,7 +271,11 @@ elt_email_domain(bool company, uint64_t h, char *buf, int buflen)
 		while (i < (int) (sizeof(personal_weights) / sizeof(personal_weights[0])) - 1 &&
 			   u >= personal_weights[i])
 			u -= personal_weights[i++];
-		len = snprintf(buf, buflen, "%s", personal_domains[i]);
+		len = (int) strlen(personal_domains[i]);
+		if (len > buflen - 1)
+			len = buflen - 1;
+		memcpy(buf, personal_domains[i], len);
+		buf[len] = '\0';
 	}
 	else
 	{
