@@ -127,6 +127,17 @@ elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 		double		step = elt_size_step(s->plan_id, s->home_plan);
 		EltDay		last = (s->end == ELT_OPEN || s->end - 1 > to) ? to : s->end - 1;
 		EltDay		churn_start = ELT_OPEN;
+		/*
+		 * No day's chance to be active exceeds this: the level's (or the
+		 * onboarding week's), times the largest day shock (1 + 0.06 x
+		 * 3.465, elt_normal's bound); weekends, holidays and declines
+		 * only lower it.
+		 */
+		double		bound = elt_level_active(life->engagement) * (s->plan_id == ELT_PLAN_FREE ? FREE_ACTIVE : 1.0);
+
+		if (bound < ONBOARDING_ACTIVE)
+			bound = ONBOARDING_ACTIVE;
+		bound *= 1.21;
 
 		if (s->start > to || last < from)
 			continue;
@@ -159,7 +170,10 @@ elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 							day;
 				EltUsage	u;
 
-				if (elt_unit(elt_uh(pop, E_USAGE, life->index, key | F_ACTIVE)) >= active_chance(pop, life, s, d, churn_start, &hol))
+				double		a = elt_unit(elt_uh(pop, E_USAGE, life->index, key | F_ACTIVE));
+
+				/* most days of most users are idle: the bound decides them without the full chance */
+				if (a >= bound || a >= active_chance(pop, life, s, d, churn_start, &hol))
 					continue;
 				day = elt_lognormal(elt_uh(pop, E_USAGE, life->index, key | F_DAYMAG), DAY_SIGMA);
 				/* growth within the period: up to +50 % by its last day */
