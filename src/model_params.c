@@ -36,7 +36,7 @@ const EltParamDesc elt_param_descs[ELT_N_PARAMS] = {
 	{"discount_share", ELT_PARAM_NUMBER, OFF(discount_share), 0, 1, 0,
 	"Share of new paid subscriptions with an introductory discount (10-50 % for the first months, or the first year)."},
 	{"plan_mix", ELT_PARAM_MIX, OFF(plan_mix), 0, 1000, 0,
-	"Plans chosen at signup: weights by plan name."},
+	"Plans chosen at signup: whole-number weights by plan name (names left out weigh 0)."},
 	{"channel_mix", ELT_PARAM_MIX, OFF(channel_mix), 0, 1000, 1,
 	"Referral sources of signups outside campaigns: weights by source name (campaigns add Paid Ads and Social Media)."},
 	{"region_mix", ELT_PARAM_MIX, OFF(region_mix), 0, 1000, 2,

@@ -131,7 +131,13 @@ apply_mix(const EltParamDesc *d, const JsonbValue *v, int *weights)
 		JsonbIteratorNext(&it, &w, true);
 		if (w.type != jbvNumeric)
 			bad_value(d, psprintf("the weight of \"%s\" is not a number", name));
-		weights[i] = (int) number_value(d, &w);
+		{
+			double		x = number_value(d, &w);
+
+			if (x != (double) (int) x)
+				bad_value(d, psprintf("the weight of \"%s\" is not a whole number", name));
+			weights[i] = (int) x;
+		}
 		total += weights[i];
 	}
 	if (total <= 0)

@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
 SET TimeZone = 'UTC';
 SET client_min_messages = warning;
-SELECT plan(23);
+SELECT plan(24);
 
 SELECT is((SELECT count(*)::int FROM elt_params()), 14, 'elt_params() lists 14 parameters');
 SELECT is((SELECT value FROM elt_params() WHERE name = 'preset'), '"b2b"'::jsonb, 'the default preset is b2b');
@@ -34,6 +34,8 @@ SELECT throws_like($$SELECT elt_generate(300, 3, '2025-03-31', params => '{"regi
                    '%unknown name "Mars"%', 'a mix with an unknown name');
 SELECT throws_like($$SELECT elt_generate(300, 3, '2025-03-31', params => '{"plan_mix": {"Free": 0}}')$$,
                    '%all weights are 0%', 'a mix of zeros');
+SELECT throws_like($$SELECT elt_generate(300, 3, '2025-03-31', params => '{"channel_mix": {"Friend": 0.5, "Paid Ads": 0.5}}')$$,
+                   '%the weight of "Friend" is not a whole number%', 'mix weights are whole numbers');
 SELECT throws_ok($$SELECT elt_generate(300, 3, '2025-03-31', params => '[1]')$$, '22023', 'params must be a JSON object',
                  'params must be an object');
 SELECT throws_ok($$SELECT elt_generate(300, 3, '2025-03-31', params => NULL)$$, '22004', 'params must not be NULL',
