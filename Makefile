@@ -14,7 +14,9 @@ SQL_SCHEMA = $(filter %_schema.sql,$(SQL_ALL))
 SQL_FUNCS  = $(filter-out $(SQL_SCHEMA),$(SQL_ALL))
 
 # An upgrade script from the last release is its hand-written schema changes
-# (src/upgrade/FROM--TO.sql), every function file, so functions are always
+# (src/upgrade/FROM--TO.sql: changes to tables the release had), the schema
+# files added since (NEW_SCHEMA: their tables are new, so the same DDL
+# serves both), every function file, so functions are always
 # exactly those of a fresh install, and what needs those functions
 # (src/upgrade/FROM--TO.after.sql: event triggers, jobs).  Released install scripts are kept
 # frozen in src/upgrade/ (the upgrade test installs them).  When a version is
@@ -22,6 +24,7 @@ SQL_FUNCS  = $(filter-out $(SQL_SCHEMA),$(SQL_ALL))
 # src/upgrade/ and list it in DATA) before starting the next one.
 PREV_VERSION = 0.1.0
 UPGRADE      = $(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
+NEW_SCHEMA   = src/sql/36_mart_events_schema.sql src/sql/36_mart_metrics_schema.sql src/sql/61_distribute_schema.sql
 
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE)
 DATA        = $(wildcard src/upgrade/$(EXTENSION)--*.sql)
@@ -52,6 +55,6 @@ $(OBJS): $(wildcard src/*.h)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_ALL)
 	cat $^ > $@
 
-$(UPGRADE): src/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql $(SQL_FUNCS) \
+$(UPGRADE): src/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql $(NEW_SCHEMA) $(SQL_FUNCS) \
             $(wildcard src/upgrade/$(PREV_VERSION)--$(EXTVERSION).after.sql)
 	cat $^ > $@

@@ -1,6 +1,6 @@
 -- elt_mart tables added in 0.2.0 (issue 15): subscription events, usage
--- quota periods, the churn type of fct_mrr_monthly.  The same statements
--- are in src/upgrade/0.1.0--0.2.0.sql.  Their builders are in
+-- quota periods, the churn type of fct_mrr_monthly.  The upgrade from
+-- 0.1.0 runs this file too (NEW_SCHEMA in the Makefile).  Their builders are in
 -- 37_mart_events.sql.
 
 CREATE TABLE elt_mart.fct_subscription_events (

@@ -1,5 +1,5 @@
--- elt_mart tables of the SaaS metrics (added in 0.2.0; the same DDL is in
--- src/upgrade/0.1.0--0.2.0.sql): cohort retention and the monthly headline
+-- elt_mart tables of the SaaS metrics (added in 0.2.0; the upgrade from
+-- 0.1.0 runs this file too, NEW_SCHEMA in the Makefile): cohort retention and the monthly headline
 -- metrics.  Their builders are in 37_mart_metrics.sql.
 
 CREATE TABLE elt_mart.fct_cohort_retention (
