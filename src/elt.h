@@ -44,7 +44,7 @@ typedef struct EltGen
 
 extern void elt_parse_population(FunctionCallInfo fcinfo, int users_arg, int seed_arg,
 								 int as_of_arg, int start_arg, int params_arg, EltGen *gen);
-extern void elt_params_from_jsonb(Jsonb *jb, EltParams *p);
+extern int	elt_params_from_jsonb(Jsonb *jb, EltParams *p);
 extern void elt_parse_user_range(FunctionCallInfo fcinfo, int first_arg, int last_arg, EltGen *gen);
 
 /* Called every user, so long runs can report progress. */

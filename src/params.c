@@ -147,9 +147,9 @@ apply_mix(const EltParamDesc *d, const JsonbValue *v, int *weights)
 /*
  * elt_params_from_jsonb fills p from a jsonb object: the preset first (b2b
  * when absent), then every other key over it.  Any unknown key, a value of
- * the wrong type or out of range raises 22023.
+ * the wrong type or out of range raises 22023.  Returns the preset.
  */
-void
+int
 elt_params_from_jsonb(Jsonb *jb, EltParams *p)
 {
 	JsonbIterator *it;
@@ -215,6 +215,7 @@ elt_params_from_jsonb(Jsonb *jb, EltParams *p)
 				break;
 		}
 	}
+	return preset;
 }
 
 /* value_json writes the value of parameter d in p as JSON text. */
@@ -260,31 +261,15 @@ elt__params(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	EltParams	given,
 				dflt;
-	int			preset = 0;
+	int			preset;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("params must not be NULL"),
 				 errhint("Use '{}' for the defaults.")));
-	elt_params_from_jsonb(PG_GETARG_JSONB_P(0), &given);
+	preset = elt_params_from_jsonb(PG_GETARG_JSONB_P(0), &given);
 	elt_params_init(&dflt, 0);
-	/* which preset: the one whose values the given ones started from */
-	{
-		Jsonb	   *jb = PG_GETARG_JSONB_P(0);
-		JsonbValue	key,
-				   *v;
-
-		key.type = jbvString;
-		key.val.string.val = "preset";
-		key.val.string.len = 6;
-		v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &key);
-		if (v)
-			for (preset = 0; preset < ELT_N_PRESETS; preset++)
-				if (strlen(elt_preset_names[preset]) == (size_t) v->val.string.len &&
-					strncmp(elt_preset_names[preset], v->val.string.val, v->val.string.len) == 0)
-					break;
-	}
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < ELT_N_PARAMS; i++)
 	{
