@@ -586,10 +586,11 @@ simulate_subscriptions(const EltPop *pop, EltLife *life, int plan_id, int region
 			}
 			if (pend > h)
 				return;
-			/* plan changes at a renewal: rare, upgrades mostly when the quota or the seats bind */
+			/* plan changes at a renewal: rare, upgrades mostly when a quota, the storage or the seats bind */
 			v = elt_unit(uh(pop, E_SUB, life->index, sub_field(F_CHANGE, k, m)));
 			up = plan_id == ELT_PLAN_ENTERPRISE ? 0.0 :
-				(!dormant && (elt_quota_pressure(pop, life, s) > 0.8 || seats >= seats_cap(plan_id))) ? 0.25 :
+				(!dormant && (elt_quota_pressure(pop, life, s) > 0.8 || elt_storage_pressure(life, s, pend) > 0.85 ||
+							seats >= seats_cap(plan_id))) ? 0.25 :
 				life->engagement == 0 ? 0.014 : 0.007;
 			down = plan_id <= ELT_PLAN_FREE + 1 ? 0.0 :
 				0.006 * (life->engagement == 2 ? 1.5 : 1.0) * (dormant ? 3.0 : 1.0);

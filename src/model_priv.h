@@ -9,6 +9,7 @@
 #ifndef ELT_MODEL_PRIV_H
 #define ELT_MODEL_PRIV_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "dates.h"
@@ -31,7 +32,9 @@ enum
 	F_CAMPAIGN, F_REFERRAL_CAMPAIGN, F_MAGNITUDE, F_FADE, F_FADE_DAY,
 	F_CHANGE, F_DAYMAG,
 	/* model version 3 */
-	F_TRIAL, F_ANNUAL, F_DISCOUNT, F_SEATS, F_PAYFAIL, F_RECOVER, F_DAYACTIVE, F_COHORT
+	F_TRIAL, F_ANNUAL, F_DISCOUNT, F_SEATS, F_PAYFAIL, F_RECOVER, F_DAYACTIVE, F_COHORT,
+	/* model version 4 */
+	F_STORAGE_MONTH, F_CLEANUP
 };
 
 #include "catalog.h"
@@ -106,6 +109,37 @@ elt_quota_pressure(const EltPop *pop, const EltLife *life, const EltSegment *s)
 	return (double) home->api_base * ELT_API_SCALE * elt_size_step(s->plan_id, s->home_plan) * life->magnitude *
 		elt_level_intensity(life->engagement) * elt_level_days(pop, life->engagement) * 30.0 * 1.25 /
 		(double) plan->api_limit;
+}
+
+/*
+ * Storage an account adds in an average month (model_usage.c draws each
+ * month around it): days' worth of its size's storage base, less on Free,
+ * which keeps data for 7 days.
+ */
+#define ELT_STORAGE_MONTHS 2.5
+#define ELT_STORAGE_FREE 0.5
+#define ELT_STORAGE_IMPORT 3.0	/* the first month imports the account's data */
+static inline double
+elt_storage_rate(const EltLife *life, const EltSegment *s)
+{
+	return elt_plan(s->home_plan)->storage_base_mb * ELT_STORAGE_MONTHS * elt_level_intensity(life->engagement) *
+		elt_size_step(s->plan_id, s->home_plan) * sqrt(life->magnitude) *
+		(s->plan_id == ELT_PLAN_FREE ? ELT_STORAGE_FREE : 1.0);
+}
+
+/*
+ * Storage an account of this size would hold by day d against the plan's
+ * limit, ignoring clean-ups (1 = full): the storage reason to upgrade.
+ */
+static inline double
+elt_storage_pressure(const EltLife *life, const EltSegment *s, EltDay d)
+{
+	const EltPlan *plan = elt_plan(s->plan_id);
+
+	if (plan->storage_limit_mb <= 0)
+		return 0.0;
+	return elt_storage_rate(life, s) * ((double) (d - life->signup) / 30.4 + ELT_STORAGE_IMPORT - 1.0) /
+		(double) plan->storage_limit_mb;
 }
 
 static inline uint64_t

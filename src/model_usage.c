@@ -5,7 +5,9 @@
  * signup, fading out (free users within weeks, some paying accounts go
  * dormant) and a decline in the weeks before a cancellation.  How much an
  * active day uses is heavy-tailed: a lognormal account size times a
- * lognormal day factor.
+ * lognormal day factor.  Storage is a level, the data the account holds:
+ * it grows month by month with the account's use, is sometimes cleaned up,
+ * and is capped by the plan's storage limit.
  */
 #include <math.h>
 #include <stddef.h>
@@ -17,6 +19,9 @@
 #define FREE_ACTIVE 0.8			/* free users are a little less active */
 #define DECLINE_DAYS 28			/* usage fades over the weeks before a cancellation */
 #define DAY_SIGMA 0.45			/* log-sd of an active day's size */
+#define STORAGE_SIGMA 0.5		/* log-sd of a month's growth */
+#define CLEANUP_CHANCE 0.05		/* chance of a clean-up in a month ... */
+#define CLEANUP_FULL 0.35		/* ... and in a month that ends near the limit */
 
 /* scaled rounds base * factor * (a uniform 0.75 .. 1.25 noise). */
 static int
@@ -74,6 +79,120 @@ day_activity(const EltPop *pop, EltDay d)
 	return v;
 }
 
+/*
+ * The storage level of one user, walked month by month from signup (months
+ * counted from the signup day), so that the level of any day costs a few
+ * steps per month of the user's life rather than a walk over its days: a
+ * month's growth is drawn as a whole and spread evenly over its days, and a
+ * clean-up on a drawn day removes a share of what is held.  Only the plans
+ * in force up to the day are read: what a month draws depends on its first
+ * day, and its last day is read only once the walk has passed it.
+ */
+typedef struct StorageWalk
+{
+	int			month;			/* months since signup */
+	EltDay		start;			/* first day of the month */
+	EltDay		end;			/* first day of the next month */
+	double		level;			/* held at the start of the month */
+	double		growth;			/* added during the month */
+	double		cut;			/* share removed by its clean-up (0: none) */
+	EltDay		cut_day;
+} StorageWalk;
+
+/* segment_at is the segment in force on day d, or NULL between subscriptions. */
+static const EltSegment *
+segment_at(const EltLife *life, EltDay d)
+{
+	for (int k = life->nsegs - 1; k >= 0; k--)
+		if (life->segs[k].start <= d)
+			return (life->segs[k].end == ELT_OPEN || d < life->segs[k].end) ? &life->segs[k] : NULL;
+	return NULL;
+}
+
+/* storage_cap is the storage limit of segment s in MB (-1: unlimited). */
+static double
+storage_cap(const EltSegment *s)
+{
+	return s == NULL ? -1.0 : (double) elt_plan(s->plan_id)->storage_limit_mb;
+}
+
+/*
+ * storage_month draws month w->month from its first day: its growth (none
+ * while the user is between subscriptions or no longer uses the product)
+ * and its clean-up, likelier when the month would end near the limit.
+ */
+static void
+storage_month(const EltPop *pop, const EltLife *life, StorageWalk *w)
+{
+	const EltSegment *s = segment_at(life, w->start);
+	uint64_t	key = ((uint64_t) (uint32_t) w->month << 8);
+	uint64_t	h = elt_uh(pop, E_USAGE, life->index, key | F_CLEANUP);
+	double		end,
+				cap = storage_cap(s);
+
+	w->growth = 0.0;
+	if (s != NULL && w->start < s->fade)
+	{
+		w->growth = elt_storage_rate(life, s) *
+			elt_lognormal(elt_uh(pop, E_USAGE, life->index, key | F_STORAGE_MONTH), STORAGE_SIGMA);
+		if (w->month == 0)
+			w->growth *= ELT_STORAGE_IMPORT;
+	}
+	end = w->level + w->growth;
+	if (cap >= 0.0 && end > cap)
+		end = cap;
+	w->cut = 0.0;
+	if ((double) (h & 0xffff) / 65536.0 < ((cap >= 0.0 && end >= 0.85 * cap) ? CLEANUP_FULL : CLEANUP_CHANCE))
+	{
+		w->cut = 0.2 + 0.4 * (double) ((h >> 16) & 0xffff) / 65536.0;
+		w->cut_day = w->start + (EltDay) ((double) ((h >> 32) & 0xffff) / 65536.0 * (double) (w->end - w->start));
+	}
+}
+
+/* storage_start puts w at the user's first month. */
+static void
+storage_start(const EltPop *pop, const EltLife *life, StorageWalk *w)
+{
+	w->month = 0;
+	w->start = life->signup;
+	w->end = elt_add_months(life->signup, 1);
+	w->level = 0.0;
+	storage_month(pop, life, w);
+}
+
+/* storage_on is the level held on day d (on or after the walk's month) under segment s. */
+static int
+storage_on(const EltPop *pop, const EltLife *life, StorageWalk *w, const EltSegment *s, EltDay d)
+{
+	double		v,
+				cap = storage_cap(s);
+
+	while (d >= w->end)
+	{
+		/* the level the month ends with, capped by the plan of its last day */
+		double		end = w->level + w->growth,
+					cap_end = storage_cap(segment_at(life, w->end - 1));
+
+		if (cap_end >= 0.0 && end > cap_end)
+			end = cap_end;
+		w->level = end * (1.0 - w->cut);
+		w->month++;
+		w->start = w->end;
+		w->end = elt_add_months(life->signup, w->month + 1);
+		storage_month(pop, life, w);
+	}
+	v = w->level + w->growth * (double) (d - w->start + 1) / (double) (w->end - w->start);
+	if (cap >= 0.0 && v > cap)
+		v = cap;
+	if (w->cut > 0.0 && d >= w->cut_day)
+		v *= 1.0 - w->cut;
+	/* files come and go within a day: +-2 % */
+	v *= 1.0 + 0.02 * elt_normal(elt_uh(pop, E_USAGE, life->index, ((uint64_t) (uint32_t) d << 8) | F_STORAGE));
+	if (cap >= 0.0 && v > cap)
+		v = cap;
+	return (int) (v + 0.5);
+}
+
 /* active_chance is the chance that the user of segment s is active on day d. */
 static double
 active_chance(const EltPop *pop, const EltLife *life, const EltSegment *s, EltDay d, EltDay churn_period_start,
@@ -104,10 +223,11 @@ active_chance(const EltPop *pop, const EltLife *life, const EltSegment *s, EltDa
 }
 
 /*
- * Usage of one user.  Quotas (api_limit, storage_limit_mb) count per monthly
- * period of each subscription; a user who exhausts one stops producing usage
- * until the next period.  A period is always walked from its first day, so
- * the rows of a day do not depend on where the caller's range starts.
+ * Usage of one user.  The API quota counts per monthly period of each
+ * subscription; a user who exhausts it stops producing usage until the next
+ * period.  The storage limit caps the level (storage_on).  A period is
+ * always walked from its first day, so the rows of a day do not depend on
+ * where the caller's range starts.
  */
 void
 elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
@@ -115,10 +235,12 @@ elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 {
 	double		intensity = elt_level_intensity(life->engagement);
 	double		size = life->magnitude;
-	double		soft = sqrt(size);	/* storage and minutes vary less than calls */
+	double		soft = sqrt(size);	/* actions and minutes vary less than calls */
+	StorageWalk walk;
 
 	if (to > life->horizon)
 		to = life->horizon;
+	storage_start(pop, life, &walk);
 	for (int k = 0; k < life->nsegs; k++)
 	{
 		const EltSegment *s = &life->segs[k];
@@ -149,7 +271,6 @@ elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 			EltDay		pstart = elt_add_months(s->start, m);
 			EltDay		pend = elt_add_months(s->start, m + 1);
 			int64_t		api_left = plan->api_limit;
-			int64_t		storage_left = plan->storage_limit_mb;
 			Holidays	hol;
 			int			y,
 						mo,
@@ -182,17 +303,16 @@ elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 				u.segment = k;
 				u.actions = scaled(home->actions_base, f * soft, elt_uh(pop, E_USAGE, life->index, key | F_ACTIONS));
 				u.api_calls = scaled(home->api_base * ELT_API_SCALE, f * size, elt_uh(pop, E_USAGE, life->index, key | F_API));
-				u.storage_mb = scaled(home->storage_base_mb, f * soft, elt_uh(pop, E_USAGE, life->index, key | F_STORAGE));
 				u.minutes = 1 + scaled(home->minutes_base, f * soft, elt_uh(pop, E_USAGE, life->index, key | F_MINUTES));
 				if (plan->api_limit >= 0 && u.api_calls > api_left)
 					u.api_calls = (int) api_left;
-				if (plan->storage_limit_mb >= 0 && u.storage_mb > storage_left)
-					u.storage_mb = (int) storage_left;
 				api_left -= u.api_calls;
-				storage_left -= u.storage_mb;
 				if (d >= from)
+				{
+					u.storage_mb = storage_on(pop, life, &walk, s, d);
 					fn(arg, life, &u);
-				if ((plan->api_limit >= 0 && api_left <= 0) || (plan->storage_limit_mb >= 0 && storage_left <= 0))
+				}
+				if (plan->api_limit >= 0 && api_left <= 0)
 					break;		/* quota exhausted: silent until the next period */
 			}
 		}

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
 SET TimeZone = 'UTC';
 SET client_min_messages = warning;
-SELECT plan(33);
+SELECT plan(38);
 SELECT count(*) FROM elt_generate(5000, 42, '2025-06-30', '2023-07-01', build_marts => true);
 
 -- signups per day
@@ -142,6 +142,32 @@ SELECT ok((SELECT avg((api >= api_limit)::int) BETWEEN 0.005 AND 0.05 FROM (
              FROM ud x JOIN elt_raw.subscriptions s ON s.subscription_id = x.subscription_id AND s.valid_to IS NULL
              WHERE x.plan_id > 1 GROUP BY 1, 2, 3) p JOIN elt_raw.plans USING (plan_id)),
           '0.5-5 % of paid subscription periods (with usage) exhaust the API quota');
+
+-- storage (model 4): a level the account holds, grown by use, cleaned up
+-- now and then, capped by the plan's limit
+CREATE TEMP TABLE st AS
+SELECT x.user_id, x.usage_date, x.storage_used_mb AS mb, lag(x.storage_used_mb) OVER w AS prev,
+       x.usage_date - lag(x.usage_date) OVER w AS gap
+FROM elt_raw.usage x WINDOW w AS (PARTITION BY x.user_id ORDER BY x.usage_date);
+SELECT cmp_ok((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(mb - prev)::float8 / prev)
+               FROM st WHERE gap <= 7 AND prev > 0)::numeric, '<', 0.05::numeric,
+              'storage held is a level: from one active day to the next (within a week) it changes by under 5 % (median)');
+SELECT ok((SELECT avg((mb < 0.85 * prev)::int) BETWEEN 0.003 AND 0.03 FROM st WHERE gap <= 7),
+          'clean-ups: 0.3-3 % of consecutive active days (within a week) drop the storage held by over 15 %');
+SELECT ok((SELECT avg((m6 > m1)::int) >= 0.8 FROM (
+             SELECT x.user_id, avg(x.mb) FILTER (WHERE x.usage_date - u.signup_date BETWEEN 20 AND 40) AS m1,
+                    avg(x.mb) FILTER (WHERE x.usage_date - u.signup_date BETWEEN 170 AND 190) AS m6
+             FROM st x JOIN elt_raw.users u ON u.user_id = x.user_id AND u.valid_to IS NULL GROUP BY 1) a
+           WHERE m1 IS NOT NULL AND m6 IS NOT NULL),
+          'storage grows with use: at least 80 % of accounts hold more after six months than after one');
+SELECT ok((SELECT avg((f.storage_exhausted_on IS NOT NULL)::int) BETWEEN 0.003 AND 0.05
+           FROM elt_mart.fct_usage_period f JOIN elt_mart.dim_plan p USING (plan_key) WHERE p.plan_id > 1),
+          '0.3-5 % of paid quota periods (with usage) reach the storage limit');
+SELECT ok((SELECT avg((EXISTS (SELECT 1 FROM elt_mart.fct_usage_daily d
+                               WHERE d.subscription_id = f.subscription_id AND d.period_start = f.period_start
+                                 AND d.usage_date > f.storage_exhausted_on))::int) >= 0.5
+           FROM elt_mart.fct_usage_period f WHERE f.storage_exhausted_on IS NOT NULL),
+          'a full storage does not stop the account: most periods that reach the limit have usage after that day');
 
 -- billing (model 3): trials, yearly billing, failed payments, discounts, seats
 CREATE TEMP TABLE sv AS SELECT * FROM elt_raw.subscriptions;

@@ -43,7 +43,7 @@ per AS (   -- quota periods straight from elt_raw.usage (current version's start
     WHERE u.usage_date >= c.start_date
 ),
 run AS (
-    SELECT per.*, sum(api_calls) OVER w AS api_run, sum(storage_used_mb) OVER w AS st_run
+    SELECT per.*, sum(api_calls) OVER w AS api_run, max(storage_used_mb) OVER w AS st_run
     FROM per WINDOW w AS (PARTITION BY subscription_id, period_start ORDER BY usage_date)
 ),
 periods AS (

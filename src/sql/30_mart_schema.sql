@@ -72,7 +72,7 @@ COMMENT ON COLUMN elt_mart.dim_plan.annual_price IS 'Twelve times the monthly pr
 COMMENT ON COLUMN elt_mart.dim_plan.is_paid IS 'True when the plan costs money (price above 0).';
 COMMENT ON COLUMN elt_mart.dim_plan.max_users IS 'Team members allowed on the plan; empty means unlimited.';
 COMMENT ON COLUMN elt_mart.dim_plan.api_limit IS 'API calls allowed per monthly period; empty means unlimited.';
-COMMENT ON COLUMN elt_mart.dim_plan.storage_limit_mb IS 'Storage allowed per monthly period, in MB; empty means unlimited.';
+COMMENT ON COLUMN elt_mart.dim_plan.storage_limit_mb IS 'Storage an account may hold on this plan, in MB; empty means unlimited.';
 COMMENT ON COLUMN elt_mart.dim_plan.project_limit IS 'Projects allowed on the plan; empty means unlimited.';
 COMMENT ON COLUMN elt_mart.dim_plan.feature_count IS 'Number of features included in the plan.';
 COMMENT ON COLUMN elt_mart.dim_plan.features IS 'The features included in the plan, as a comma-separated list.';
@@ -197,14 +197,14 @@ COMMENT ON COLUMN elt_mart.fct_usage_daily.plan_key IS 'Plan the usage counts ag
 COMMENT ON COLUMN elt_mart.fct_usage_daily.user_id IS 'Id of the user.';
 COMMENT ON COLUMN elt_mart.fct_usage_daily.usage_id IS 'Id of the usage record in the source system.';
 COMMENT ON COLUMN elt_mart.fct_usage_daily.actions_performed IS 'Actions the user performed that day.';
-COMMENT ON COLUMN elt_mart.fct_usage_daily.storage_used_mb IS 'Storage the user added that day, in MB.';
+COMMENT ON COLUMN elt_mart.fct_usage_daily.storage_used_mb IS 'Storage the account held that day, in MB (a level: it grows with use, drops at clean-ups, and stops at the plan''s storage limit).';
 COMMENT ON COLUMN elt_mart.fct_usage_daily.api_calls IS 'API calls the user made that day.';
 COMMENT ON COLUMN elt_mart.fct_usage_daily.active_minutes IS 'Minutes the user was active that day.';
 COMMENT ON COLUMN elt_mart.fct_usage_daily.period_start IS 'First day of the subscription''s monthly quota period containing that day (the start date plus whole months).';
 COMMENT ON COLUMN elt_mart.fct_usage_daily.period_api_calls IS 'API calls in the quota period up to and including that day.';
-COMMENT ON COLUMN elt_mart.fct_usage_daily.period_storage_used_mb IS 'Storage added in the quota period up to and including that day, in MB.';
+COMMENT ON COLUMN elt_mart.fct_usage_daily.period_storage_used_mb IS 'Peak storage held in the quota period up to and including that day, in MB.';
 COMMENT ON COLUMN elt_mart.fct_usage_daily.api_quota_used_pct IS 'API calls in the period so far as a percentage of the plan''s monthly API limit; empty when unlimited or unknown.';
-COMMENT ON COLUMN elt_mart.fct_usage_daily.storage_quota_used_pct IS 'Storage added in the period so far as a percentage of the plan''s monthly storage limit; empty when unlimited or unknown.';
+COMMENT ON COLUMN elt_mart.fct_usage_daily.storage_quota_used_pct IS 'Storage held that day as a percentage of the plan''s storage limit; empty when unlimited or unknown.';
 
 CREATE TABLE elt_mart.fct_mrr_monthly (
     month_start      date    NOT NULL,
@@ -282,7 +282,7 @@ COMMENT ON COLUMN elt_mart.fct_kpi_daily.mrr IS 'Monthly recurring revenue that 
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.arr IS 'Annual recurring revenue in USD: 12 times MRR.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.actions_performed IS 'Actions performed by all users that day.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.api_calls IS 'API calls made by all users that day.';
-COMMENT ON COLUMN elt_mart.fct_kpi_daily.storage_used_mb IS 'Storage added by all users that day, in MB.';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.storage_used_mb IS 'Storage held that day by the users active that day, in MB.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.active_minutes IS 'Minutes of activity of all users that day.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.free_users IS 'Users on the Free plan that day: holding an active free-plan subscription version valid that day.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.trials_started IS 'Subscriptions starting with a free trial that day.';

@@ -106,8 +106,8 @@ BEGIN
     -- 31 days, so those rows are among the last 31 days of facts.
     -- When days after the facts are added ($2), those totals are in
     -- elt.mart_usage_totals; otherwise they are read from the facts:
-    -- running totals never decrease (the measures are >= 0), so the last
-    -- one is the largest.
+    -- running totals (sums of API calls, the peak of storage held) never
+    -- decrease, so the last one is the largest.
     prev AS (
         SELECT q.subscription_id, q.period_start, q.api_calls AS api0, q.storage_used_mb AS storage0
         FROM elt.mart_usage_totals q
@@ -124,7 +124,7 @@ BEGIN
     c AS (
         SELECT u.*,
                CASE WHEN u.period_start IS NOT NULL THEN COALESCE(pv.api0, 0) + sum(u.api_calls) OVER per END AS period_api_calls,
-               CASE WHEN u.period_start IS NOT NULL THEN COALESCE(pv.storage0, 0) + sum(u.storage_used_mb) OVER per END
+               CASE WHEN u.period_start IS NOT NULL THEN GREATEST(COALESCE(pv.storage0, 0), max(u.storage_used_mb) OVER per) END
                    AS period_storage_used_mb
         FROM u
         LEFT JOIN prev pv ON pv.subscription_id = u.subscription_id AND pv.period_start = u.period_start
@@ -137,7 +137,7 @@ BEGIN
            c.actions_performed, c.storage_used_mb, c.api_calls, c.active_minutes,
            c.period_start, c.period_api_calls, c.period_storage_used_mb,
            round(100.0 * c.period_api_calls / NULLIF(dp.api_limit, 0), 2),
-           round(100.0 * c.period_storage_used_mb / NULLIF(dp.storage_limit_mb, 0), 2)
+           round(100.0 * c.storage_used_mb / NULLIF(dp.storage_limit_mb, 0), 2)
     FROM (SELECT * FROM c WHERE $1 IS NULL OR c.usage_date >= $1) c
     LEFT JOIN elt_mart.dim_date dd ON dd.date = c.usage_date
     %2$s

@@ -18,5 +18,5 @@ CREATE TABLE elt.mart_usage_totals (
     PRIMARY KEY (subscription_id, period_start)
 ) WITH (fillfactor = 70);
 COMMENT ON TABLE elt.mart_usage_totals IS
-'Internal: running API and storage totals per subscription and quota period through the last fact row of elt_mart.fct_usage_daily (last 31 days only), so that incremental builds need not read a month of facts.';
+'Internal: running API call totals and storage peaks per subscription and quota period through the last fact row of elt_mart.fct_usage_daily (last 31 days only), so that incremental builds need not read a month of facts.';
 SELECT pg_catalog.pg_extension_config_dump('elt.mart_usage_totals', '');

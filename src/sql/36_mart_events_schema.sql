@@ -80,11 +80,11 @@ COMMENT ON COLUMN elt_mart.fct_usage_period.last_usage_date IS 'Last day of the 
 COMMENT ON COLUMN elt_mart.fct_usage_period.api_calls IS 'API calls in the period.';
 COMMENT ON COLUMN elt_mart.fct_usage_period.api_limit IS 'API calls the plan allows per period; empty when unlimited.';
 COMMENT ON COLUMN elt_mart.fct_usage_period.api_used_pct IS 'API calls as a percentage of the limit; empty when unlimited.';
-COMMENT ON COLUMN elt_mart.fct_usage_period.storage_used_mb IS 'Storage added in the period, in MB (its peak: it only grows within the period).';
-COMMENT ON COLUMN elt_mart.fct_usage_period.storage_limit_mb IS 'Storage the plan allows per period, in MB; empty when unlimited.';
-COMMENT ON COLUMN elt_mart.fct_usage_period.storage_used_pct IS 'Storage added as a percentage of the limit; empty when unlimited.';
+COMMENT ON COLUMN elt_mart.fct_usage_period.storage_used_mb IS 'Peak storage held in the period, in MB.';
+COMMENT ON COLUMN elt_mart.fct_usage_period.storage_limit_mb IS 'Storage the plan allows an account to hold, in MB; empty when unlimited.';
+COMMENT ON COLUMN elt_mart.fct_usage_period.storage_used_pct IS 'Peak storage held as a percentage of the limit; empty when unlimited.';
 COMMENT ON COLUMN elt_mart.fct_usage_period.api_exhausted_on IS 'First day on which the period''s API calls reached the limit; empty when not exhausted (or unlimited).';
-COMMENT ON COLUMN elt_mart.fct_usage_period.storage_exhausted_on IS 'First day on which the period''s storage reached the limit; empty when not exhausted (or unlimited).';
+COMMENT ON COLUMN elt_mart.fct_usage_period.storage_exhausted_on IS 'First day in the period on which the storage held reached the limit; empty when not reached (or unlimited).';
 COMMENT ON COLUMN elt_mart.fct_usage_period.is_complete IS 'True when the period ended on or before the simulated today (its totals are final).';
 
 -- fct_mrr_monthly: what kind of churn a churn row is.

@@ -114,3 +114,12 @@ COMMENT ON COLUMN elt_mart.fct_kpi_daily.new_paying_users IS 'Users paying that 
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.reactivations IS 'Users paying again that day after at least a day without paying (not their first paying day).';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.weekly_active_users IS 'Distinct users with usage in the 7 days ending that day (WAU).';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.monthly_active_users IS 'Distinct users with usage in the 30 days ending that day (MAU).';
+
+-- model 4: storage_used_mb is the storage an account holds (a level), the storage limit caps it
+COMMENT ON COLUMN elt_mart.dim_plan.storage_limit_mb IS 'Storage an account may hold on this plan, in MB; empty means unlimited.';
+COMMENT ON COLUMN elt_mart.fct_usage_daily.storage_used_mb IS 'Storage the account held that day, in MB (a level: it grows with use, drops at clean-ups, and stops at the plan''s storage limit).';
+COMMENT ON COLUMN elt_mart.fct_usage_daily.period_storage_used_mb IS 'Peak storage held in the quota period up to and including that day, in MB.';
+COMMENT ON COLUMN elt_mart.fct_usage_daily.storage_quota_used_pct IS 'Storage held that day as a percentage of the plan''s storage limit; empty when unlimited or unknown.';
+COMMENT ON COLUMN elt_mart.fct_kpi_daily.storage_used_mb IS 'Storage held that day by the users active that day, in MB.';
+COMMENT ON TABLE elt.mart_usage_totals IS
+'Internal: running API call totals and storage peaks per subscription and quota period through the last fact row of elt_mart.fct_usage_daily (last 31 days only), so that incremental builds need not read a month of facts.';
