@@ -83,8 +83,9 @@ day_activity(const EltPop *pop, EltDay d)
  * The storage level of one user, walked month by month from signup (months
  * counted from the signup day), so that the level of any day costs a few
  * steps per month of the user's life rather than a walk over its days: a
- * month's growth is drawn as a whole and spread evenly over its days, and a
- * clean-up on a drawn day removes a share of what is held.  Only the plans
+ * month's growth is drawn as a whole and spread over its days (more early
+ * or late in the month), and a clean-up on a drawn day removes a share of
+ * what is held.  Only the plans
  * in force up to the day are read: what a month draws depends on its first
  * day, and its last day is read only once the walk has passed it.
  */
@@ -95,6 +96,7 @@ typedef struct StorageWalk
 	EltDay		end;			/* first day of the next month */
 	double		level;			/* held at the start of the month */
 	double		growth;			/* added during the month */
+	double		shape;			/* -1 .. 1: front- or back-loaded within the month */
 	double		cut;			/* share removed by its clean-up (0: none) */
 	EltDay		cut_day;
 } StorageWalk;
@@ -131,6 +133,7 @@ storage_month(const EltPop *pop, const EltLife *life, StorageWalk *w)
 				cap = storage_cap(s);
 
 	w->growth = 0.0;
+	w->shape = 2.0 * (double) ((h >> 48) & 0xffff) / 65536.0 - 1.0;
 	if (s != NULL && w->start < s->fade)
 	{
 		w->growth = elt_storage_rate(life, s) *
@@ -165,6 +168,7 @@ static int
 storage_on(const EltPop *pop, const EltLife *life, StorageWalk *w, const EltSegment *s, EltDay d)
 {
 	double		v,
+				t,
 				cap = storage_cap(s);
 
 	while (d >= w->end)
@@ -181,7 +185,8 @@ storage_on(const EltPop *pop, const EltLife *life, StorageWalk *w, const EltSegm
 		w->end = elt_add_months(life->signup, w->month + 1);
 		storage_month(pop, life, w);
 	}
-	v = w->level + w->growth * (double) (d - w->start + 1) / (double) (w->end - w->start);
+	t = (double) (d - w->start + 1) / (double) (w->end - w->start);
+	v = w->level + w->growth * (t + w->shape * t * (1.0 - t));
 	if (cap >= 0.0 && v > cap)
 		v = cap;
 	if (w->cut > 0.0 && d >= w->cut_day)

@@ -237,21 +237,24 @@ const RENDER = {
 
   quota_exhaustion(d) {
     header('Quota exhaustion',
-           'Share of complete monthly quota periods in which a subscription used up its plan\'s API calls or storage, by plan (plans with limits), and the median share of the API quota used. Source: elt_mart.fct_usage_period (api_exhausted_on, storage_exhausted_on), dim_plan.');
+           'Share of complete monthly quota periods in which a subscription used up its plan\'s API calls or reached its storage limit (storage is what the account holds), by plan (plans with limits), and the median share of the API quota used and of the storage limit held. Source: elt_mart.fct_usage_period (api_exhausted_on, storage_exhausted_on), dim_plan.');
     chart('Quota periods exhausted, by plan (%)', {
       legend: { top: 0 },
       xAxis: { type: 'category', data: d.map(r => r.plan) }, yAxis: { type: 'value' },
       tooltip: { trigger: 'axis', formatter: p => p[0].name + ' (' + num(d[p[0].dataIndex].periods) + ' periods)<br>' + p.map(x => x.seriesName + ': ' + x.value + '%').join('<br>') },
       series: [
         { name: 'API calls exhausted', type: 'bar', color: '#5c6bc0', label: { show: true, position: 'top', formatter: '{c}%' }, data: d.map(r => r.api_exhausted_pct) },
-        { name: 'storage exhausted', type: 'bar', color: '#ffa726', label: { show: true, position: 'top', formatter: '{c}%' }, data: d.map(r => r.storage_exhausted_pct) },
+        { name: 'storage limit reached', type: 'bar', color: '#ffa726', label: { show: true, position: 'top', formatter: '{c}%' }, data: d.map(r => r.storage_exhausted_pct) },
       ],
     });
     const row = el('div', 'row');
-    chart('Median share of the API quota used in a period, by plan (%)', {
+    chart('Median share of the API quota used and of the storage limit held in a period, by plan (%)', {
+      legend: { top: 0 },
       xAxis: { type: 'category', data: d.map(r => r.plan) }, yAxis: { type: 'value' },
-      series: [{ name: 'median API quota used', type: 'bar', color: '#26a69a', label: { show: true, position: 'top', formatter: '{c}%' },
-                 data: d.map(r => r.api_median_pct) }],
+      series: [{ name: 'API quota used', type: 'bar', color: '#26a69a', label: { show: true, position: 'top', formatter: '{c}%' },
+                 data: d.map(r => r.api_median_pct) },
+               { name: 'storage limit held (peak)', type: 'bar', color: '#ffa726', label: { show: true, position: 'top', formatter: '{c}%' },
+                 data: d.map(r => r.storage_median_pct) }],
     }, row);
     chart('Days from period start to API quota exhausted (mean), by plan', {
       xAxis: { type: 'category', data: d.map(r => r.plan) }, yAxis: { type: 'value' },
