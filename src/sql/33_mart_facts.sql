@@ -41,6 +41,7 @@ BEGIN
     WHERE ($1 IS NULL OR t.usage_date >= $1)
       AND NOT EXISTS (SELECT 1 FROM elt_raw.usage x
                       WHERE x.usage_date = t.usage_date AND x.subscription_id = t.subscription_id
+                        AND x.user_id = t.user_id   -- the same row; Citus joins on it
                         AND ($1 IS NULL OR x.usage_date >= $1))   -- lets the BRIN index skip old days
     $q$ USING since;
     GET DIAGNOSTICS n_del = ROW_COUNT;
