@@ -290,11 +290,16 @@ BEGIN
         WHERE t.%2$I <> -1
           AND ($1 IS NULL OR t.%3$I = ANY ($2))
           AND CASE WHEN $1 IS NULL   -- all ids: count versions in one pass
-                   THEN NOT EXISTS (SELECT 1 FROM (SELECT s.%3$I, count(*) AS n FROM %4$s s GROUP BY s.%3$I) c
-                                    WHERE c.%3$I = t.%3$I AND t.version_ordinal < c.n)
+                   THEN NOT EXISTS (SELECT 1 FROM (SELECT s.%3$I, %5$scount(*) AS n FROM %4$s s GROUP BY %5$ss.%3$I) c
+                                    WHERE c.%3$I = t.%3$I%6$s AND t.version_ordinal < c.n)
                    -- a few changed ids: count theirs through the primary key
-                   ELSE t.version_ordinal >= (SELECT count(*) FROM %4$s s WHERE s.%3$I = t.%3$I) END
-        $q$, m.tab, m.key_column, m.id_column, m.source)
+                   ELSE t.version_ordinal >= (SELECT count(*) FROM %4$s s WHERE s.%3$I = t.%3$I%7$s) END
+        $q$, VARIADIC ARRAY[m.tab, m.key_column::text, m.id_column::text, m.source]
+        -- on Citus also by user_id, so that each shard counts its own
+        -- versions (an id has one user_id: the same counts)
+        || CASE WHEN m.id_column <> 'user_id' AND elt.elt__distributed()
+                THEN ARRAY['s.user_id, ', ' AND c.user_id = t.user_id', ' AND s.user_id = t.user_id']
+                ELSE ARRAY['', '', ''] END)
         USING v_ts, elt.elt__changed_ids(m.source::pg_catalog.regclass, m.id_column, v_ts);
     END IF;
     GET DIAGNOSTICS n = ROW_COUNT;
