@@ -81,10 +81,8 @@ BEGIN
     IF build_marts IS NULL THEN
         RAISE EXCEPTION 'build_marts must not be NULL' USING ERRCODE = '22004';
     END IF;
-    IF build_marts AND elt.elt__distributed() THEN
-        RAISE EXCEPTION 'elt_generate cannot build elt_mart on a Citus distributed warehouse yet'
-            USING ERRCODE = '0A000',
-                  HINT = 'Pass build_marts => false: elt_raw is generated on the workers, and refreshed, as on a single node.';
+    IF build_marts THEN
+        PERFORM elt.elt__citus_check(NULL);   -- not all of elt_mart on Citus yet
     END IF;
     PERFORM elt.elt__estimate(users, seed, as_of, start_date, params, build_marts);
 

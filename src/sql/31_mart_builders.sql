@@ -75,11 +75,6 @@ BEGIN
     IF NOT isfinite(since) THEN
         RAISE EXCEPTION 'since must be a finite date' USING ERRCODE = '22008';
     END IF;
-    IF elt.elt__distributed() THEN
-        RAISE EXCEPTION 'the elt_mart builders do not run on a Citus distributed warehouse yet'
-            USING ERRCODE = '0A000',
-                  HINT = 'Generate with build_marts => false after elt_distribute(); elt_raw is complete and refreshed as on a single node.';
-    END IF;
     LOCK TABLE elt.settings IN SHARE ROW EXCLUSIVE MODE;
     EXECUTE (SELECT format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', string_agg(m.tab, ', ' ORDER BY m.ord))
              FROM elt.elt__mart_tables() m);
@@ -96,6 +91,33 @@ END
 $fn$;
 COMMENT ON FUNCTION elt.elt__mart_begin(date) IS
 'Internal: refuses an infinite since (22008), takes the locks of a mart build and returns the simulated window (start_date, clock) from elt.settings.';
+
+-- Internal: refuses, on a Citus distributed warehouse, a build of a mart
+-- table whose builder does not run there yet (name; NULL: the whole
+-- elt_mart, as elt_build_marts, elt_update_marts and elt_generate build
+-- it).  Called before anything is written.  The other builders run there
+-- and give the rows of a single node.
+CREATE OR REPLACE FUNCTION elt.elt__citus_check(name text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    -- their statements join distributed tables in ways Citus cannot plan
+    v_not constant text[] := ARRAY['fct_mrr_monthly', 'fct_kpi_daily', 'fct_cohort_retention', 'fct_saas_metrics_monthly'];
+BEGIN
+    IF (name IS NULL OR name = ANY (v_not)) AND elt.elt__distributed() THEN
+        RAISE EXCEPTION '%', COALESCE(format('elt_build_%s does not run on a Citus distributed warehouse yet', name),
+                                      'elt_mart cannot be built whole on a Citus distributed warehouse yet')
+            USING ERRCODE = '0A000',
+                  DETAIL = format('The builders of %s do not run there yet; the other elt_mart builders do.',
+                                  array_to_string(v_not, ', ')),
+                  HINT = 'Generate with build_marts => false after elt_distribute(); elt_raw is complete and refreshed as on a single node.';
+    END IF;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__citus_check(text) IS
+'Internal: raises 0A000 on a Citus distributed warehouse for the mart tables whose builders do not run there yet (NULL: the whole elt_mart).';
 
 -- Internal: a day's instant (midnight UTC); NULL stays NULL.
 -- (Inlined SQL function: fully qualified, no SET clause.)
@@ -158,6 +180,34 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION elt.elt__key_at(text, bigint, timestamptz) IS
 'Internal: key of the version of user or subscription id (dim = dim_user or dim_subscription) valid at ts (NULL if none), from elt_raw.users or elt_raw.subscriptions.';
+
+-- Internal: the join a fact builder uses to find the key of the version of
+-- user or subscription id_expr (dim = dim_user or dim_subscription, owned by
+-- user user_expr) valid at instant ts_expr: column alias.user_key or
+-- alias.subscription_key, NULL when no version covers it.  On a single node
+-- a lateral elt__key_at (a primary key probe per row); on Citus, where a
+-- query on a distributed table inside a SQL function cannot be planned, a
+-- join with all versions numbered per user (the same keys: the ordinal of
+-- the version covering ts is the number of versions starting before it).
+CREATE OR REPLACE FUNCTION elt.elt__key_join(dim text, alias text, id_expr text, user_expr text, ts_expr text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT CASE WHEN NOT elt.elt__distributed()
+            THEN format('LEFT JOIN LATERAL elt.elt__key_at(%L, %s, %s) %I(%I) ON true',
+                        dim, id_expr, ts_expr, alias, m.key_column)
+            ELSE format($q$LEFT JOIN (SELECT r.user_id AS owner_id, r.%1$I AS id, r.valid_from, r.valid_to,
+                                r.%1$I * 65536 + row_number() OVER (PARTITION BY r.user_id, r.%1$I ORDER BY r.valid_from) - 1 AS %2$I
+                         FROM %3$s r) %4$I
+        ON %4$I.owner_id = %5$s AND %4$I.id = %6$s AND %4$I.valid_from <= %7$s
+       AND (%4$I.valid_to IS NULL OR %4$I.valid_to > %7$s)$q$,
+                        m.id_column, m.key_column, m.source, alias, user_expr, id_expr, ts_expr) END
+FROM elt.elt__mart_tables() m
+WHERE m.name = dim AND m.source IS NOT NULL
+$fn$;
+COMMENT ON FUNCTION elt.elt__key_join(text, text, text, text, text) IS
+'Internal: the LEFT JOIN giving alias.user_key or alias.subscription_key, the key of the version of id_expr (of user user_expr) valid at ts_expr: elt__key_at on a single node, a join with the numbered versions on Citus.';
 
 -- Internal: the ids of an SCD2 source table with a version starting or
 -- ending at or after since_ts (NULL when since_ts is NULL: all ids), sorted,
@@ -293,7 +343,9 @@ COMMENT ON FUNCTION elt.elt__may_analyze(regclass) IS
 
 REVOKE ALL ON FUNCTION elt.elt__mart_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__mart_begin(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__citus_check(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__key_at(text, bigint, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__key_join(text, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__changed_ids(regclass, name, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__columns(regclass) FROM PUBLIC;

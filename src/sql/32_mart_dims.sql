@@ -122,15 +122,42 @@ BEGIN
                %3$s,
                v.valid_from, v.valid_to, v.valid_to IS NULL AS is_current,
                %6$s
-        FROM (SELECT x.*, row_number() OVER (PARTITION BY x.%1$I ORDER BY x.valid_from) - 1 AS ord
+        FROM (SELECT x.*, row_number() OVER (PARTITION BY %7$sx.%1$I ORDER BY x.valid_from) - 1 AS ord
               FROM %4$s x
               WHERE $1 IS NULL OR x.%1$I = ANY ($1)) v   -- primary key lookups
-        %5$s$q$, m.id_column, m.key_column, cols, m.source, joins, tail),
+        %5$s$q$, m.id_column, m.key_column, cols, m.source, joins, tail,
+        -- on Citus the window is partitioned by the distribution column
+        -- too, so that each worker numbers its own versions (an id has one
+        -- user_id: the same partitions)
+        CASE WHEN m.id_column <> 'user_id' AND elt.elt__distributed() THEN 'x.user_id, ' ELSE '' END),
         v_ids, since, purge);
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__build_scd2_dim(text, text, text, date, boolean, text, bigint[]) IS
 'Internal: builds the SCD2 dimension dim (dim_user, dim_subscription) from its source, one row per version keyed id * 65536 + version ordinal, with the columns cols (and tail, after is_current) read through joins; since and purge as in its elt_build_ function, more_ids: ids to rebuild besides those changed since. Returns the number of rows written.';
+
+-- Internal: the users whose subscriptions changed on or after since, or
+-- whose voluntary cancellation may have ended (NULL for NULL): what else
+-- elt_build_dim_user rebuilds.  PL/pgSQL, not a subquery of that SQL
+-- function: Citus cannot plan a query on a distributed table that reads a
+-- SQL function's parameter.
+CREATE OR REPLACE FUNCTION elt.elt__subscription_users_since(since date)
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
+AS $fn$
+BEGIN
+    IF since IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT COALESCE(array_agg(DISTINCT s.user_id), '{}') FROM elt_raw.subscriptions s
+            WHERE s.valid_from >= elt.elt__day_ts(since) OR s.valid_to >= elt.elt__day_ts(since)
+               OR (s.status = 'cancelled' AND s.end_date >= since));
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__subscription_users_since(date) IS
+'Internal: the user_ids whose subscriptions have a version starting or ending on or after since, or a cancellation ending then (NULL for NULL): the users elt_build_dim_user rebuilds besides those changed.';
 
 -- dim_user: the user's names, email and signup day, with plan, region and
 -- referral source names.
@@ -150,18 +177,20 @@ SELECT elt.elt__build_scd2_dim('dim_user'::pg_catalog.text,
         LEFT JOIN elt_raw.referral_sources f ON f.referral_source_id = v.referral_source_id
         LEFT JOIN LATERAL (
             -- the user's subscriptions on the version's last day (the clock
-            -- for the current version), and the first day paid
+            -- for the current version), and the first day paid (no user
+            -- without subscriptions: one row of NULLs); subqueries with a
+            -- FROM, as Citus needs next to a correlated one
             SELECT min(elt.elt__ts_day(s.valid_from)) FILTER (WHERE s.mrr > 0) AS first_paid_date,
-                   bool_or(s.status = 'past_due' AND x.on_day) AS past_due,
-                   bool_or(s.mrr > 0 AND x.on_day) AS paying,
-                   bool_or(s.status = 'trialing' AND x.on_day) AS trialing,
-                   bool_or(s.mrr > 0 AND elt.elt__ts_day(s.valid_from) <= d.day) AS paid_before
-            FROM (SELECT CASE WHEN v.valid_to IS NULL THEN (SELECT c.clock FROM elt.settings c)
-                              ELSE elt.elt__ts_day(v.valid_to) - 1 END AS day) d
-            LEFT JOIN elt_raw.subscriptions s ON s.user_id = v.user_id
-            CROSS JOIN LATERAL (SELECT elt.elt__ts_day(s.valid_from) <= d.day
-                                       AND (s.valid_to IS NULL OR d.day < elt.elt__ts_day(s.valid_to))
-                                       AND s.start_date <= d.day AND (s.end_date IS NULL OR d.day < s.end_date) AS on_day) x
+                   bool_or(s.status = 'past_due' AND s.on_day) AS past_due,
+                   bool_or(s.mrr > 0 AND s.on_day) AS paying,
+                   bool_or(s.status = 'trialing' AND s.on_day) AS trialing,
+                   bool_or(s.mrr > 0 AND elt.elt__ts_day(s.valid_from) <= s.day) AS paid_before
+            FROM (SELECT y.*, elt.elt__ts_day(y.valid_from) <= y.day
+                              AND (y.valid_to IS NULL OR y.day < elt.elt__ts_day(y.valid_to))
+                              AND y.start_date <= y.day AND (y.end_date IS NULL OR y.day < y.end_date) AS on_day
+                  FROM (SELECT s.*, CASE WHEN v.valid_to IS NULL THEN (SELECT c.clock FROM elt.settings c)
+                                         ELSE elt.elt__ts_day(v.valid_to) - 1 END AS day
+                        FROM elt_raw.subscriptions s WHERE s.user_id = v.user_id) y) s
         ) lc ON true$j$,
     since => since, purge => purge,
     tail => $t$date_trunc('month', v.signup_date::timestamp)::date AS cohort_month,
@@ -175,10 +204,7 @@ SELECT elt.elt__build_scd2_dim('dim_user'::pg_catalog.text,
                false AS is_unknown$t$,
     -- users whose subscriptions changed, or whose voluntary cancellation
     -- may have ended (their lifecycle status, first paid day)
-    more_ids => CASE WHEN since IS NOT NULL THEN
-        (SELECT COALESCE(array_agg(DISTINCT s.user_id), '{}') FROM elt_raw.subscriptions s
-         WHERE s.valid_from >= elt.elt__day_ts(since) OR s.valid_to >= elt.elt__day_ts(since)
-            OR (s.status = 'cancelled' AND s.end_date >= since)) END)
+    more_ids => elt.elt__subscription_users_since(since))
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_dim_user(date, boolean) IS
 'Builds elt_mart.dim_user from elt_raw.users: one row per user version, keyed user_id * 65536 + version ordinal, with plan, region and referral names. since NULL (default) rebuilds all users; a day rebuilds only users with a version starting or ending on or after that day. Returns the number of rows written.';
@@ -201,21 +227,23 @@ SELECT elt.elt__build_scd2_dim('dim_subscription'::pg_catalog.text,
         LEFT JOIN LATERAL (
             -- the user's previous subscription (by start date, then id), as
             -- it ended (it ended before this one started: it no longer changes)
-            SELECT q.plan_id, q.status, q.end_date, q.trial_end, qp.plan_name, qp.monthly_price
+            SELECT q.plan_id, q.status, q.end_date, q.trial_end
             FROM elt_raw.subscriptions q
-            LEFT JOIN elt_raw.plans qp ON qp.plan_id = q.plan_id
             WHERE q.user_id = v.user_id AND q.valid_to IS NULL
               AND (q.start_date, q.subscription_id) < (v.start_date, v.subscription_id)
             ORDER BY q.start_date DESC, q.subscription_id DESC
-            LIMIT 1) q ON true$j$,
+            LIMIT 1) q ON true
+        -- its plan outside the lateral join: Citus joins a reference table
+        -- there only outside
+        LEFT JOIN elt_raw.plans qp ON qp.plan_id = q.plan_id$j$,
     since => since, purge => purge,
     tail => $t$v.billing_interval, v.seats, v.discount_pct, v.trial_end, v.mrr,
                CASE WHEN v.status = 'cancelled' THEN elt.elt__ts_day(v.valid_from) END AS cancel_date,
-               q.plan_id AS previous_plan_id, q.plan_name AS previous_plan_name,
+               q.plan_id AS previous_plan_id, qp.plan_name AS previous_plan_name,
                CASE WHEN q.plan_id IS NULL THEN 'first'
                     WHEN q.status = 'expired' AND q.end_date = v.start_date AND q.end_date = q.trial_end THEN 'after_trial'
                     WHEN q.status = 'expired' AND q.end_date = v.start_date
-                         THEN CASE WHEN p.monthly_price >= q.monthly_price THEN 'upgrade' ELSE 'downgrade' END
+                         THEN CASE WHEN p.monthly_price >= qp.monthly_price THEN 'upgrade' ELSE 'downgrade' END
                     ELSE 'return' END AS change_type,
                false AS is_unknown$t$,
     more_ids => NULL::bigint[])
@@ -262,11 +290,16 @@ BEGIN
         WHERE t.%2$I <> -1
           AND ($1 IS NULL OR t.%3$I = ANY ($2))
           AND CASE WHEN $1 IS NULL   -- all ids: count versions in one pass
-                   THEN NOT EXISTS (SELECT 1 FROM (SELECT s.%3$I, count(*) AS n FROM %4$s s GROUP BY s.%3$I) c
-                                    WHERE c.%3$I = t.%3$I AND t.version_ordinal < c.n)
+                   THEN NOT EXISTS (SELECT 1 FROM (SELECT s.%3$I, %5$scount(*) AS n FROM %4$s s GROUP BY %5$ss.%3$I) c
+                                    WHERE c.%3$I = t.%3$I%6$s AND t.version_ordinal < c.n)
                    -- a few changed ids: count theirs through the primary key
-                   ELSE t.version_ordinal >= (SELECT count(*) FROM %4$s s WHERE s.%3$I = t.%3$I) END
-        $q$, m.tab, m.key_column, m.id_column, m.source)
+                   ELSE t.version_ordinal >= (SELECT count(*) FROM %4$s s WHERE s.%3$I = t.%3$I%7$s) END
+        $q$, VARIADIC ARRAY[m.tab, m.key_column::text, m.id_column::text, m.source]
+        -- on Citus also by user_id, so that each shard counts its own
+        -- versions (an id has one user_id: the same counts)
+        || CASE WHEN m.id_column <> 'user_id' AND elt.elt__distributed()
+                THEN ARRAY['s.user_id, ', ' AND c.user_id = t.user_id', ' AND s.user_id = t.user_id']
+                ELSE ARRAY['', '', ''] END)
         USING v_ts, elt.elt__changed_ids(m.source::pg_catalog.regclass, m.id_column, v_ts);
     END IF;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -287,3 +320,4 @@ COMMENT ON FUNCTION elt.elt__purge_dim(text, date) IS
 REVOKE ALL ON FUNCTION elt.elt__build_dim(text, text, bigint[], date, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__build_scd2_dim(text, text, text, date, boolean, text, bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__purge_dim(text, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__subscription_users_since(date) FROM PUBLIC;

@@ -41,6 +41,7 @@ BEGIN
     WHERE ($1 IS NULL OR t.usage_date >= $1)
       AND NOT EXISTS (SELECT 1 FROM elt_raw.usage x
                       WHERE x.usage_date = t.usage_date AND x.subscription_id = t.subscription_id
+                        AND x.user_id = t.user_id   -- the same row; Citus joins on it
                         AND ($1 IS NULL OR x.usage_date >= $1))   -- lets the BRIN index skip old days
     $q$ USING since;
     GET DIAGNOSTICS n_del = ROW_COUNT;
@@ -74,8 +75,9 @@ BEGIN
         v_keys := format(v_part, 'vu', 'du', 'user_id') || E'\n    ' || format(v_part, 'vs', 'ds', 'subscription_id');
     ELSE
         v_versions := '';
-        v_keys := $q$LEFT JOIN LATERAL elt.elt__key_at('dim_user', c.user_id, elt.elt__day_ts(c.usage_date)) du(user_key) ON true
-    LEFT JOIN LATERAL elt.elt__key_at('dim_subscription', c.subscription_id, elt.elt__day_ts(c.usage_date)) ds(subscription_key) ON true$q$;
+        v_keys := elt.elt__key_join('dim_user', 'du', 'c.user_id', 'c.user_id', 'elt.elt__day_ts(c.usage_date)')
+                  || E'\n    '
+                  || elt.elt__key_join('dim_subscription', 'ds', 'c.subscription_id', 'c.user_id', 'elt.elt__day_ts(c.usage_date)');
     END IF;
     -- the rows of the usage days from since on ($1), quota totals before
     -- since from elt.mart_usage_totals when $2; merged when rows of those
@@ -201,6 +203,7 @@ DECLARE
     v_src   text;
     v_months integer;
 BEGIN
+    PERFORM elt.elt__citus_check('fct_mrr_monthly');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_first := date_trunc('month', w.start_date::timestamp)::date;
     v_last  := date_trunc('month', w.clock::timestamp)::date;
@@ -237,7 +240,7 @@ BEGIN
     END IF;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_mrr_monthly'::pg_catalog.regclass);
     -- the rows of the months from v_lo on ($2), as a full build gives them
-    v_src := $q$
+    v_src := format($q$
     WITH months AS MATERIALIZED (
         -- the months to write, and the one before (for previous MRR); an
         -- integer series, so that the planner knows how many
@@ -253,7 +256,7 @@ BEGIN
         WHERE v.mrr > 0 AND (v.paid_through IS NULL OR v.paid_through > (SELECT min(md) FROM months))
           AND v.end_date > v.start_date
     ),
-    um AS MATERIALIZED (
+    um AS %2$sMATERIALIZED (
         -- MRR of each paying user on each measurement day, and the plan
         -- of the dearest subscription (one sort serves both)
         (SELECT DISTINCT ON (mo.month_start, pd.user_id)
@@ -286,7 +289,7 @@ BEGIN
                    FROM um WHERE um.month_start < $4) p
           ON p.month_start = c.month_start AND p.user_id = c.user_id
     ),
-    y AS MATERIALIZED (   -- movement is used six times: compute it once
+    y AS %2$sMATERIALIZED (   -- movement is used six times: compute it once
         SELECT x.*, mo.md, mo.ts,
                CASE WHEN x.prev = 0
                          AND (f.first_paid < x.month_start
@@ -330,10 +333,13 @@ BEGIN
                 ELSE 'voluntary' END AS churn_type
     FROM y
     LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
-    LEFT JOIN LATERAL elt.elt__key_at('dim_user', y.user_id, y.ts) du(user_key) ON true
+    %1$s
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
-    $q$;
+    $q$, elt.elt__key_join('dim_user', 'du', 'y.user_id', 'y.user_id', 'y.ts'),
+    -- on Citus um and y are inlined: every join of them is then on user_id,
+    -- and the whole query runs on the workers, shard by shard
+    CASE WHEN elt.elt__distributed() THEN 'NOT ' ELSE '' END);
     -- the months between v_m0 and v_last ($6: generate_series(0, $6))
     v_months := ((EXTRACT(year FROM v_last) - EXTRACT(year FROM v_m0)) * 12
                  + EXTRACT(month FROM v_last) - EXTRACT(month FROM v_m0))::integer;
@@ -375,6 +381,7 @@ DECLARE
     v_merge boolean;
     v_src   text;
 BEGIN
+    PERFORM elt.elt__citus_check('fct_kpi_daily');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
     -- Incremental, with the day before kept: its MRR and paying users are

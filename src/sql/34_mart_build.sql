@@ -43,6 +43,7 @@ DECLARE
     v_start constant timestamptz := clock_timestamp();
     v_last  timestamptz;
 BEGIN
+    PERFORM elt.elt__citus_check(NULL);   -- not all of elt_mart on Citus yet
     PERFORM elt.elt__mart_begin();
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
         EXECUTE format('SELECT @extschema@.%I(%s)', m.builder, CASE WHEN m.incremental THEN '$1, false' ELSE 'false' END)

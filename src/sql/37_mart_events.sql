@@ -57,7 +57,7 @@ BEGIN
         WHERE s.valid_from >= v_ts OR s.valid_to >= v_ts
            OR (s.status = 'cancelled' AND s.end_date >= since);
     END IF;
-    EXECUTE elt.elt__merge_sql('elt_mart.fct_subscription_events'::pg_catalog.regclass, $q$
+    EXECUTE elt.elt__merge_sql('elt_mart.fct_subscription_events'::pg_catalog.regclass, format($q$
     WITH sv AS MATERIALIZED (
         -- the versions with their previous version and the plan's price
         SELECT s.subscription_id, s.user_id, s.plan_id, s.start_date, s.end_date, s.status,
@@ -159,12 +159,14 @@ BEGIN
            ev.mrr_before, ev.mrr_after, ev.mrr_after - ev.mrr_before AS mrr_change
     FROM ev
     LEFT JOIN elt_mart.dim_date dd ON dd.date = ev.event_date
-    LEFT JOIN LATERAL elt.elt__key_at('dim_user', ev.user_id, elt.elt__day_ts(ev.event_date)) du(user_key) ON true
-    LEFT JOIN LATERAL elt.elt__key_at('dim_subscription', ev.subscription_id, elt.elt__day_ts(ev.event_date)) ds(subscription_key) ON true
+    %1$s
+    %2$s
     LEFT JOIN elt_mart.dim_plan dp0 ON dp0.plan_id = ev.from_plan
     LEFT JOIN elt_mart.dim_plan dp1 ON dp1.plan_id = ev.to_plan
     WHERE ev.event_date <= $2
-    $q$, '$1 IS NULL OR t.user_id = ANY ($1)'::pg_catalog.text) INTO r USING v_ids, w.clock;
+    $q$, elt.elt__key_join('dim_user', 'du', 'ev.user_id', 'ev.user_id', 'elt.elt__day_ts(ev.event_date)'),
+         elt.elt__key_join('dim_subscription', 'ds', 'ev.subscription_id', 'ev.user_id', 'elt.elt__day_ts(ev.event_date)')),
+        '$1 IS NULL OR t.user_id = ANY ($1)'::pg_catalog.text) INTO r USING v_ids, w.clock;
     RETURN r.deleted + r.upserted;
 END
 $fn$;

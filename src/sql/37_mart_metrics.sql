@@ -42,6 +42,7 @@ DECLARE
     n_del  bigint;
     n_ins  bigint;
 BEGIN
+    PERFORM elt.elt__citus_check('fct_cohort_retention');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
     v_fast := elt.elt__bulk_begin('elt_mart.fct_cohort_retention'::pg_catalog.regclass);
@@ -138,6 +139,7 @@ DECLARE
     n_del  bigint;
     n_ins  bigint;
 BEGIN
+    PERFORM elt.elt__citus_check('fct_saas_metrics_monthly');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
     v_fast := elt.elt__bulk_begin('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass);

@@ -2,8 +2,11 @@
 -- coordinator into distributed tables (by user_id, colocated) and reference
 -- tables; elt_generate then generates each shard group's users on the
 -- worker holding it, and elt_scd2_merge (so elt_refresh) writes into
--- distributed tables through a local copy.  The mart builders do not run on
--- Citus yet (elt__mart_begin refuses with 0A000).
+-- distributed tables through a local copy.  The builders of the dimensions,
+-- fct_usage_daily, fct_subscription_events and fct_usage_period run on
+-- Citus; the others, and so elt_build_marts, elt_update_marts and
+-- elt_generate with build_marts, are refused with 0A000 there
+-- (elt__citus_check).
 --
 -- The tables stay members of the extension: CREATE EXTENSION elt (which
 -- Citus propagates) creates them on every node, and Citus neither creates
