@@ -204,37 +204,25 @@ BEGIN
     w := elt.elt__mart_begin(since);
     v_first := date_trunc('month', w.start_date::timestamp)::date;
     v_last  := date_trunc('month', w.clock::timestamp)::date;
-    -- the month holding the day before since was measured on a day that may
-    -- now be later (the old clock): rewrite from that month on
+    -- The month holding the day before since was measured on a day that may
+    -- now be later (the old clock, if it is the current month): it is
+    -- measured again, from the source, and so are the months after it.  A
+    -- month already measured on its last day measures the same again (its
+    -- source did not change) and keeps its rows: the merge writes nothing.
     v_lo := CASE WHEN since IS NULL THEN v_first
                  ELSE GREATEST(v_first, date_trunc('month', (since - 1)::timestamp)::date) END;
-    -- ... unless that month was already measured on its last day (since is
-    -- the 1st and the month's rows say so): then it is final
-    IF since IS NOT NULL AND v_lo < since AND EXTRACT(day FROM since) = 1
-       -- a month's rows are always written together, by one statement,
-       -- with one measurement day: one row tells
-       AND (SELECT d.date FROM elt_mart.fct_mrr_monthly f
-            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
-            WHERE f.month_start = v_lo LIMIT 1) = since - 1 THEN
-        v_lo := since;
-    END IF;
     -- the first month the insert reads: the one before v_lo, for previous MRR
     v_m0 := GREATEST((v_lo - interval '1 month')::date, v_first);
 
-    -- A full build over existing rows merges (deletes rows gone, updates
-    -- changed ones, leaves the rest alone: a rebuild with nothing changed
-    -- writes nothing).  An incremental update deletes its months and
-    -- inserts them again: nearly every row of the current month changes
-    -- anyway (its date_key is the clock day), and the merge cost a third
-    -- more there.  Into no rows, a plain insert.
-    IF since IS NULL THEN
-        v_merge := EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly t);
-        n_del := 0;
-    ELSE
-        DELETE FROM elt_mart.fct_mrr_monthly t WHERE t.month_start >= v_lo;
-        GET DIAGNOSTICS n_del = ROW_COUNT;
-        v_merge := false;
-    END IF;
+    -- Rows already there from v_lo on (all rows for a full build) are
+    -- merged: rows no longer produced are deleted, changed ones updated,
+    -- the rest left alone.  A row's date_key is its month (not the
+    -- measurement day), so a day leaves most of the current month's rows
+    -- as they are and the merge writes only what the day changed (rewriting
+    -- the whole month every day cost most of an update).  Into no rows, a
+    -- plain insert.
+    v_merge := EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly t WHERE since IS NULL OR t.month_start >= v_lo);
+    n_del := 0;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_mrr_monthly'::pg_catalog.regclass);
     -- the rows of the months from v_lo on ($2), as a full build gives them
     v_src := $q$
@@ -329,7 +317,8 @@ BEGIN
                      THEN 'downgrade_to_free'
                 ELSE 'voluntary' END AS churn_type
     FROM y
-    LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
+    -- the month: its first day, or the window's first day in its first month
+    LEFT JOIN elt_mart.dim_date dd ON dd.date = GREATEST(y.month_start, $7)
     LEFT JOIN LATERAL elt.elt__key_at('dim_user', y.user_id, y.ts) du(user_key) ON true
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
@@ -340,11 +329,12 @@ BEGIN
     IF v_merge THEN
         -- one statement: the rows whose keys are no longer produced are
         -- deleted, the others upserted
-        EXECUTE elt.elt__merge_sql('elt_mart.fct_mrr_monthly'::pg_catalog.regclass, v_src, 'true'::pg_catalog.text)
-            INTO n_del, n_ins USING since, v_lo, v_m0, v_last, w.clock, v_months;
+        EXECUTE elt.elt__merge_sql('elt_mart.fct_mrr_monthly'::pg_catalog.regclass, v_src,
+                                   '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+            INTO n_del, n_ins USING since, v_lo, v_m0, v_last, w.clock, v_months, w.start_date;
     ELSE
         EXECUTE elt.elt__insert_sql('elt_mart.fct_mrr_monthly'::pg_catalog.regclass, v_src, false)
-            USING since, v_lo, v_m0, v_last, w.clock, v_months;
+            USING since, v_lo, v_m0, v_last, w.clock, v_months, w.start_date;
         GET DIAGNOSTICS n_ins = ROW_COUNT;
     END IF;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
@@ -352,7 +342,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) IS
-'Builds elt_mart.fct_mrr_monthly: per user and month, MRR on the month''s last day (the clock day for the current month) = the mrr of the user''s subscription versions valid and paid for that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
+'Builds elt_mart.fct_mrr_monthly: per user and month (date_key: the month''s first day in the window), MRR on the month''s last day (the clock day for the current month) = the mrr of the user''s subscription versions valid and paid for that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day measures the months from the one holding the day before again. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
 
 ------------------------------------------------------------------------------
 -- fct_kpi_daily
