@@ -45,11 +45,29 @@ DECLARE
     v_fast boolean;
     n_del  bigint;
     n_ins  bigint;
+    v_act  boolean;
 BEGIN
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
+    -- the month before since is final when since is the 1st and its rows
+    -- were measured on its last day (a month's rows are written together,
+    -- with one measurement day: one row tells)
+    IF since IS NOT NULL AND v_lo < since AND EXTRACT(day FROM since) = 1
+       AND (SELECT d.date FROM elt_mart.fct_cohort_retention f
+            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
+            WHERE f.month_start = v_lo LIMIT 1) = since - 1 THEN
+        v_lo := since;
+    END IF;
+    -- only the current month is written and elt.mart_last_active (which
+    -- the KPI builder, before this one, keeps) is through the clock: the
+    -- users with usage in the month are those last active in it, and no
+    -- usage is read (a read of usage from a day on reads all of it: usage
+    -- is generated user by user)
+    v_act := since IS NOT NULL AND v_lo = date_trunc('month', w.clock::timestamp)::date
+             AND (SELECT a.last_active FROM elt.mart_last_active a WHERE a.user_id = -1) = w.clock;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_cohort_retention'::pg_catalog.regclass);
-    -- $1 since, $2 first month written, $3 first month of the window, $4 clock
+    -- $1 since, $2 first month written, $3 first month of the window, $4 clock,
+    -- $5 users with usage from elt.mart_last_active
     EXECUTE elt.elt__merge_sql('elt_mart.fct_cohort_retention'::pg_catalog.regclass, $q$
     WITH months AS MATERIALIZED (
         SELECT g::date AS month_start,
@@ -93,7 +111,10 @@ BEGIN
         -- users with usage per month (only the months written are needed)
         SELECT DISTINCT x.user_id, date_trunc('month', x.usage_date::timestamp)::date AS month_start
         FROM elt_raw.usage x
-        WHERE x.usage_date >= $2 AND x.usage_date <= $4
+        WHERE NOT $5 AND x.usage_date >= $2 AND x.usage_date <= $4
+        UNION ALL
+        SELECT a.user_id, $2 FROM elt.mart_last_active a
+        WHERE $5 AND a.user_id <> -1 AND a.last_active >= $2
     ),
     agg AS (
         SELECT st.kind, st.cm, mo.month_start, mo.md,
@@ -125,7 +146,7 @@ BEGIN
     LEFT JOIN elt_mart.dim_date dd ON dd.date = a.md
     ORDER BY 1, 2, 3
     $q$, '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
-        INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock;
+        INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_act;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_cohort_retention'::pg_catalog.regclass, 'month_start'::pg_catalog.name,
                               CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
     RETURN n_del + n_ins;
