@@ -173,6 +173,14 @@ DECLARE
 BEGIN
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
+    -- the month before since is final when since is the 1st and its row
+    -- was measured on its last day
+    IF since IS NOT NULL AND v_lo < since AND EXTRACT(day FROM since) = 1
+       AND (SELECT d.date FROM elt_mart.fct_saas_metrics_monthly f
+            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
+            WHERE f.month_start = v_lo) = since - 1 THEN
+        v_lo := since;
+    END IF;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass);
     -- $1 since, $2 first month written, $3 first month of the window, $4 clock
     EXECUTE elt.elt__merge_sql('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, $q$
