@@ -4,11 +4,14 @@
 -- Both are monthly and measure like fct_mrr_monthly: a user's MRR in a
 -- month is the mrr of the user's subscription versions valid and paid for
 -- the month's measurement day (its last day, the clock in the current
--- month).  They read elt_raw only (not the other facts), so the build order
--- does not matter.  Incremental rule: a row of month m depends on the source
--- up to m's measurement day only, so an update from since rewrites the
--- months from the one holding since - 1 on (its measurement day was the old
--- clock) and merges them: unchanged rows keep their tuples.  The rows
+-- month).  A full build reads elt_raw only; an update also reads what
+-- elt__build wrote before these tables (fct_mrr_monthly, and the KPI
+-- builder's elt.mart_last_active), so they come last.  Incremental rule: a
+-- row of month m depends on the source up to m's measurement day only, so
+-- an update from since rewrites the months from the one holding since - 1
+-- on (its measurement day was the old clock; on the 1st, a month whose
+-- rows say they were measured on its last day is final and kept) and
+-- merges them: unchanged rows keep their tuples.  The rows
 -- written are computed from elt_raw with the same statement as a full
 -- build, but an update measures only the months it writes and the one
 -- before: what the months before say (who paid, how much) is read from
