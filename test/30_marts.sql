@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
 SET TimeZone = 'UTC';
 SET client_min_messages = warning;
-SELECT plan(155);
+SELECT plan(156);
 
 -- ---------------------------------------------------------------- schema
 SELECT has_schema('elt_mart');
@@ -202,13 +202,18 @@ SELECT is_empty($$SELECT 1 FROM elt_mart.fct_mrr_monthly f
 SELECT is((SELECT sum(signups) FROM elt_mart.fct_kpi_daily)::bigint, (SELECT count(DISTINCT user_id) FROM elt_raw.users),
           'total signups = number of users');
 SELECT is_empty($$SELECT 1 FROM elt_mart.fct_kpi_daily k
-                  JOIN (SELECT date_key, sum(mrr) AS mrr, count(*) FILTER (WHERE mrr > 0) AS payers
-                        FROM elt_mart.fct_mrr_monthly GROUP BY date_key) m USING (date_key)
+                  JOIN (SELECT LEAST((month_start + interval '1 month' - interval '1 day')::date,
+                                     (SELECT clock FROM elt.settings)) AS date,
+                               sum(mrr) AS mrr, count(*) FILTER (WHERE mrr > 0) AS payers
+                        FROM elt_mart.fct_mrr_monthly GROUP BY month_start) m USING (date)
                   WHERE k.mrr <> m.mrr OR k.paying_users <> m.payers$$,
-                'month-end MRR and paying users = that month''s fct_mrr_monthly totals');
+                'month-end (current month: clock day) MRR and paying users = that month''s fct_mrr_monthly totals');
 SELECT is((SELECT count(DISTINCT date_key)::int FROM elt_mart.fct_mrr_monthly),
           (SELECT count(*)::int FROM elt_mart.dim_date WHERE is_month_end OR date = (SELECT clock FROM elt.settings)),
-          'fct_mrr_monthly measures every month end and the clock day');
+          'fct_mrr_monthly has a date_key for every month');
+SELECT is_empty($$SELECT 1 FROM elt_mart.fct_mrr_monthly f JOIN elt_mart.dim_date d USING (date_key)
+                  WHERE d.date <> GREATEST(f.month_start, (SELECT start_date FROM elt.settings))$$,
+                'fct_mrr_monthly.date_key is the month''s first day in the window');
 SELECT is_empty('SELECT 1 FROM elt_mart.fct_kpi_daily WHERE arr <> 12 * mrr', 'ARR = 12 x MRR');
 SELECT is_empty($$SELECT 1 FROM elt_mart.fct_kpi_daily k
                   JOIN LATERAL (SELECT count(DISTINCT s.user_id) AS payers, COALESCE(sum(s.mrr), 0) AS mrr

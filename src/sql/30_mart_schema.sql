@@ -231,10 +231,10 @@ CREATE INDEX fct_mrr_monthly_user_idx ON elt_mart.fct_mrr_monthly (user_key);
 CREATE INDEX fct_mrr_monthly_user_id_idx ON elt_mart.fct_mrr_monthly (user_id, month_start);
 CREATE INDEX fct_mrr_monthly_plan_idx ON elt_mart.fct_mrr_monthly (plan_key);
 COMMENT ON TABLE elt_mart.fct_mrr_monthly IS
-'Monthly recurring revenue: one row per user and month in which the user pays, plus the month in which the user churns (MRR 0). MRR is measured on the last day of the month (on the simulated today for the current month); the movement follows ChartMogul: new, expansion, contraction, churn, reactivation, retained.';
+'Monthly recurring revenue: one row per user and month in which the user pays, plus the month in which the user churns (MRR 0). MRR is measured on the last day of the month; the current month''s rows hold MRR as of the latest day loaded (the simulated today, elt.settings.clock) and change only where a refresh changed them. The movement follows ChartMogul: new, expansion, contraction, churn, reactivation, retained.';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.month_start IS 'First day of the month.';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.user_id IS 'Id of the user.';
-COMMENT ON COLUMN elt_mart.fct_mrr_monthly.date_key IS 'Day on which MRR is measured: the last day of the month, or the simulated today in the current month (links to dim_date).';
+COMMENT ON COLUMN elt_mart.fct_mrr_monthly.date_key IS 'The month (links to dim_date): its first day, or the first day of the window in the window''s first month. MRR is measured on the month''s last day, or on the latest day loaded (the simulated today) in the current month.';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.user_key IS 'Version of the user valid on the measurement day (links to dim_user).';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.plan_key IS 'Plan the user pays for on the measurement day; in a churn month the plan the user paid for the month before (links to dim_plan).';
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.mrr IS 'Monthly recurring revenue in USD on the measurement day: the mrr of the user''s subscription versions valid and paid for that day (after discounts, a twelfth of yearly prices; past-due subscriptions count until they are cancelled).';

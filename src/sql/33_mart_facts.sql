@@ -207,37 +207,25 @@ BEGIN
     w := elt.elt__mart_begin(since);
     v_first := date_trunc('month', w.start_date::timestamp)::date;
     v_last  := date_trunc('month', w.clock::timestamp)::date;
-    -- the month holding the day before since was measured on a day that may
-    -- now be later (the old clock): rewrite from that month on
+    -- The month holding the day before since was measured on a day that may
+    -- now be later (the old clock, if it is the current month): it is
+    -- measured again, from the source, and so are the months after it.  A
+    -- month already measured on its last day measures the same again (its
+    -- source did not change) and keeps its rows: the merge writes nothing.
     v_lo := CASE WHEN since IS NULL THEN v_first
                  ELSE GREATEST(v_first, date_trunc('month', (since - 1)::timestamp)::date) END;
-    -- ... unless that month was already measured on its last day (since is
-    -- the 1st and the month's rows say so): then it is final
-    IF since IS NOT NULL AND v_lo < since AND EXTRACT(day FROM since) = 1
-       -- a month's rows are always written together, by one statement,
-       -- with one measurement day: one row tells
-       AND (SELECT d.date FROM elt_mart.fct_mrr_monthly f
-            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
-            WHERE f.month_start = v_lo LIMIT 1) = since - 1 THEN
-        v_lo := since;
-    END IF;
     -- the first month the insert reads: the one before v_lo, for previous MRR
     v_m0 := GREATEST((v_lo - interval '1 month')::date, v_first);
 
-    -- A full build over existing rows merges (deletes rows gone, updates
-    -- changed ones, leaves the rest alone: a rebuild with nothing changed
-    -- writes nothing).  An incremental update deletes its months and
-    -- inserts them again: nearly every row of the current month changes
-    -- anyway (its date_key is the clock day), and the merge cost a third
-    -- more there.  Into no rows, a plain insert.
-    IF since IS NULL THEN
-        v_merge := EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly t);
-        n_del := 0;
-    ELSE
-        DELETE FROM elt_mart.fct_mrr_monthly t WHERE t.month_start >= v_lo;
-        GET DIAGNOSTICS n_del = ROW_COUNT;
-        v_merge := false;
-    END IF;
+    -- Rows already there from v_lo on (all rows for a full build) are
+    -- merged: rows no longer produced are deleted, changed ones updated,
+    -- the rest left alone.  A row's date_key is its month (not the
+    -- measurement day), so a day leaves most of the current month's rows
+    -- as they are and the merge writes only what the day changed (rewriting
+    -- the whole month every day cost most of an update).  Into no rows, a
+    -- plain insert.
+    v_merge := EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly t WHERE since IS NULL OR t.month_start >= v_lo);
+    n_del := 0;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_mrr_monthly'::pg_catalog.regclass);
     -- the rows of the months from v_lo on ($2), as a full build gives them
     v_src := format($q$
@@ -332,7 +320,8 @@ BEGIN
                      THEN 'downgrade_to_free'
                 ELSE 'voluntary' END AS churn_type
     FROM y
-    LEFT JOIN elt_mart.dim_date dd ON dd.date = y.md
+    -- the month: its first day, or the window's first day in its first month
+    LEFT JOIN elt_mart.dim_date dd ON dd.date = GREATEST(y.month_start, $7)
     %1$s
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
@@ -346,11 +335,12 @@ BEGIN
     IF v_merge THEN
         -- one statement: the rows whose keys are no longer produced are
         -- deleted, the others upserted
-        EXECUTE elt.elt__merge_sql('elt_mart.fct_mrr_monthly'::pg_catalog.regclass, v_src, 'true'::pg_catalog.text)
-            INTO n_del, n_ins USING since, v_lo, v_m0, v_last, w.clock, v_months;
+        EXECUTE elt.elt__merge_sql('elt_mart.fct_mrr_monthly'::pg_catalog.regclass, v_src,
+                                   '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+            INTO n_del, n_ins USING since, v_lo, v_m0, v_last, w.clock, v_months, w.start_date;
     ELSE
         EXECUTE elt.elt__insert_sql('elt_mart.fct_mrr_monthly'::pg_catalog.regclass, v_src, false)
-            USING since, v_lo, v_m0, v_last, w.clock, v_months;
+            USING since, v_lo, v_m0, v_last, w.clock, v_months, w.start_date;
         GET DIAGNOSTICS n_ins = ROW_COUNT;
     END IF;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
@@ -358,7 +348,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) IS
-'Builds elt_mart.fct_mrr_monthly: per user and month, MRR on the month''s last day (the clock day for the current month) = the mrr of the user''s subscription versions valid and paid for that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day rewrites the months from the one holding the day before. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
+'Builds elt_mart.fct_mrr_monthly: per user and month (date_key: the month''s first day in the window), MRR on the month''s last day (the clock day for the current month) = the mrr of the user''s subscription versions valid and paid for that day, and its ChartMogul movement (new, expansion, contraction, churn, reactivation, retained). since NULL (default) rebuilds all; a day measures the months from the one holding the day before again. Rows already there that a full build would give again are not rewritten. Returns the number of rows written (deleted, inserted or changed).';
 
 ------------------------------------------------------------------------------
 -- fct_kpi_daily
@@ -378,19 +368,25 @@ DECLARE
     v_delta boolean := false;
     v_mrr   numeric;
     v_pay   bigint;
+    v_free  bigint;
+    v_act   boolean := false;   -- elt.mart_last_active is through v_lo - 1
+    v_tot   record;             -- rows of elt.mart_last_active deleted, upserted (not reported)
     v_merge boolean;
     v_src   text;
 BEGIN
     PERFORM elt.elt__citus_check('fct_kpi_daily');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
-    -- Incremental, with the day before kept: its MRR and paying users are
+    -- Incremental, with the day before kept: its MRR, paying and free users are
     -- those of the new source too (nothing before since changed), so the
     -- running sums start from them and only subscriptions and stretches
     -- with a start or end in the new days count.
     IF since IS NOT NULL AND v_lo > w.start_date THEN
-        SELECT k.mrr, k.paying_users INTO v_mrr, v_pay FROM elt_mart.fct_kpi_daily k WHERE k.date = v_lo - 1;
+        SELECT k.mrr, k.paying_users, k.free_users INTO v_mrr, v_pay, v_free
+        FROM elt_mart.fct_kpi_daily k WHERE k.date = v_lo - 1;
         v_delta := FOUND;
+        -- each user's last active day is known through the day before
+        v_act := v_delta AND (SELECT a.last_active FROM elt.mart_last_active a WHERE a.user_id = -1) = v_lo - 1;
     END IF;
 
     -- rows already there from v_lo on: merge (delete days gone, update
@@ -466,14 +462,19 @@ BEGIN
         -- users on the Free plan: +1 from the day an active free-plan
         -- version is valid (or $1), -1 on the day it ends
         SELECT e.d, sum(e.dn) AS dn
+        -- (from the day before's value, $3: only versions starting or
+        -- ending in the days count, not every free user again)
         FROM (SELECT f.start_date AS s, f.end_date AS e
               FROM elt.subscription_spans f
               JOIN elt_raw.plans p ON p.plan_id = f.plan_id
               WHERE p.monthly_price = 0 AND f.status = 'active'
-                AND (f.valid_to IS NULL OR f.valid_to > elt.elt__day_ts($1))
+                AND (f.valid_to IS NULL OR f.valid_to > elt.elt__day_ts($1 - 1))
                 AND f.valid_from <= elt.elt__day_ts($2)
-                AND f.end_date > $1 AND f.end_date > f.start_date) v
-        CROSS JOIN LATERAL (VALUES (GREATEST(v.s, $1), 1), (v.e, -1)) e(d, dn)
+                AND f.end_date > f.start_date
+                AND CASE WHEN $3 THEN f.end_date >= $1 AND (f.start_date >= $1 OR f.end_date <= $2)
+                         ELSE f.end_date > $1 END) v
+        CROSS JOIN LATERAL (VALUES (CASE WHEN NOT $3 OR v.s >= $1 THEN GREATEST(v.s, $1) END, 1),
+                                   (v.e, -1)) e(d, dn)
         WHERE e.d <= $2
         GROUP BY e.d
     ),
@@ -496,7 +497,7 @@ BEGIN
         -- count on no day from $1 on), with the next active day
         SELECT a.user_id, a.d, lead(a.d) OVER (PARTITION BY a.user_id ORDER BY a.d) AS next_d
         FROM (SELECT DISTINCT x.user_id, x.usage_date AS d FROM elt_raw.usage x
-              WHERE x.usage_date BETWEEN $1 - 30 AND $2) a
+              WHERE NOT $7 AND x.usage_date BETWEEN $1 - 30 AND $2) a
     ),
     au AS (
         -- a user counts on the days [d, d + 7) (WAU) and [d, d + 30) (MAU)
@@ -509,12 +510,41 @@ BEGIN
                                    (LEAST(actd.d + 30, COALESCE(actd.next_d, actd.d + 30)), 0, -1)) e(d, dw, dm)
         GROUP BY e.d
     ),
+    lastd AS (
+        -- users per last active day before $1 (the month before it only)
+        SELECT a.last_active AS d, count(*) AS n
+        FROM elt.mart_last_active a
+        WHERE $7 AND a.user_id <> -1 AND a.last_active >= $1 - 30
+        GROUP BY a.last_active
+    ),
+    newact AS (
+        -- users active in the new days, with their last active day before
+        SELECT DISTINCT x.user_id, x.usage_date AS d, a.last_active AS last_d
+        FROM elt_raw.usage x
+        LEFT JOIN elt.mart_last_active a ON a.user_id = x.user_id
+        WHERE $7 AND x.usage_date BETWEEN $1 AND $2   -- the BRIN index finds the new days
+    ),
     aur AS (
         SELECT g::date AS d,
                sum(COALESCE(au.dw, 0)) OVER r AS wau, sum(COALESCE(au.dm, 0)) OVER r AS mau
         FROM generate_series(($1 - 30)::timestamp, $2::timestamp, interval '1 day') g
         LEFT JOIN au ON au.d = g::date
+        WHERE NOT $7
         WINDOW r AS (ORDER BY g)
+        UNION ALL
+        -- with elt.mart_last_active through the day before ($7): users
+        -- whose last active day before then is in the week (month) ending
+        -- on the day, plus the others active in the new days of that week
+        -- (month); only the new days' usage is read
+        SELECT days.d,
+               COALESCE((SELECT sum(l.n) FROM lastd l WHERE l.d > days.d - 7), 0)
+                 + (SELECT count(DISTINCT na.user_id) FROM newact na
+                    WHERE na.d <= days.d AND na.d > days.d - 7 AND (na.last_d IS NULL OR na.last_d <= days.d - 7)),
+               COALESCE((SELECT sum(l.n) FROM lastd l WHERE l.d > days.d - 30), 0)
+                 + (SELECT count(DISTINCT na.user_id) FROM newact na
+                    WHERE na.d <= days.d AND (na.last_d IS NULL OR na.last_d <= days.d - 30))
+        FROM days
+        WHERE $7
     ),
     sig AS (
         SELECT u.signup_date AS d, count(DISTINCT u.user_id) AS n
@@ -541,7 +571,7 @@ BEGIN
                COALESCE(use.api_calls, 0) AS api_calls,
                COALESCE(use.storage_used_mb, 0) AS storage_used_mb,
                COALESCE(use.active_minutes, 0) AS active_minutes,
-               sum(COALESCE(free.dn, 0)) OVER run AS free_users,
+               $8 + sum(COALESCE(free.dn, 0)) OVER run AS free_users,
                COALESCE(trials.started, 0) AS trials_started,
                COALESCE(trials.converted, 0) AS trial_conversions,
                COALESCE(starts.new_paying, 0) AS new_paying_users,
@@ -571,14 +601,34 @@ BEGIN
         -- NULL) that are no longer produced are deleted, the others upserted
         EXECUTE elt.elt__merge_sql('elt_mart.fct_kpi_daily'::pg_catalog.regclass, v_src,
                                    '$6 IS NULL OR t.date >= $1'::pg_catalog.text)
-            INTO n_del, n_ins USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0), since;
+            INTO n_del, n_ins USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0), since,
+                                    v_act, COALESCE(v_free, 0);
     ELSE
         EXECUTE elt.elt__insert_sql('elt_mart.fct_kpi_daily'::pg_catalog.regclass, v_src, false)
-            USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0);
+            USING v_lo, w.clock, v_delta, COALESCE(v_pay, 0), COALESCE(v_mrr, 0), since,
+                  v_act, COALESCE(v_free, 0);
         GET DIAGNOSTICS n_ins = ROW_COUNT;
         n_del := 0;
     END IF;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_kpi_daily'::pg_catalog.regclass, 'date'::pg_catalog.name, v_lo);
+    -- Keep elt.mart_last_active in step, through the clock: in step, fold
+    -- in the new days; otherwise rebuild it from all usage (merged: a
+    -- rebuild with nothing changed writes nothing).
+    IF v_act THEN
+        INSERT INTO elt.mart_last_active AS a (user_id, last_active)
+        SELECT x.user_id, max(x.usage_date) FROM elt_raw.usage x
+        WHERE x.usage_date BETWEEN v_lo AND w.clock
+        GROUP BY x.user_id
+        ON CONFLICT (user_id) DO UPDATE SET last_active = excluded.last_active;
+    ELSE
+        EXECUTE elt.elt__merge_sql('elt.mart_last_active'::pg_catalog.regclass, $q$
+            SELECT x.user_id, max(x.usage_date) AS last_active FROM elt_raw.usage x
+            WHERE x.usage_date <= $1
+            GROUP BY x.user_id
+        $q$, 't.user_id <> -1'::pg_catalog.text) INTO v_tot USING w.clock;
+    END IF;
+    INSERT INTO elt.mart_last_active AS a (user_id, last_active) VALUES (-1, w.clock)
+    ON CONFLICT (user_id) DO UPDATE SET last_active = excluded.last_active;
     RETURN n_del + n_ins;
 END
 $fn$;

@@ -42,13 +42,18 @@ DECLARE
     v_done  bigint := 0;
     v_start constant timestamptz := clock_timestamp();
     v_last  timestamptz;
+    v_t     timestamptz;        -- when the current table's builder started
 BEGIN
     PERFORM elt.elt__citus_check(NULL);   -- not all of elt_mart on Citus yet
     PERFORM elt.elt__mart_begin();
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
+        v_t := clock_timestamp();
         EXECUTE format('SELECT @extschema@.%I(%s)', m.builder, CASE WHEN m.incremental THEN '$1, false' ELSE 'false' END)
             INTO n USING since;
         n_dim := n_dim || n;
+        -- what each table costs (SET client_min_messages = debug1 to see it)
+        RAISE DEBUG '%: % built in % ms, % rows written', v_what, m.tab,
+            round(extract(epoch FROM clock_timestamp() - v_t) * 1000), n;
         v_done := v_done + 1;
         v_last := elt.elt__progress(v_what || ' (' || m.tab || ' built)', v_done, v_total, 'tables', v_start, v_last);
     END LOOP;
@@ -58,7 +63,10 @@ BEGIN
     END IF;
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'fact' ORDER BY t.ord LOOP
         table_name := m.tab;
+        v_t := clock_timestamp();
         EXECUTE format('SELECT @extschema@.%I($1)', m.builder) INTO rows_written USING since;
+        RAISE DEBUG '%: % built in % ms, % rows written', v_what, m.tab,
+            round(extract(epoch FROM clock_timestamp() - v_t) * 1000), rows_written;
         v_done := v_done + 1;
         v_last := elt.elt__progress(v_what || ' (' || m.tab || ' built)', v_done, v_total, 'tables', v_start, v_last);
         RETURN NEXT;
@@ -66,7 +74,10 @@ BEGIN
     -- dimension rows gone from the source: their facts are gone by now
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
         table_name := m.tab;
+        v_t := clock_timestamp();
         rows_written := n_dim[m.ord] + elt.elt__purge_dim(m.name, since);
+        RAISE DEBUG '%: % purged in % ms', v_what, m.tab,
+            round(extract(epoch FROM clock_timestamp() - v_t) * 1000);
         RETURN NEXT;
     END LOOP;
     IF since IS NULL AND elt.elt__may_analyze('elt_mart.fct_usage_daily'::pg_catalog.regclass) THEN

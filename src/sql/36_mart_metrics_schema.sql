@@ -124,3 +124,20 @@ COMMENT ON COLUMN elt_mart.fct_saas_metrics_monthly.free_to_paid_rate IS 'free_t
 
 SELECT pg_catalog.pg_extension_config_dump('elt_mart.fct_cohort_retention', '');
 SELECT pg_catalog.pg_extension_config_dump('elt_mart.fct_saas_metrics_monthly', '');
+
+-- Internal state of the KPI builder (not part of the star schema): each
+-- user's last day with usage, through a day (the row of user_id -1 holds
+-- that day).  A day's weekly and monthly active users are those whose last
+-- active day before the new days is within the week or month, plus those
+-- active in the new days: an update reads the new days' usage only, not
+-- the month of usage before them (which, with usage_date BRIN-indexed but
+-- generated user by user, was a read of all of elt_raw.usage).  The
+-- builder uses it only when it is in step (through the day before the
+-- first day it writes) and rebuilds it otherwise.
+CREATE TABLE elt.mart_last_active (
+    user_id     bigint NOT NULL PRIMARY KEY,
+    last_active date   NOT NULL
+);
+COMMENT ON TABLE elt.mart_last_active IS
+'Internal: each user''s last day with usage (elt_raw.usage) up to a day, which the row of user_id -1 holds; maintained by elt_build_fct_kpi_daily so that an update need not read the month of usage before the new days.';
+SELECT pg_catalog.pg_extension_config_dump('elt.mart_last_active', '');

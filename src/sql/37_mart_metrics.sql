@@ -4,14 +4,21 @@
 -- Both are monthly and measure like fct_mrr_monthly: a user's MRR in a
 -- month is the mrr of the user's subscription versions valid and paid for
 -- the month's measurement day (its last day, the clock in the current
--- month).  They read elt_raw only (not the other facts), so the build order
--- does not matter.  Incremental rule: a row of month m depends on the source
--- up to m's measurement day only, so an update from since rewrites the
--- months from the one holding since - 1 on (its measurement day was the old
--- clock) and merges them: unchanged rows keep their tuples.  The months
--- before are not read from the table: every row is computed from elt_raw
--- with the same statement as a full build (simple and exact; it costs a
--- scan of the paid subscription versions per update).
+-- month).  A full build reads elt_raw only; an update also reads what
+-- elt__build wrote before these tables (fct_mrr_monthly, and the KPI
+-- builder's elt.mart_last_active), so they come last.  Incremental rule: a
+-- row of month m depends on the source up to m's measurement day only, so
+-- an update from since rewrites the months from the one holding since - 1
+-- on (its measurement day was the old clock; on the 1st, a month whose
+-- rows say they were measured on its last day is final and kept) and
+-- merges them: unchanged rows keep their tuples.  The rows
+-- written are computed from elt_raw with the same statement as a full
+-- build, but an update measures only the months it writes and the one
+-- before: what the months before say (who paid, how much) is read from
+-- fct_mrr_monthly, whose rows of those months are final and which
+-- elt__build updates before these tables (same measurement: a user's row
+-- with mrr > 0 is a paying month).  Measuring every month again cost
+-- seconds per day at 100k users.
 
 ------------------------------------------------------------------------------
 -- Internal: the first month an update from since rewrites (the first month
@@ -41,12 +48,30 @@ DECLARE
     v_fast boolean;
     n_del  bigint;
     n_ins  bigint;
+    v_act  boolean;
 BEGIN
     PERFORM elt.elt__citus_check('fct_cohort_retention');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
+    -- the month before since is final when since is the 1st and its rows
+    -- were measured on its last day (a month's rows are written together,
+    -- with one measurement day: one row tells)
+    IF since IS NOT NULL AND v_lo < since AND EXTRACT(day FROM since) = 1
+       AND (SELECT d.date FROM elt_mart.fct_cohort_retention f
+            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
+            WHERE f.month_start = v_lo LIMIT 1) = since - 1 THEN
+        v_lo := since;
+    END IF;
+    -- only the current month is written and elt.mart_last_active (which
+    -- the KPI builder, before this one, keeps) is through the clock: the
+    -- users with usage in the month are those last active in it, and no
+    -- usage is read (a read of usage from a day on reads all of it: usage
+    -- is generated user by user)
+    v_act := since IS NOT NULL AND v_lo = date_trunc('month', w.clock::timestamp)::date
+             AND (SELECT a.last_active FROM elt.mart_last_active a WHERE a.user_id = -1) = w.clock;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_cohort_retention'::pg_catalog.regclass);
-    -- $1 since, $2 first month written, $3 first month of the window, $4 clock
+    -- $1 since, $2 first month written, $3 first month of the window, $4 clock,
+    -- $5 users with usage from elt.mart_last_active
     EXECUTE elt.elt__merge_sql('elt_mart.fct_cohort_retention'::pg_catalog.regclass, $q$
     WITH months AS MATERIALIZED (
         SELECT g::date AS month_start,
@@ -54,15 +79,23 @@ BEGIN
         FROM generate_series($3::timestamp, date_trunc('month', $4::timestamp), interval '1 month') g
     ),
     paid AS MATERIALIZED (
+        -- incremental: only versions paid on a measurement day written
         SELECT v.user_id, v.mrr AS price, v.start_date AS s, v.end_date AS e
         FROM elt.subscription_spans v
-        WHERE v.mrr > 0 AND v.end_date > v.start_date
+        WHERE v.mrr > 0 AND v.end_date > v.start_date AND ($1 IS NULL OR v.end_date > $2)
     ),
     um AS MATERIALIZED (
-        -- MRR of each paying user on each measurement day
+        -- MRR of each paying user on each measurement day: measured for
+        -- the months written, read from fct_mrr_monthly for the months
+        -- before (incremental)
         SELECT mo.month_start, pd.user_id, sum(pd.price) AS mrr
         FROM months mo JOIN paid pd ON pd.s <= mo.md AND pd.e > mo.md
+        WHERE $1 IS NULL OR mo.month_start >= $2
         GROUP BY mo.month_start, pd.user_id
+        UNION ALL
+        SELECT f.month_start, f.user_id, f.mrr
+        FROM elt_mart.fct_mrr_monthly f
+        WHERE $1 IS NOT NULL AND f.month_start < $2 AND f.mrr > 0
     ),
     members AS (
         SELECT 'signup'::text AS kind, u.user_id, date_trunc('month', min(u.signup_date)::timestamp)::date AS cm
@@ -82,7 +115,10 @@ BEGIN
         -- users with usage per month (only the months written are needed)
         SELECT DISTINCT x.user_id, date_trunc('month', x.usage_date::timestamp)::date AS month_start
         FROM elt_raw.usage x
-        WHERE x.usage_date >= $2 AND x.usage_date <= $4
+        WHERE NOT $5 AND x.usage_date >= $2 AND x.usage_date <= $4
+        UNION ALL
+        SELECT a.user_id, $2 FROM elt.mart_last_active a
+        WHERE $5 AND a.user_id <> -1 AND a.last_active >= $2
     ),
     agg AS (
         SELECT st.kind, st.cm, mo.month_start, mo.md,
@@ -114,7 +150,7 @@ BEGIN
     LEFT JOIN elt_mart.dim_date dd ON dd.date = a.md
     ORDER BY 1, 2, 3
     $q$, '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
-        INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock;
+        INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_act;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_cohort_retention'::pg_catalog.regclass, 'month_start'::pg_catalog.name,
                               CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
     RETURN n_del + n_ins;
@@ -142,6 +178,14 @@ BEGIN
     PERFORM elt.elt__citus_check('fct_saas_metrics_monthly');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
+    -- the month before since is final when since is the 1st and its row
+    -- was measured on its last day
+    IF since IS NOT NULL AND v_lo < since AND EXTRACT(day FROM since) = 1
+       AND (SELECT d.date FROM elt_mart.fct_saas_metrics_monthly f
+            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
+            WHERE f.month_start = v_lo) = since - 1 THEN
+        v_lo := since;
+    END IF;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass);
     -- $1 since, $2 first month written, $3 first month of the window, $4 clock
     EXECUTE elt.elt__merge_sql('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, $q$
@@ -152,13 +196,19 @@ BEGIN
         FROM generate_series($3::timestamp, date_trunc('month', $4::timestamp), interval '1 month') g
     ),
     paid AS MATERIALIZED (
+        -- incremental: only versions paid on a measurement day from the
+        -- month before the first one written on
         SELECT v.user_id, v.subscription_id, v.mrr AS price, v.start_date AS s, v.end_date AS e
         FROM elt.subscription_spans v
         WHERE v.mrr > 0 AND v.end_date > v.start_date
+          AND ($1 IS NULL OR v.end_date > ($2 - interval '1 month')::date)
     ),
     um AS MATERIALIZED (
+        -- MRR of each paying user on each measurement day (incremental:
+        -- the months written and the one before)
         SELECT mo.month_start, pd.user_id, sum(pd.price) AS mrr
         FROM months mo JOIN paid pd ON pd.s <= mo.md AND pd.e > mo.md
+        WHERE $1 IS NULL OR mo.month_start >= ($2 - interval '1 month')::date
         GROUP BY mo.month_start, pd.user_id
     ),
     firsts AS (
@@ -177,7 +227,16 @@ BEGIN
     ),
     mv AS (
         SELECT x.*, mo.md,
-               CASE WHEN x.prev = 0 AND f.first_m < x.month_start THEN 'reactivation'
+               CASE WHEN x.prev = 0
+                         AND (f.first_m < x.month_start
+                              -- incremental: paid in an earlier month (index on
+                              -- user_id, month_start; only users not paying the
+                              -- month before get here)
+                              OR ($1 IS NOT NULL
+                                  AND EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly f2
+                                              WHERE f2.user_id = x.user_id AND f2.mrr > 0
+                                                AND f2.month_start < ($2 - interval '1 month')::date)))
+                    THEN 'reactivation'
                     WHEN x.prev = 0 THEN 'new'
                     WHEN x.mrr = 0 THEN 'churn'
                     WHEN x.mrr > x.prev THEN 'expansion'
@@ -197,9 +256,12 @@ BEGIN
                        WHERE c.subscription_id = lp.subscription_id AND c.status = 'cancelled'
                          AND c.end_date = elt.elt__ts_day(c.valid_from) AND c.end_date = lp.e) AS involuntary
         FROM mv
-        CROSS JOIN LATERAL (SELECT pd.subscription_id, pd.e FROM paid pd
-                            WHERE pd.user_id = mv.user_id AND pd.s <= mv.md
-                            ORDER BY pd.e DESC, pd.subscription_id DESC LIMIT 1) lp
+        -- (the user's versions through subscriptions_user_idx, not a scan
+        -- of paid per churned user)
+        CROSS JOIN LATERAL (SELECT pd.subscription_id, pd.end_date AS e FROM elt.subscription_spans pd
+                            WHERE pd.user_id = mv.user_id AND pd.mrr > 0 AND pd.end_date > pd.start_date
+                              AND pd.start_date <= mv.md
+                            ORDER BY pd.end_date DESC, pd.subscription_id DESC LIMIT 1) lp
         WHERE mv.movement = 'churn'
     ),
     mm AS (

@@ -26,6 +26,7 @@ DECLARE
     v_asof     timestamptz;
     v_started  timestamptz := clock_timestamp();
     v_last     timestamptz;     -- when the latest progress NOTICE was raised
+    v_phase    timestamptz;     -- when the current phase started (for DEBUG timings)
     v_users    bigint := 0;
     v_subs     bigint := 0;
     v_usage    bigint := 0;
@@ -167,6 +168,10 @@ BEGIN
         -- on them): switching session_replication_role resets every cached
         -- plan, and a switch per day re-planned everything each day and
         -- kept growing the memory of PL/pgSQL's expressions until commit.
+        -- what each phase costs (SET client_min_messages = debug1 to see it)
+        RAISE DEBUG 'elt_refresh: users and subscriptions merged in % ms',
+            round(extract(epoch FROM clock_timestamp() - v_started) * 1000);
+        v_phase := clock_timestamp();
         v_fast := elt.elt__bulk_begin('elt_raw.usage'::pg_catalog.regclass);
         v_day := s.clock + 1;
         WHILE v_day <= v_target LOOP
@@ -183,9 +188,14 @@ BEGIN
 
         -- the clock first: the mart builders read it
         UPDATE elt.settings SET clock = v_target, refreshed_at = now();
+        RAISE DEBUG 'elt_refresh: usage appended in % ms',
+            round(extract(epoch FROM clock_timestamp() - v_phase) * 1000);
+        v_phase := clock_timestamp();
         IF s.marts_built THEN
             PERFORM @extschema@.elt_update_marts(s.clock + 1);
         END IF;
+        RAISE DEBUG 'elt_refresh: marts updated in % ms',
+            round(extract(epoch FROM clock_timestamp() - v_phase) * 1000);
         INSERT INTO elt.run_log (kind, started_at, finished_at, clock_before, clock_after, rows, status)
         VALUES ('refresh', v_started, clock_timestamp(), s.clock, v_target,
                 jsonb_build_object('elt_raw.users', v_users, 'elt_raw.subscriptions', v_subs,

@@ -84,6 +84,11 @@ DROP FUNCTION @extschema@.elt_generate(integer, bigint, date, date, boolean);
 
 -- MRR in the marts comes from elt_raw.subscriptions.mrr.
 COMMENT ON COLUMN elt_mart.fct_mrr_monthly.mrr IS 'Monthly recurring revenue in USD on the measurement day: the mrr of the user''s subscription versions valid and paid for that day (after discounts, a twelfth of yearly prices; past-due subscriptions count until they are cancelled).';
+-- fct_mrr_monthly.date_key is the month, not the measurement day: a refresh
+-- rewrites only the current month's rows that changed (issue 16).
+COMMENT ON TABLE elt_mart.fct_mrr_monthly IS
+'Monthly recurring revenue: one row per user and month in which the user pays, plus the month in which the user churns (MRR 0). MRR is measured on the last day of the month; the current month''s rows hold MRR as of the latest day loaded (the simulated today, elt.settings.clock) and change only where a refresh changed them. The movement follows ChartMogul: new, expansion, contraction, churn, reactivation, retained.';
+COMMENT ON COLUMN elt_mart.fct_mrr_monthly.date_key IS 'The month (links to dim_date): its first day, or the first day of the window in the window''s first month. MRR is measured on the month''s last day, or on the latest day loaded (the simulated today) in the current month.';
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.mrr IS 'Monthly recurring revenue that day in USD: the mrr of all subscription versions valid and paid for the day (after discounts, a twelfth of yearly prices).';
 
 
