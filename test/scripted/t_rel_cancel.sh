@@ -49,11 +49,6 @@ start_target() {
     done
 }
 
-# The target's locks as "relation:mode" words.
-target_locks() {
-    q -c "SELECT string_agg(relation::regclass || ':' || mode, ' ') FROM pg_locks WHERE pid = $pid AND granted AND relation IS NOT NULL"
-}
-
 # verdict NAME HOW OUTPUT WANT: the call failed with WANT and changed nothing.
 verdict() {
     if echo "$3" | grep -q "$4"; then
@@ -79,17 +74,28 @@ timed_out() {
 # session once the call holds the lock LOCK ("relation:mode") and not one on
 # relation ABSENT, i.e. in a known phase of its work.
 cancelled() {
-    local name=$1 sql=$2 phase=$3 lock=$4 absent=$5 locks="" seen=no
+    local name=$1 sql=$2 phase=$3 lock=$4 absent=$5 seen=no
     start_target "$sql"
-    for _ in $(seq 1 1000); do
-        locks=$(target_locks)
-        if [[ " $locks " == *" $lock "* ]] && [[ " $locks " != *" $absent:"* ]]; then
-            seen=yes; break
-        fi
-        kill -0 $bg 2>/dev/null || break
-        sleep 0.01
-    done
-    [ -n "$pid" ] && q -c "SELECT pg_cancel_backend($pid)" >/dev/null
+    # watched and cancelled from inside one server session (pg_locks is
+    # read afresh by every query): polling with a new psql each time missed
+    # short phases on a busy machine
+    [ -n "$pid" ] && seen=$(q -c "DO \$\$ BEGIN
+        FOR i IN 1 .. 30000 LOOP
+            IF EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = $pid AND l.granted AND l.relation IS NOT NULL
+                         AND l.relation::regclass::text || ':' || l.mode = '$lock')
+               AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = $pid AND l.granted AND l.relation IS NOT NULL
+                                 AND l.relation::regclass::text = '$absent') THEN
+                PERFORM pg_cancel_backend($pid);
+                RAISE NOTICE 'seen=yes';
+                RETURN;
+            END IF;
+            -- the target's own virtual transaction lock: gone when its call ended
+            EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = $pid AND l.locktype = 'virtualxid');
+            PERFORM pg_sleep(0.001);
+        END LOOP;
+        RAISE NOTICE 'seen=no';
+    END \$\$" 2>&1 | sed -n 's/.*seen=//p')
+    [ "$seen" = yes ] || { [ -n "$pid" ] && q -c "SELECT pg_cancel_backend($pid)" >/dev/null; }
     wait $bg
     check "$seen" "yes" "$name reached the phase '$phase' (holds $lock)"
     verdict "$name" "pg_cancel_backend $phase" "$(cat "$work/out")" "57014: canceling statement due to user request"
