@@ -321,7 +321,16 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 SELECT format('WITH src AS MATERIALIZED (%s),', src)
-       || CASE WHEN del_cond IS NULL THEN '' ELSE
+       || CASE WHEN del_cond IS NULL THEN ''
+          WHEN elt.elt__distributed() THEN
+              -- Citus: an anti join to src (Citus cannot plan a set
+              -- difference of a distributed table and an intermediate
+              -- result in a DELETE's USING)
+              format(' del AS (DELETE FROM %s t WHERE (%s) AND NOT EXISTS (SELECT 1 FROM src WHERE %s) RETURNING 1),',
+                     tab, del_cond,
+                     (SELECT string_agg(format('src.%1$I = t.%1$I', c.col), ' AND ')
+                      FROM elt.elt__columns(tab) c WHERE c.is_key))
+          ELSE
               -- the keys to delete as a set difference (hashed or sorted):
               -- an anti join to src, whose rows the planner cannot
               -- estimate, was planned as a nested loop over src once per
@@ -336,10 +345,13 @@ SELECT format('WITH src AS MATERIALIZED (%s),', src)
           END
        || format(' ups AS (%s RETURNING 1) SELECT %s AS deleted, (SELECT count(*) FROM ups) AS upserted',
                  elt.elt__insert_sql(tab,
-                     (SELECT format('SELECT * FROM src WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE %s AND ROW(%s) IS NOT DISTINCT FROM ROW(src.*))',
+                     -- (Citus: every row of src, as it cannot plan a
+                     -- correlated subquery beside a CTE; the upsert still
+                     -- changes only rows that differ)
+                     (SELECT CASE WHEN elt.elt__distributed() THEN 'SELECT * FROM src' ELSE format('SELECT * FROM src WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE %s AND ROW(%s) IS NOT DISTINCT FROM ROW(src.*))',
                                     tab,
                                     string_agg(format('src.%1$I = t.%1$I', c.col), ' AND ') FILTER (WHERE c.is_key),
-                                    string_agg(format('t.%I', c.col), ', '))
+                                    string_agg(format('t.%I', c.col), ', ')) END
                       FROM elt.elt__columns(tab) c),
                      true),
                  CASE WHEN del_cond IS NULL THEN '0::bigint' ELSE '(SELECT count(*) FROM del)' END)
