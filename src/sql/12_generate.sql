@@ -81,8 +81,14 @@ BEGIN
     IF build_marts IS NULL THEN
         RAISE EXCEPTION 'build_marts must not be NULL' USING ERRCODE = '22004';
     END IF;
-    IF build_marts THEN
-        PERFORM elt.elt__citus_check(NULL);   -- not all of elt_mart on Citus yet
+    -- On Citus the shards are loaded over one connection per shard, which
+    -- hold their shards' locks to the end of the transaction; the mart
+    -- builders' joins of reference and distributed tables then need two
+    -- connections to one shard, which Citus refuses (or deadlocks on).
+    IF build_marts AND elt.elt__distributed() THEN
+        RAISE EXCEPTION 'elt_generate cannot build elt_mart in its own transaction on a Citus distributed warehouse'
+            USING ERRCODE = '0A000',
+                  HINT = 'Generate with build_marts => false, then SELECT * FROM elt_build_marts(); in a separate transaction (every builder runs there), or elt_update_marts after a refresh.';
     END IF;
     PERFORM elt.elt__estimate(users, seed, as_of, start_date, params, build_marts);
 

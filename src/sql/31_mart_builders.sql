@@ -92,33 +92,6 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__mart_begin(date) IS
 'Internal: refuses an infinite since (22008), takes the locks of a mart build and returns the simulated window (start_date, clock) from elt.settings.';
 
--- Internal: refuses, on a Citus distributed warehouse, a build of a mart
--- table whose builder does not run there yet (name; NULL: the whole
--- elt_mart, as elt_build_marts, elt_update_marts and elt_generate build
--- it).  Called before anything is written.  The other builders run there
--- and give the rows of a single node.
-CREATE OR REPLACE FUNCTION elt.elt__citus_check(name text)
-RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    -- their statements join distributed tables in ways Citus cannot plan
-    v_not constant text[] := ARRAY['fct_mrr_monthly', 'fct_kpi_daily', 'fct_cohort_retention', 'fct_saas_metrics_monthly'];
-BEGIN
-    IF (name IS NULL OR name = ANY (v_not)) AND elt.elt__distributed() THEN
-        RAISE EXCEPTION '%', COALESCE(format('elt_build_%s does not run on a Citus distributed warehouse yet', name),
-                                      'elt_mart cannot be built whole on a Citus distributed warehouse yet')
-            USING ERRCODE = '0A000',
-                  DETAIL = format('The builders of %s do not run there yet; the other elt_mart builders do.',
-                                  array_to_string(v_not, ', ')),
-                  HINT = 'Generate with build_marts => false after elt_distribute(); elt_raw is complete and refreshed as on a single node.';
-    END IF;
-END
-$fn$;
-COMMENT ON FUNCTION elt.elt__citus_check(text) IS
-'Internal: raises 0A000 on a Citus distributed warehouse for the mart tables whose builders do not run there yet (NULL: the whole elt_mart).';
-
 -- Internal: a day's instant (midnight UTC); NULL stays NULL.
 -- (Inlined SQL function: fully qualified, no SET clause.)
 CREATE OR REPLACE FUNCTION elt.elt__day_ts(day date)
@@ -321,7 +294,16 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 SELECT format('WITH src AS MATERIALIZED (%s),', src)
-       || CASE WHEN del_cond IS NULL THEN '' ELSE
+       || CASE WHEN del_cond IS NULL THEN ''
+          WHEN elt.elt__distributed() THEN
+              -- Citus: an anti join to src (Citus cannot plan a set
+              -- difference of a distributed table and an intermediate
+              -- result in a DELETE's USING)
+              format(' del AS (DELETE FROM %s t WHERE (%s) AND NOT EXISTS (SELECT 1 FROM src WHERE %s) RETURNING 1),',
+                     tab, del_cond,
+                     (SELECT string_agg(format('src.%1$I = t.%1$I', c.col), ' AND ')
+                      FROM elt.elt__columns(tab) c WHERE c.is_key))
+          ELSE
               -- the keys to delete as a set difference (hashed or sorted):
               -- an anti join to src, whose rows the planner cannot
               -- estimate, was planned as a nested loop over src once per
@@ -336,10 +318,13 @@ SELECT format('WITH src AS MATERIALIZED (%s),', src)
           END
        || format(' ups AS (%s RETURNING 1) SELECT %s AS deleted, (SELECT count(*) FROM ups) AS upserted',
                  elt.elt__insert_sql(tab,
-                     (SELECT format('SELECT * FROM src WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE %s AND ROW(%s) IS NOT DISTINCT FROM ROW(src.*))',
+                     -- (Citus: every row of src, as it cannot plan a
+                     -- correlated subquery beside a CTE; the upsert still
+                     -- changes only rows that differ)
+                     (SELECT CASE WHEN elt.elt__distributed() THEN 'SELECT * FROM src' ELSE format('SELECT * FROM src WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE %s AND ROW(%s) IS NOT DISTINCT FROM ROW(src.*))',
                                     tab,
                                     string_agg(format('src.%1$I = t.%1$I', c.col), ' AND ') FILTER (WHERE c.is_key),
-                                    string_agg(format('t.%I', c.col), ', '))
+                                    string_agg(format('t.%I', c.col), ', ')) END
                       FROM elt.elt__columns(tab) c),
                      true),
                  CASE WHEN del_cond IS NULL THEN '0::bigint' ELSE '(SELECT count(*) FROM del)' END)
@@ -361,7 +346,6 @@ COMMENT ON FUNCTION elt.elt__may_analyze(regclass) IS
 
 REVOKE ALL ON FUNCTION elt.elt__mart_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__mart_begin(date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__citus_check(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__key_at(text, bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__key_join(text, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;

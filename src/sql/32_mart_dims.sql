@@ -282,8 +282,11 @@ BEGIN
         DELETE FROM elt_mart.dim_date t
         WHERE t.date_key <> -1 AND (t.date < w.start_date OR t.date > w.clock);
     ELSIF tab = 'dim_plan' THEN
+        -- the plan ids read first: on Citus a delete reading elt_raw.plans
+        -- counts as a write of it, which Citus refuses after a parallel
+        -- query in the transaction (distributed tables reference plans)
         DELETE FROM elt_mart.dim_plan t
-        WHERE t.plan_key <> -1 AND NOT EXISTS (SELECT 1 FROM elt_raw.plans p WHERE p.plan_id = t.plan_key);
+        WHERE t.plan_key <> -1 AND t.plan_key <> ALL (ARRAY(SELECT p.plan_id FROM elt_raw.plans p));
     ELSE   -- an SCD2 dimension
         EXECUTE format($q$
         DELETE FROM %1$s t

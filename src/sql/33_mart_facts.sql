@@ -203,7 +203,6 @@ DECLARE
     v_src   text;
     v_months integer;
 BEGIN
-    PERFORM elt.elt__citus_check('fct_mrr_monthly');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_first := date_trunc('month', w.start_date::timestamp)::date;
     v_last  := date_trunc('month', w.clock::timestamp)::date;
@@ -240,11 +239,11 @@ BEGIN
     paid AS (
         -- what each subscription version pays, over the days it pays
         SELECT v.user_id, v.plan_id, v.mrr AS price, v.start_date, v.end_date
-        FROM elt.subscription_spans v
+        FROM %2$s v
         WHERE v.mrr > 0 AND (v.paid_through IS NULL OR v.paid_through > (SELECT min(md) FROM months))
           AND v.end_date > v.start_date
     ),
-    um AS %2$sMATERIALIZED (
+    um AS MATERIALIZED (
         -- MRR of each paying user on each measurement day, and the plan
         -- of the dearest subscription (one sort serves both)
         (SELECT DISTINCT ON (mo.month_start, pd.user_id)
@@ -259,7 +258,7 @@ BEGIN
         -- incremental: the month before the rewritten ones is final (it
         -- was measured on its last day), so its MRR is read from the facts
         SELECT f.month_start, f.user_id, f.mrr, f.plan_key
-        FROM elt_mart.fct_mrr_monthly f
+        FROM %4$s f
         WHERE $1 IS NOT NULL AND f.month_start = ($2 - interval '1 month')::date AND f.mrr > 0
     ),
     firsts AS (
@@ -277,7 +276,7 @@ BEGIN
                    FROM um WHERE um.month_start < $4) p
           ON p.month_start = c.month_start AND p.user_id = c.user_id
     ),
-    y AS %2$sMATERIALIZED (   -- movement is used six times: compute it once
+    y AS MATERIALIZED (   -- movement is used six times: compute it once
         SELECT x.*, mo.md, mo.ts,
                CASE WHEN x.prev = 0
                          AND (f.first_paid < x.month_start
@@ -285,7 +284,7 @@ BEGIN
                               -- (index on user_id, month_start; only users not paying
                               -- the month before get here)
                               OR ($1 IS NOT NULL
-                                  AND EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly f
+                                  AND EXISTS (SELECT 1 FROM %4$s f
                                               WHERE f.user_id = x.user_id AND f.month_start < $2 AND f.mrr > 0)))
                     THEN 'reactivation'
                     WHEN x.prev = 0 THEN 'new'
@@ -307,12 +306,12 @@ BEGIN
            CASE WHEN y.movement = 'reactivation' THEN y.mrr ELSE 0 END AS reactivation_mrr,
            -- the kind of churn (subscriptions_user_idx: a few versions per user)
            CASE WHEN y.movement <> 'churn' THEN NULL
-                WHEN EXISTS (SELECT 1 FROM elt_raw.subscriptions s
+                WHEN EXISTS (SELECT 1 FROM %3$s s
                              WHERE s.user_id = y.user_id AND s.status = 'cancelled'
                                AND s.end_date <= elt.elt__ts_day(s.valid_from)
                                AND s.end_date >= y.month_start AND s.end_date <= y.md)
                      THEN 'involuntary'
-                WHEN EXISTS (SELECT 1 FROM elt_raw.subscriptions s
+                WHEN EXISTS (SELECT 1 FROM %3$s s
                              JOIN elt_raw.plans p ON p.plan_id = s.plan_id AND p.monthly_price = 0
                              WHERE s.user_id = y.user_id AND s.valid_from <= y.ts
                                AND (s.valid_to IS NULL OR s.valid_to > y.ts)
@@ -326,9 +325,11 @@ BEGIN
     LEFT JOIN elt_mart.dim_plan dp ON dp.plan_id = y.plan_id
     ORDER BY y.month_start, y.user_id
     $q$, elt.elt__key_join('dim_user', 'du', 'y.user_id', 'y.user_id', 'y.ts'),
-    -- on Citus um and y are inlined: every join of them is then on user_id,
-    -- and the whole query runs on the workers, shard by shard
-    CASE WHEN elt.elt__distributed() THEN 'NOT ' ELSE '' END);
+    -- the sources: themselves on a single node, copies on the coordinator
+    -- on Citus (elt__source; what this statement reads of them)
+    elt.elt__source('elt.subscription_spans', 'r.mrr > 0'),
+    elt.elt__source('elt_raw.subscriptions'),
+    elt.elt__source('elt_mart.fct_mrr_monthly', format('%L IS NOT NULL AND r.mrr > 0', since)));
     -- the months between v_m0 and v_last ($6: generate_series(0, $6))
     v_months := ((EXTRACT(year FROM v_last) - EXTRACT(year FROM v_m0)) * 12
                  + EXTRACT(month FROM v_last) - EXTRACT(month FROM v_m0))::integer;
@@ -374,7 +375,6 @@ DECLARE
     v_merge boolean;
     v_src   text;
 BEGIN
-    PERFORM elt.elt__citus_check('fct_kpi_daily');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_lo := GREATEST(COALESCE(since, w.start_date), w.start_date);
     -- Incremental, with the day before kept: its MRR, paying and free users are
@@ -401,14 +401,14 @@ BEGIN
     -- from v_lo on count, and only users with such a start or end in the
     -- new days can start or end a stretch.
     -- the rows of the days from v_lo ($1) through the clock ($2)
-    v_src := $q$
+    v_src := format($q$
     WITH days AS (
         SELECT g::date AS d FROM generate_series($1::timestamp, $2::timestamp, interval '1 day') g
     ),
     paid AS MATERIALIZED (
         -- what each subscription version pays, over the days it pays
         SELECT v.user_id, v.mrr AS price, v.start_date, v.end_date
-        FROM elt.subscription_spans v
+        FROM %1$s v
         WHERE v.mrr > 0 AND (v.paid_through IS NULL OR v.paid_through >= $1) AND v.valid_from <= elt.elt__day_ts($2)
           AND v.end_date >= $1 AND v.end_date > v.start_date
     ),
@@ -451,7 +451,7 @@ BEGIN
         FROM stretch st
         CROSS JOIN LATERAL (
             SELECT min(elt.elt__ts_day(s2.valid_from)) AS first_day
-            FROM elt_raw.subscriptions s2
+            FROM %2$s s2
             WHERE s2.user_id = st.user_id AND s2.mrr > 0
               AND LEAST(COALESCE(s2.end_date, 'infinity'::date),
                         COALESCE(elt.elt__ts_day(s2.valid_to), 'infinity'::date)) > elt.elt__ts_day(s2.valid_from)) fp
@@ -465,7 +465,7 @@ BEGIN
         -- (from the day before's value, $3: only versions starting or
         -- ending in the days count, not every free user again)
         FROM (SELECT f.start_date AS s, f.end_date AS e
-              FROM elt.subscription_spans f
+              FROM %1$s f
               JOIN elt_raw.plans p ON p.plan_id = f.plan_id
               WHERE p.monthly_price = 0 AND f.status = 'active'
                 AND (f.valid_to IS NULL OR f.valid_to > elt.elt__day_ts($1 - 1))
@@ -481,13 +481,13 @@ BEGIN
     trials AS (
         SELECT t.d, sum(t.started) AS started, sum(t.converted) AS converted
         FROM (SELECT s.start_date AS d, count(DISTINCT s.subscription_id) AS started, 0 AS converted
-              FROM elt_raw.subscriptions s
+              FROM %2$s s
               WHERE s.trial_end IS NOT NULL AND s.start_date BETWEEN $1 AND $2
               GROUP BY s.start_date
               UNION ALL
               -- a converted trial: the version starting on the trial end pays
               SELECT s.trial_end, 0, count(DISTINCT s.subscription_id)
-              FROM elt_raw.subscriptions s
+              FROM %2$s s
               WHERE s.trial_end BETWEEN $1 AND $2 AND s.valid_from = elt.elt__day_ts(s.trial_end) AND s.mrr > 0
               GROUP BY s.trial_end) t
         GROUP BY t.d
@@ -496,7 +496,7 @@ BEGIN
         -- each user's active days from 30 days before $1 on (earlier ones
         -- count on no day from $1 on), with the next active day
         SELECT a.user_id, a.d, lead(a.d) OVER (PARTITION BY a.user_id ORDER BY a.d) AS next_d
-        FROM (SELECT DISTINCT x.user_id, x.usage_date AS d FROM elt_raw.usage x
+        FROM (SELECT DISTINCT x.user_id, x.usage_date AS d FROM %3$s x
               WHERE NOT $7 AND x.usage_date BETWEEN $1 - 30 AND $2) a
     ),
     au AS (
@@ -520,7 +520,7 @@ BEGIN
     newact AS (
         -- users active in the new days, with their last active day before
         SELECT DISTINCT x.user_id, x.usage_date AS d, a.last_active AS last_d
-        FROM elt_raw.usage x
+        FROM %3$s x
         LEFT JOIN elt.mart_last_active a ON a.user_id = x.user_id
         WHERE $7 AND x.usage_date BETWEEN $1 AND $2   -- the BRIN index finds the new days
     ),
@@ -548,7 +548,7 @@ BEGIN
     ),
     sig AS (
         SELECT u.signup_date AS d, count(DISTINCT u.user_id) AS n
-        FROM elt_raw.users u
+        FROM %4$s u
         WHERE u.signup_date BETWEEN $1 AND $2
         GROUP BY u.signup_date
     ),
@@ -556,7 +556,7 @@ BEGIN
         SELECT x.usage_date AS d, count(DISTINCT x.user_id) AS active_users,
                sum(x.actions_performed) AS actions_performed, sum(x.api_calls) AS api_calls,
                sum(x.storage_used_mb) AS storage_used_mb, sum(x.active_minutes) AS active_minutes
-        FROM elt_raw.usage x
+        FROM %3$s x
         WHERE x.usage_date BETWEEN $1 AND $2
         GROUP BY x.usage_date
     ),
@@ -595,7 +595,12 @@ BEGIN
     FROM k
     JOIN elt_mart.dim_date dd ON dd.date = k.d
     ORDER BY k.d
-    $q$;
+    $q$,
+    -- the sources: themselves on a single node, copies on the coordinator
+    -- on Citus (elt__source; what this statement reads of them)
+    elt.elt__source('elt.subscription_spans'), elt.elt__source('elt_raw.subscriptions'),
+    elt.elt__source('elt_raw.usage', format('r.usage_date BETWEEN %L AND %L', v_lo - 30, w.clock)),
+    elt.elt__source('elt_raw.users', format('r.signup_date BETWEEN %L AND %L', v_lo, w.clock)));
     IF v_merge THEN
         -- one statement: the days from v_lo on (all for a full build, $6
         -- NULL) that are no longer produced are deleted, the others upserted

@@ -44,7 +44,6 @@ DECLARE
     v_last  timestamptz;
     v_t     timestamptz;        -- when the current table's builder started
 BEGIN
-    PERFORM elt.elt__citus_check(NULL);   -- not all of elt_mart on Citus yet
     PERFORM elt.elt__mart_begin();
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
         v_t := clock_timestamp();

@@ -50,7 +50,6 @@ DECLARE
     n_ins  bigint;
     v_act  boolean;
 BEGIN
-    PERFORM elt.elt__citus_check('fct_cohort_retention');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
     -- the month before since is final when since is the 1st and its rows
@@ -175,7 +174,6 @@ DECLARE
     n_del  bigint;
     n_ins  bigint;
 BEGIN
-    PERFORM elt.elt__citus_check('fct_saas_metrics_monthly');   -- not on Citus yet
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
     -- the month before since is final when since is the 1st and its row
@@ -188,7 +186,7 @@ BEGIN
     END IF;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass);
     -- $1 since, $2 first month written, $3 first month of the window, $4 clock
-    EXECUTE elt.elt__merge_sql('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, $q$
+    EXECUTE elt.elt__merge_sql('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, format($q$
     WITH months AS MATERIALIZED (
         SELECT g::date AS month_start,
                LEAST((g + interval '1 month' - interval '1 day')::date, $4) AS md,
@@ -199,7 +197,7 @@ BEGIN
         -- incremental: only versions paid on a measurement day from the
         -- month before the first one written on
         SELECT v.user_id, v.subscription_id, v.mrr AS price, v.start_date AS s, v.end_date AS e
-        FROM elt.subscription_spans v
+        FROM %1$s v
         WHERE v.mrr > 0 AND v.end_date > v.start_date
           AND ($1 IS NULL OR v.end_date > ($2 - interval '1 month')::date)
     ),
@@ -233,7 +231,7 @@ BEGIN
                               -- user_id, month_start; only users not paying the
                               -- month before get here)
                               OR ($1 IS NOT NULL
-                                  AND EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly f2
+                                  AND EXISTS (SELECT 1 FROM %3$s f2
                                               WHERE f2.user_id = x.user_id AND f2.mrr > 0
                                                 AND f2.month_start < ($2 - interval '1 month')::date)))
                     THEN 'reactivation'
@@ -252,13 +250,13 @@ BEGIN
         -- version with end_date = its own first day started (payment retries
         -- gave up)
         SELECT mv.month_start, mv.user_id,
-               EXISTS (SELECT 1 FROM elt_raw.subscriptions c
+               EXISTS (SELECT 1 FROM %2$s c
                        WHERE c.subscription_id = lp.subscription_id AND c.status = 'cancelled'
                          AND c.end_date = elt.elt__ts_day(c.valid_from) AND c.end_date = lp.e) AS involuntary
         FROM mv
         -- (the user's versions through subscriptions_user_idx, not a scan
         -- of paid per churned user)
-        CROSS JOIN LATERAL (SELECT pd.subscription_id, pd.end_date AS e FROM elt.subscription_spans pd
+        CROSS JOIN LATERAL (SELECT pd.subscription_id, pd.end_date AS e FROM %1$s pd
                             WHERE pd.user_id = mv.user_id AND pd.mrr > 0 AND pd.end_date > pd.start_date
                               AND pd.start_date <= mv.md
                             ORDER BY pd.end_date DESC, pd.subscription_id DESC LIMIT 1) lp
@@ -285,11 +283,11 @@ BEGIN
     ),
     trials AS (
         SELECT mo.month_start,
-               (SELECT count(DISTINCT s.subscription_id) FROM elt_raw.subscriptions s
+               (SELECT count(DISTINCT s.subscription_id) FROM %2$s s
                 WHERE s.trial_end IS NOT NULL AND s.start_date BETWEEN mo.month_start AND mo.md) AS started,
-               (SELECT count(DISTINCT s.subscription_id) FROM elt_raw.subscriptions s
+               (SELECT count(DISTINCT s.subscription_id) FROM %2$s s
                 WHERE s.trial_end BETWEEN mo.month_start AND mo.md) AS ended,
-               (SELECT count(DISTINCT s.subscription_id) FROM elt_raw.subscriptions s
+               (SELECT count(DISTINCT s.subscription_id) FROM %2$s s
                 WHERE s.trial_end BETWEEN mo.month_start AND mo.md
                   AND s.valid_from = elt.elt__day_ts(s.trial_end) AND s.mrr > 0) AS converted
         FROM months mo WHERE mo.month_start >= $2
@@ -301,7 +299,7 @@ BEGIN
         FROM months mo
         JOIN (SELECT DISTINCT mo2.month_start, s.user_id
               FROM months mo2
-              JOIN elt_raw.subscriptions s
+              JOIN %2$s s
                 ON s.valid_from <= elt.elt__day_ts(mo2.prev_md)
                AND (s.valid_to IS NULL OR s.valid_to > elt.elt__day_ts(mo2.prev_md))
                AND (s.end_date IS NULL OR s.end_date > mo2.prev_md)
@@ -361,7 +359,12 @@ BEGIN
     FROM q
     LEFT JOIN elt_mart.dim_date dd ON dd.date = q.md
     ORDER BY q.month_start
-    $q$, '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+    $q$,
+    -- the sources: themselves on a single node, copies on the coordinator
+    -- on Citus (elt__source; what this statement reads of them)
+    elt.elt__source('elt.subscription_spans', 'r.mrr > 0'), elt.elt__source('elt_raw.subscriptions'),
+    elt.elt__source('elt_mart.fct_mrr_monthly', format('%L IS NOT NULL AND r.mrr > 0', since))),
+    '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
         INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name,
                               CASE WHEN since IS NULL THEN NULL ELSE v_lo END);

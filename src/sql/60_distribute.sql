@@ -2,11 +2,10 @@
 -- coordinator into distributed tables (by user_id, colocated) and reference
 -- tables; elt_generate then generates each shard group's users on the
 -- worker holding it, and elt_scd2_merge (so elt_refresh) writes into
--- distributed tables through a local copy.  The builders of the dimensions,
--- fct_usage_daily, fct_subscription_events and fct_usage_period run on
--- Citus; the others, and so elt_build_marts, elt_update_marts and
--- elt_generate with build_marts, are refused with 0A000 there
--- (elt__citus_check).
+-- distributed tables through a local copy.  Every mart builder runs on
+-- Citus (the monthly and daily aggregates over copies of their sources on
+-- the coordinator, elt__source), so elt_build_marts, elt_update_marts,
+-- elt_generate with build_marts and elt_refresh's mart updates do too.
 --
 -- The tables stay members of the extension: CREATE EXTENSION elt (which
 -- Citus propagates) creates them on every node, and Citus neither creates
@@ -242,6 +241,41 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__ddl_everywhere(text) IS
 'Internal: runs an idempotent DDL command here and on every Citus worker (elt_distribute, before the tables are Citus tables).';
 
+-- Internal: where a mart builder reads a source relation (src, a table or
+-- view of elt_raw, elt or elt_mart) from, keeping the rows matching cond (an
+-- expression on the alias r, built by the caller with format()).  On a
+-- single node src itself (cond is the builder's own business: its
+-- statement filters).  On Citus a temp table on the coordinator holding
+-- those rows, dropped at commit: the statements of the monthly and daily
+-- aggregate builders (movement per user and month, running sums per day)
+-- join their user-grain parts with series of months and days, reference
+-- tables and each other in ways Citus cannot push down to the shards, so
+-- they run on the coordinator over these copies, with the same text as
+-- on a single node.  Correct, not fast: the copies go through the
+-- coordinator.
+CREATE OR REPLACE FUNCTION elt.elt__source(src text, cond text DEFAULT 'true')
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_name text := 'elt_citus_' || pg_catalog.replace(src, '.', '_');
+BEGIN
+    IF NOT elt.elt__distributed() THEN
+        RETURN src;
+    END IF;
+    IF pg_catalog.to_regclass('pg_temp.' || v_name) IS NOT NULL THEN
+        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', v_name);
+    END IF;
+    EXECUTE pg_catalog.format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT * FROM %s r WHERE %s',
+                              v_name, src, cond);
+    EXECUTE pg_catalog.format('ANALYZE pg_temp.%I', v_name);
+    RETURN pg_catalog.format('pg_temp.%I', v_name);
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__source(text, text) IS
+'Internal: the relation a mart builder reads src from: src on a single node; on Citus a temp copy on the coordinator (dropped at commit) of its rows matching cond (alias r).';
+
 -- Internal: elt_scd2_merge into a Citus table (elt_scd2_merge calls it
 -- after its checks, holding the target's lock).  The merge engine addresses
 -- versions by ctid, which Citus cannot route, so the versions of the keys
@@ -372,16 +406,24 @@ BEGIN
     -- Citus cannot keep: between two distributed tables without the
     -- distribution column (the facts' user_key and subscription_key: the
     -- Unknown member -1 has user_id -1, so a key with user_id could not
-    -- point at it), and from a reference table to a distributed one.
+    -- point at it), from a reference table to a distributed one, and to
+    -- the reference tables of elt_mart (dim_date, dim_plan: the facts'
+    -- date_key and plan_key; Citus refuses to write a reference table that
+    -- any table references after a parallel query in the same
+    -- transaction, and elt_generate and elt_refresh build the marts after
+    -- their parallel work on elt_raw).
     -- Their rows are built from lookups that fall back to the Unknown
     -- member, so they hold without the constraint.
     CREATE TEMP TABLE elt_distribute_fkeys ON COMMIT DROP AS
     SELECT c.conrelid::regclass AS tab, c.conname, pg_catalog.pg_get_constraintdef(c.oid) AS def,
-           (NOT d.placement = 'distributed'
-            OR (s.placement = 'distributed'
+           (NOT (d.placement = 'reference'
+                 AND (SELECT r.relnamespace FROM pg_catalog.pg_class r WHERE r.oid = d.tab)
+                     = 'elt_mart'::pg_catalog.regnamespace)
+            AND (NOT d.placement = 'distributed'
+                 OR (s.placement = 'distributed'
                 AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
                             WHERE a.attrelid = c.conrelid AND a.attname = 'user_id'
-                              AND a.attnum = ANY (c.conkey)))) AS keep
+                              AND a.attnum = ANY (c.conkey))))) AS keep
     FROM pg_catalog.pg_constraint c
     JOIN elt.elt__citus_tables() s ON s.tab = c.conrelid
     JOIN elt.elt__citus_tables() d ON d.tab = c.confrelid
@@ -475,6 +517,7 @@ COMMENT ON FUNCTION @extschema@.elt_distribute(integer) IS
 'On a Citus coordinator: makes the elt tables with a user_id column (elt_raw.users, subscriptions, usage and the user-grain marts) distributed tables by user_id, colocated, and the other elt_raw and elt_mart tables reference tables; adds user_id to their primary keys and unique indexes and drops the foreign keys Citus cannot keep. shard_count: shards per distributed table (NULL: citus.shard_count). Idempotent. Without Citus it raises 0A000. Returns each table with its placement.';
 REVOKE ALL ON FUNCTION @extschema@.elt_distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__raw_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__source(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__citus_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__distributed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__sync_lookups() FROM PUBLIC;
