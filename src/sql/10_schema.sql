@@ -27,7 +27,7 @@ CREATE TABLE elt.settings (
 );
 COMMENT ON TABLE elt.settings IS 'The simulated population (seed, users signing up in the first year, start_date) and its clock (simulated today).';
 COMMENT ON COLUMN elt.settings.users IS 'Users signing up in the first 365 days of the window; signups keep growing after it.';
-COMMENT ON COLUMN elt.settings.marts_built IS 'Whether elt_mart was built by elt_generate, and so is kept up to date by elt_refresh.';
+COMMENT ON COLUMN elt.settings.marts_built IS 'Whether elt_mart was built (by elt_generate or elt_build_marts), and so is kept up to date by elt_refresh.';
 COMMENT ON COLUMN elt.settings.model_version IS 'Version of the simulation model that generated the data (elt.elt__model_version()), NULL for a source loaded by other means; elt_refresh continues only data of the same version.';
 COMMENT ON COLUMN elt.settings.params IS 'The business parameters in force (every one, as elt_params() gives them): elt_refresh continues with them.';
 COMMENT ON COLUMN elt.settings.clock IS 'Simulated today: elt_raw holds the source as it is at the end of this day.';

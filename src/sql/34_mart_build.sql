@@ -96,6 +96,9 @@ SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 BEGIN
     PERFORM elt.elt__build(NULL::pg_catalog.date);
+    -- built over the current elt_raw: elt_refresh keeps them up to date
+    -- from now on, as after elt_generate(build_marts => true)
+    UPDATE elt.settings SET marts_built = true WHERE NOT marts_built;
     FOR table_name IN SELECT m.tab FROM elt.elt__mart_tables() m ORDER BY m.ord LOOP
         EXECUTE format('SELECT count(*) FROM %s', table_name) INTO row_count;
         RETURN NEXT;
@@ -103,7 +106,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_marts() IS
-'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, any manual edit of the marts is undone, and readers keep seeing the previous rows until it commits. Returns one row per mart table with its row count (Unknown members included).';
+'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, any manual edit of the marts is undone, and readers keep seeing the previous rows until it commits; from then on elt_refresh keeps them up to date. Returns one row per mart table with its row count (Unknown members included).';
 
 -- An update of the marts after the source changed from since on: finds
 -- the first day to rebuild (or a full build), runs elt__build from there.

@@ -128,3 +128,4 @@ COMMENT ON COLUMN elt_mart.fct_usage_daily.storage_quota_used_pct IS 'Storage he
 COMMENT ON COLUMN elt_mart.fct_kpi_daily.storage_used_mb IS 'Storage held that day by the users active that day, in MB.';
 COMMENT ON TABLE elt.mart_usage_totals IS
 'Internal: running API call totals and storage peaks per subscription and quota period through the last fact row of elt_mart.fct_usage_daily (last 31 days only), so that incremental builds need not read a month of facts.';
+COMMENT ON COLUMN elt.settings.marts_built IS 'Whether elt_mart was built (by elt_generate or elt_build_marts), and so is kept up to date by elt_refresh.';

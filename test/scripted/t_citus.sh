@@ -145,12 +145,10 @@ same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums 
 check "$(q -c "SELECT count(*) FROM elt_mart.fct_kpi_daily WHERE date >= '$since'") $(q -c "SELECT count(*) FROM elt_mart.fct_usage_daily WHERE usage_date >= '$since'")" \
       "2 $(psql -qAtX -d "$single" -c "SELECT count(*) FROM elt_mart.fct_usage_daily WHERE usage_date >= '$since'")" \
       "the refreshed days are in fct_kpi_daily and fct_usage_daily"
-# elt_refresh updates elt_mart itself when elt_generate built it (marts_built):
-# the same as a single node across a month end (the monthly builders'
-# incremental path); elt_generate cannot build it on Citus, so the flag is
-# set as elt_generate would
-q -c "UPDATE elt.settings SET marts_built = true" >/dev/null
-psql -qAtX -d "$single" -c "UPDATE elt.settings SET marts_built = true" >/dev/null
+# elt_refresh updates elt_mart itself once it was built (marts_built, set by
+# the elt_build_marts above): the same as a single node across a month end
+# (the monthly builders' incremental path)
+check "$(q -c "SELECT marts_built FROM elt.settings")" "t" "elt_build_marts recorded that elt_refresh keeps elt_mart up to date"
 check "$(q -c "SELECT status FROM elt_refresh(30)" 2>&1)" "ok" "elt_refresh(30) with the mart updates on the coordinator"
 psql -qAtX -d "$single" -c "SELECT status FROM elt_refresh(30)" >/dev/null
 same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
