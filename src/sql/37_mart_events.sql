@@ -184,6 +184,11 @@ COMMENT ON FUNCTION @extschema@.elt_build_fct_subscription_events(date) IS
 -- gone; rows of other periods are what a full build gives.  is_complete
 -- depends on the clock: periods ending after the old clock have a usage
 -- fact on or after since - 31, so those are rewritten too.
+-- When only days after the table's last usage day are added (the usual
+-- refresh), the table itself is the state: a touched period's new row is
+-- its stored row (the facts before since) combined with the new days'
+-- facts, and only the periods that become complete are rewritten besides;
+-- re-reading a month of facts for every open period cost most of a day.
 CREATE OR REPLACE FUNCTION @extschema@.elt_build_fct_usage_period(since date DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -193,8 +198,82 @@ AS $fn$
 DECLARE
     w record;
     r record;
+    v_state boolean := false;   -- the stored rows are the periods' facts before since, and no later ones
 BEGIN
     w := elt.elt__mart_begin(since);
+    IF since IS NOT NULL AND NOT elt.elt__distributed() THEN
+        -- in step: the last usage day of the periods is the facts' last day
+        -- before since (two probes of an index; neither NULL: a full path
+        -- when there is nothing to add to)
+        v_state := COALESCE((SELECT max(t.last_usage_date) FROM elt_mart.fct_usage_period t)
+                            = (SELECT max(f.usage_date) FROM elt_mart.fct_usage_daily f
+                               WHERE f.usage_date < since AND f.period_start IS NOT NULL), false);
+    END IF;
+    IF v_state THEN
+        -- Nothing stored is from since on, so nothing is deleted; the new
+        -- days' facts (primary key from since on) are folded into the
+        -- stored rows: counts add up, running totals and peaks only grow,
+        -- the first day's keys and exhaustion days stay those stored.
+        EXECUTE elt.elt__merge_sql('elt_mart.fct_usage_period'::pg_catalog.regclass, $q$
+    WITH n AS MATERIALIZED (
+        SELECT f.subscription_id, f.period_start,
+               (array_agg(f.user_id ORDER BY f.usage_date))[1] AS user_id,
+               (array_agg(f.user_key ORDER BY f.usage_date))[1] AS user_key,
+               (array_agg(f.subscription_key ORDER BY f.usage_date))[1] AS subscription_key,
+               (array_agg(f.plan_key ORDER BY f.usage_date))[1] AS plan_key,
+               count(*) AS active_days, max(f.usage_date) AS last_usage_date,
+               max(f.period_api_calls) AS api_calls, max(f.period_storage_used_mb) AS storage_used_mb,
+               min(f.usage_date) FILTER (WHERE f.period_api_calls >= dp.api_limit) AS api_exhausted_on,
+               min(f.usage_date) FILTER (WHERE f.period_storage_used_mb >= dp.storage_limit_mb) AS storage_exhausted_on
+        FROM elt_mart.fct_usage_daily f
+        LEFT JOIN elt_mart.dim_plan dp ON dp.plan_key = f.plan_key
+        WHERE f.usage_date >= $1 AND f.period_start IS NOT NULL
+        GROUP BY f.subscription_id, f.period_start
+    ),
+    o AS MATERIALIZED (
+        -- the stored rows of those periods (primary key), and of the
+        -- periods ending in the new days: is_complete changes
+        SELECT t.* FROM n JOIN elt_mart.fct_usage_period t
+                       ON t.subscription_id = n.subscription_id AND t.period_start = n.period_start
+        UNION
+        SELECT t.* FROM elt_mart.fct_usage_period t
+        -- (they start 28 to 31 days before they end; date_key -1: before the window)
+        WHERE (t.date_key IN (SELECT dd.date_key FROM elt_mart.dim_date dd
+                              WHERE dd.date BETWEEN $3 - 31 AND $2 + 1 - 28)
+               OR (t.date_key = -1 AND $3 - 31 < $4))
+          AND t.period_end > $3 AND t.period_end <= $2 + 1
+    ),
+    a AS (
+        SELECT COALESCE(o.subscription_id, n.subscription_id) AS subscription_id,
+               COALESCE(o.period_start, n.period_start) AS period_start,
+               CASE WHEN o.subscription_id IS NULL THEN n.user_id ELSE o.user_id END AS user_id,
+               CASE WHEN o.subscription_id IS NULL THEN n.user_key ELSE o.user_key END AS user_key,
+               CASE WHEN o.subscription_id IS NULL THEN n.subscription_key ELSE o.subscription_key END AS subscription_key,
+               CASE WHEN o.subscription_id IS NULL THEN n.plan_key ELSE o.plan_key END AS plan_key,
+               COALESCE(o.active_days, 0) + COALESCE(n.active_days, 0) AS active_days,
+               GREATEST(o.last_usage_date, n.last_usage_date) AS last_usage_date,
+               GREATEST(o.api_calls, n.api_calls) AS api_calls,
+               GREATEST(o.storage_used_mb, n.storage_used_mb) AS storage_used_mb,
+               CASE WHEN o.subscription_id IS NULL THEN n.api_exhausted_on
+                    ELSE COALESCE(o.api_exhausted_on, n.api_exhausted_on) END AS api_exhausted_on,
+               CASE WHEN o.subscription_id IS NULL THEN n.storage_exhausted_on
+                    ELSE COALESCE(o.storage_exhausted_on, n.storage_exhausted_on) END AS storage_exhausted_on
+        FROM n FULL JOIN o ON o.subscription_id = n.subscription_id AND o.period_start = n.period_start
+    )
+    SELECT a.subscription_id, a.period_start, (a.period_start + interval '1 month')::date AS period_end,
+           COALESCE(dd.date_key, -1) AS date_key, a.user_id, a.user_key, a.subscription_key, a.plan_key,
+           a.active_days::integer, a.last_usage_date,
+           a.api_calls, dp.api_limit, round(100.0 * a.api_calls / NULLIF(dp.api_limit, 0), 2) AS api_used_pct,
+           a.storage_used_mb, dp.storage_limit_mb,
+           round(100.0 * a.storage_used_mb / NULLIF(dp.storage_limit_mb, 0), 2) AS storage_used_pct,
+           a.api_exhausted_on, a.storage_exhausted_on,
+           (a.period_start + interval '1 month')::date <= $2 + 1 AS is_complete
+    FROM a
+    LEFT JOIN elt_mart.dim_date dd ON dd.date = a.period_start
+    LEFT JOIN elt_mart.dim_plan dp ON dp.plan_key = a.plan_key
+        $q$, NULL::pg_catalog.text) INTO r USING since, w.clock, since - 1, w.start_date;
+        RETURN r.deleted + r.upserted;
+    END IF;
     EXECUTE elt.elt__merge_sql('elt_mart.fct_usage_period'::pg_catalog.regclass, $q$
     WITH touched AS (
         SELECT DISTINCT f.subscription_id, f.period_start
