@@ -213,14 +213,9 @@ BEGIN
     -- source did not change) and keeps its rows: the merge writes nothing.
     v_lo := CASE WHEN since IS NULL THEN v_first
                  ELSE GREATEST(v_first, date_trunc('month', (since - 1)::timestamp)::date) END;
-    -- On the 1st, the month before is final when it was measured on its
-    -- last day (measuring it again cost most of the day and wrote nothing).
-    -- Its rows' date_key is the month, so the row fct_saas_metrics_monthly
-    -- wrote for it in the same build says when.
-    IF since IS NOT NULL AND v_lo < since AND EXTRACT(day FROM since) = 1
-       AND (SELECT d.date FROM elt_mart.fct_saas_metrics_monthly f
-            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
-            WHERE f.month_start = v_lo) = since - 1 THEN
+    -- on the 1st, the month before may be final (its rows' date_key is the
+    -- month, so fct_saas_metrics_monthly's row says when it was measured)
+    IF elt.elt__month_final(since, v_lo) THEN
         v_lo := since;
     END IF;
     -- the first month the insert reads: the one before v_lo, for previous MRR

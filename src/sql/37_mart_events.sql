@@ -199,6 +199,36 @@ DECLARE
     w record;
     r record;
     v_state boolean := false;   -- the stored rows are the periods' facts before since, and no later ones
+    -- one pass over the fact rows of %1$s (a relation, alias f) where
+    -- %2$s, per period: the keys of the first day, totals (running totals
+    -- only grow), the first day each reached the plan's limit
+    v_agg   constant text := $q$
+        SELECT f.subscription_id, f.period_start,
+               (array_agg(f.user_id ORDER BY f.usage_date))[1] AS user_id,
+               (array_agg(f.user_key ORDER BY f.usage_date))[1] AS user_key,
+               (array_agg(f.subscription_key ORDER BY f.usage_date))[1] AS subscription_key,
+               (array_agg(f.plan_key ORDER BY f.usage_date))[1] AS plan_key,
+               count(*) AS active_days, max(f.usage_date) AS last_usage_date,
+               max(f.period_api_calls) AS api_calls, max(f.period_storage_used_mb) AS storage_used_mb,
+               min(f.usage_date) FILTER (WHERE f.period_api_calls >= dp.api_limit) AS api_exhausted_on,
+               min(f.usage_date) FILTER (WHERE f.period_storage_used_mb >= dp.storage_limit_mb) AS storage_exhausted_on
+        FROM %1$s f
+        LEFT JOIN elt_mart.dim_plan dp ON dp.plan_key = f.plan_key
+        WHERE %2$s
+        GROUP BY f.subscription_id, f.period_start$q$;
+    -- a period's row from its aggregate (CTE a): limits, shares, completeness
+    v_row   constant text := $q$
+    SELECT a.subscription_id, a.period_start, (a.period_start + interval '1 month')::date AS period_end,
+           COALESCE(dd.date_key, -1) AS date_key, a.user_id, a.user_key, a.subscription_key, a.plan_key,
+           a.active_days::integer, a.last_usage_date,
+           a.api_calls, dp.api_limit, round(100.0 * a.api_calls / NULLIF(dp.api_limit, 0), 2) AS api_used_pct,
+           a.storage_used_mb, dp.storage_limit_mb,
+           round(100.0 * a.storage_used_mb / NULLIF(dp.storage_limit_mb, 0), 2) AS storage_used_pct,
+           a.api_exhausted_on, a.storage_exhausted_on,
+           (a.period_start + interval '1 month')::date <= $2 + 1 AS is_complete
+    FROM a
+    LEFT JOIN elt_mart.dim_date dd ON dd.date = a.period_start
+    LEFT JOIN elt_mart.dim_plan dp ON dp.plan_key = a.plan_key$q$;
 BEGIN
     w := elt.elt__mart_begin(since);
     IF since IS NOT NULL AND NOT elt.elt__distributed() THEN
@@ -214,21 +244,8 @@ BEGIN
         -- days' facts (primary key from since on) are folded into the
         -- stored rows: counts add up, running totals and peaks only grow,
         -- the first day's keys and exhaustion days stay those stored.
-        EXECUTE elt.elt__merge_sql('elt_mart.fct_usage_period'::pg_catalog.regclass, $q$
-    WITH n AS MATERIALIZED (
-        SELECT f.subscription_id, f.period_start,
-               (array_agg(f.user_id ORDER BY f.usage_date))[1] AS user_id,
-               (array_agg(f.user_key ORDER BY f.usage_date))[1] AS user_key,
-               (array_agg(f.subscription_key ORDER BY f.usage_date))[1] AS subscription_key,
-               (array_agg(f.plan_key ORDER BY f.usage_date))[1] AS plan_key,
-               count(*) AS active_days, max(f.usage_date) AS last_usage_date,
-               max(f.period_api_calls) AS api_calls, max(f.period_storage_used_mb) AS storage_used_mb,
-               min(f.usage_date) FILTER (WHERE f.period_api_calls >= dp.api_limit) AS api_exhausted_on,
-               min(f.usage_date) FILTER (WHERE f.period_storage_used_mb >= dp.storage_limit_mb) AS storage_exhausted_on
-        FROM elt_mart.fct_usage_daily f
-        LEFT JOIN elt_mart.dim_plan dp ON dp.plan_key = f.plan_key
-        WHERE f.usage_date >= $1 AND f.period_start IS NOT NULL
-        GROUP BY f.subscription_id, f.period_start
+        EXECUTE elt.elt__merge_sql('elt_mart.fct_usage_period'::pg_catalog.regclass, format($q$
+    WITH n AS MATERIALIZED (%1$s
     ),
     o AS MATERIALIZED (
         -- the stored rows of those periods (primary key), and of the
@@ -260,21 +277,12 @@ BEGIN
                     ELSE COALESCE(o.storage_exhausted_on, n.storage_exhausted_on) END AS storage_exhausted_on
         FROM n FULL JOIN o ON o.subscription_id = n.subscription_id AND o.period_start = n.period_start
     )
-    SELECT a.subscription_id, a.period_start, (a.period_start + interval '1 month')::date AS period_end,
-           COALESCE(dd.date_key, -1) AS date_key, a.user_id, a.user_key, a.subscription_key, a.plan_key,
-           a.active_days::integer, a.last_usage_date,
-           a.api_calls, dp.api_limit, round(100.0 * a.api_calls / NULLIF(dp.api_limit, 0), 2) AS api_used_pct,
-           a.storage_used_mb, dp.storage_limit_mb,
-           round(100.0 * a.storage_used_mb / NULLIF(dp.storage_limit_mb, 0), 2) AS storage_used_pct,
-           a.api_exhausted_on, a.storage_exhausted_on,
-           (a.period_start + interval '1 month')::date <= $2 + 1 AS is_complete
-    FROM a
-    LEFT JOIN elt_mart.dim_date dd ON dd.date = a.period_start
-    LEFT JOIN elt_mart.dim_plan dp ON dp.plan_key = a.plan_key
-        $q$, NULL::pg_catalog.text) INTO r USING since, w.clock, since - 1, w.start_date;
+    %2$s
+        $q$, format(v_agg, 'elt_mart.fct_usage_daily', 'f.usage_date >= $1 AND f.period_start IS NOT NULL'), v_row),
+            NULL::pg_catalog.text) INTO r USING since, w.clock, since - 1, w.start_date;
         RETURN r.deleted + r.upserted;
     END IF;
-    EXECUTE elt.elt__merge_sql('elt_mart.fct_usage_period'::pg_catalog.regclass, $q$
+    EXECUTE elt.elt__merge_sql('elt_mart.fct_usage_period'::pg_catalog.regclass, format($q$
     WITH touched AS (
         SELECT DISTINCT f.subscription_id, f.period_start
         FROM elt_mart.fct_usage_daily f
@@ -288,34 +296,10 @@ BEGIN
           AND ($1 IS NULL OR (f.usage_date >= $1 - 31
                               AND (f.subscription_id, f.period_start) IN (SELECT * FROM touched)))
     ),
-    agg AS (
-        -- one pass: the keys of the first day, totals (running totals only
-        -- grow), the first day each reached the plan's limit
-        SELECT f.subscription_id, f.period_start,
-               (array_agg(f.user_id ORDER BY f.usage_date))[1] AS user_id,
-               (array_agg(f.user_key ORDER BY f.usage_date))[1] AS user_key,
-               (array_agg(f.subscription_key ORDER BY f.usage_date))[1] AS subscription_key,
-               (array_agg(f.plan_key ORDER BY f.usage_date))[1] AS plan_key,
-               count(*) AS active_days, max(f.usage_date) AS last_usage_date,
-               max(f.period_api_calls) AS api_calls, max(f.period_storage_used_mb) AS storage_used_mb,
-               min(f.usage_date) FILTER (WHERE f.period_api_calls >= dp.api_limit) AS api_exhausted_on,
-               min(f.usage_date) FILTER (WHERE f.period_storage_used_mb >= dp.storage_limit_mb) AS storage_exhausted_on
-        FROM f
-        LEFT JOIN elt_mart.dim_plan dp ON dp.plan_key = f.plan_key
-        GROUP BY f.subscription_id, f.period_start
+    a AS (%1$s
     )
-    SELECT a.subscription_id, a.period_start, (a.period_start + interval '1 month')::date AS period_end,
-           COALESCE(dd.date_key, -1) AS date_key, a.user_id, a.user_key, a.subscription_key, a.plan_key,
-           a.active_days::integer, a.last_usage_date,
-           a.api_calls, dp.api_limit, round(100.0 * a.api_calls / NULLIF(dp.api_limit, 0), 2) AS api_used_pct,
-           a.storage_used_mb, dp.storage_limit_mb,
-           round(100.0 * a.storage_used_mb / NULLIF(dp.storage_limit_mb, 0), 2) AS storage_used_pct,
-           a.api_exhausted_on, a.storage_exhausted_on,
-           (a.period_start + interval '1 month')::date <= $2 + 1 AS is_complete
-    FROM agg a
-    LEFT JOIN elt_mart.dim_date dd ON dd.date = a.period_start
-    LEFT JOIN elt_mart.dim_plan dp ON dp.plan_key = a.plan_key
-    $q$, '$1 IS NULL OR t.last_usage_date >= $1 OR t.period_end > $3'::pg_catalog.text)
+    %2$s
+    $q$, format(v_agg, 'f', 'true'), v_row), '$1 IS NULL OR t.last_usage_date >= $1 OR t.period_end > $3'::pg_catalog.text)
         INTO r USING since, w.clock, since - 1;
     RETURN r.deleted + r.upserted;
 END

@@ -33,6 +33,23 @@ RETURN GREATEST(date_trunc('month', start_date::timestamp)::date,
 COMMENT ON FUNCTION elt.elt__metrics_lo(date, date) IS
 'Internal: the first month a monthly metrics builder rewrites for since (the month holding since - 1, not before the window''s first month).';
 
+-- Internal: whether an update from since (the 1st of a month) may skip the
+-- month before (starting lo): it is final when it was measured on its last
+-- day, which fct_saas_metrics_monthly's row of that month (written in the
+-- same build as the other monthly marts) says.  Measuring it again would
+-- cost most of the day and write nothing.
+CREATE OR REPLACE FUNCTION elt.elt__month_final(since date, lo date)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN since IS NOT NULL AND lo < since AND EXTRACT(day FROM since) = 1
+       AND (SELECT d.date FROM elt_mart.fct_saas_metrics_monthly f
+            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
+            WHERE f.month_start = lo) = since - 1;
+COMMENT ON FUNCTION elt.elt__month_final(date, date) IS
+'Internal: true when since is the 1st of a month and the month before (starting lo) was measured on its last day, so a monthly mart update from since need not measure it again.';
+REVOKE ALL ON FUNCTION elt.elt__month_final(date, date) FROM PUBLIC;
+
 ------------------------------------------------------------------------------
 -- fct_cohort_retention
 ------------------------------------------------------------------------------
@@ -176,12 +193,7 @@ DECLARE
 BEGIN
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
-    -- the month before since is final when since is the 1st and its row
-    -- was measured on its last day
-    IF since IS NOT NULL AND v_lo < since AND EXTRACT(day FROM since) = 1
-       AND (SELECT d.date FROM elt_mart.fct_saas_metrics_monthly f
-            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
-            WHERE f.month_start = v_lo) = since - 1 THEN
+    IF elt.elt__month_final(since, v_lo) THEN
         v_lo := since;
     END IF;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass);

@@ -13,6 +13,14 @@ check() { if [ "$1" = "$2" ]; then ok "$3"; else notok "$3 (got '$1', want '$2')
 # q ARGS...: psql on $db, unaligned, quiet, stopping at the first error.
 q() { psql -qAtX -d "$db" -v ON_ERROR_STOP=1 "$@"; }
 
+# full_writes: the mart tables a full build would write rows to now, with
+# their counts (empty: the marts are as a full build leaves them); the
+# build is rolled back, so the marts stay as they were
+full_writes() {
+    q -c "BEGIN" -c "SELECT string_agg(format('%s=%s', table_name, rows_written), ' ' ORDER BY table_name)
+                    FROM elt.elt__build(NULL) WHERE rows_written <> 0" -c "ROLLBACK" 2>/dev/null
+}
+
 # Per-table checksums of every table of schemas elt, elt_raw and elt_mart
 # (and rel_bi, the bad-input test's own tables, if it exists):
 # "schema.table rows sum-of-64-bit-row-hashes", one line per table, sorted.

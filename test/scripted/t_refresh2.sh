@@ -13,13 +13,6 @@ dropdb --if-exists "$db" >/dev/null 2>&1
 trap 'dropdb --if-exists "$db" >/dev/null 2>&1' EXIT
 createdb "$db" || { notok "createdb"; exit 1; }
 
-# rows a full build would write now (empty: the marts are as a full build
-# leaves them); the full build is rolled back
-full_writes() {
-    q -c "BEGIN" -c "SELECT string_agg(format('%s=%s', table_name, rows_written), ' ' ORDER BY table_name)
-                    FROM elt.elt__build(NULL) WHERE rows_written <> 0" -c "ROLLBACK" 2>/dev/null
-}
-
 q -c "CREATE EXTENSION elt" -c "SET client_min_messages = warning" \
   -c "SELECT count(*) FROM elt_generate(400, 11, '2025-03-13', start_date => '2024-06-10')" >/dev/null \
     && ok "generate 400 users, marts built" || notok "generate 400 users, marts built"
