@@ -42,10 +42,13 @@ CREATE OR REPLACE FUNCTION elt.elt__month_final(since date, lo date)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-RETURN since IS NOT NULL AND lo < since AND EXTRACT(day FROM since) = 1
+-- a string body, not RETURN: Citus cannot run SQL-standard bodies
+AS $fn$
+SELECT since IS NOT NULL AND lo < since AND EXTRACT(day FROM since) = 1
        AND (SELECT d.date FROM elt_mart.fct_saas_metrics_monthly f
             JOIN elt_mart.dim_date d ON d.date_key = f.date_key
-            WHERE f.month_start = lo) = since - 1;
+            WHERE f.month_start = lo) IS NOT DISTINCT FROM since - 1
+$fn$;
 COMMENT ON FUNCTION elt.elt__month_final(date, date) IS
 'Internal: true when since is the 1st of a month and the month before (starting lo) was measured on its last day, so a monthly mart update from since need not measure it again.';
 REVOKE ALL ON FUNCTION elt.elt__month_final(date, date) FROM PUBLIC;
