@@ -111,5 +111,7 @@ check "$(jobs)" "0" "and removed elt's jobs"
 q -c "DROP TABLE IF EXISTS public.adv_planted" -c "DROP FUNCTION IF EXISTS public.elt_refresh(integer)" >/dev/null
 q -c "REVOKE CREATE ON SCHEMA public FROM adv_cron_p" >/dev/null
 cleanup_roles
-q -c "DROP EXTENSION pg_cron" >/dev/null
+# pg_cron stays installed, without jobs: dropped and created again by the
+# next test, its launcher sometimes ran none of that test's jobs
+q -c "SELECT count(cron.unschedule(jobid)) FROM cron.job" >/dev/null
 exit $((fails > 0))
