@@ -85,9 +85,9 @@ day_activity(const EltPop *pop, EltDay d)
  * steps per month of the user's life rather than a walk over its days: a
  * month's growth is drawn as a whole and spread over its days (more early
  * or late in the month), and a clean-up on a drawn day removes a share of
- * what is held.  Only the plans
- * in force up to the day are read: what a month draws depends on its first
- * day, and its last day is read only once the walk has passed it.
+ * what is held.  Only the plans in force up to the day are read: what a
+ * month draws depends on its first day, and its last day is read only once
+ * the walk has passed it.
  */
 typedef struct StorageWalk
 {
