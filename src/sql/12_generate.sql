@@ -56,6 +56,52 @@ COMMENT ON FUNCTION elt.elt__writer_lock(boolean) IS
 'Internal: takes (wait) or tries to take the transaction-level advisory lock (6646900, 1) that serializes elt_generate and elt_refresh; returns whether it is held.';
 REVOKE ALL ON FUNCTION elt.elt__writer_lock(boolean) FROM PUBLIC;
 
+-- Internal: brings the lookups to the rows of their generators
+-- (elt_<name>()), upserting only rows that differ, so that tables of the
+-- user's own may keep foreign keys to them (and, on Citus, because a write
+-- to a reference table makes Citus run the rest of the transaction over one
+-- connection per worker); returns each lookup's row count, as elt_generate
+-- reports it.  Generic over the lookups of elt__raw_tables: the primary key
+-- is the conflict target, the other columns are updated.
+CREATE OR REPLACE FUNCTION elt.elt__sync_lookups()
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    t        record;
+    v_counts jsonb := '{}';
+    v_n      bigint;
+    v_differ boolean;
+BEGIN
+    FOR t IN SELECT r.tab, r.name,
+                    (SELECT string_agg(pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE c.is_key) AS keycols,
+                    (SELECT string_agg(pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE NOT c.is_key) AS cols,
+                    (SELECT string_agg('excluded.' || pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE NOT c.is_key) AS excols
+             FROM elt.elt__raw_tables() r WHERE r.grain = 'lookup' ORDER BY r.ord LOOP
+        -- asked first: even an INSERT of no rows counts as a write for Citus
+        EXECUTE pg_catalog.format(
+            'SELECT EXISTS (SELECT FROM @extschema@.%2$I() s
+                             WHERE NOT EXISTS (SELECT FROM %1$s x WHERE (x.*) IS NOT DISTINCT FROM (s.*)))',
+            t.tab, 'elt_' || t.name)
+            INTO v_differ;
+        IF v_differ THEN
+            EXECUTE pg_catalog.format(
+                'INSERT INTO %1$s SELECT * FROM @extschema@.%2$I() s
+                  WHERE NOT EXISTS (SELECT FROM %1$s x WHERE (x.*) IS NOT DISTINCT FROM (s.*))
+                 ON CONFLICT (%3$s) DO UPDATE SET (%4$s) = ROW(%5$s)',
+                t.tab, 'elt_' || t.name, t.keycols, t.cols, t.excols);
+        END IF;
+        EXECUTE pg_catalog.format('SELECT count(*) FROM %s', t.tab) INTO v_n;
+        v_counts := v_counts || jsonb_build_object(t.tab, v_n);
+    END LOOP;
+    RETURN v_counts;
+END
+$fn$;
+REVOKE ALL ON FUNCTION elt.elt__sync_lookups() FROM PUBLIC;
+COMMENT ON FUNCTION elt.elt__sync_lookups() IS
+'Internal: writes the rows of the lookups that differ from their generators (upserts by primary key), and returns each lookup''s row count.';
+
 CREATE OR REPLACE FUNCTION @extschema@.elt_generate(
     users integer DEFAULT 1000,
     seed bigint DEFAULT 42,
@@ -72,7 +118,6 @@ DECLARE
     v_started timestamptz := clock_timestamp();
     v_raw     record;
     v_counts  jsonb := '{}';
-    v_n       bigint;
     v_mart    record;
     v_dist    boolean;
 BEGIN
@@ -101,44 +146,20 @@ BEGIN
     -- keys of the user's own) are refused before anything is truncated
     PERFORM elt.elt__check_raw_tables();
 
-    -- The lookups are static: upsert them, so that tables of the user's own
-    -- may keep foreign keys to them.  The big tables are reloaded.
+    -- The lookups are static: only their rows that differ are written
+    -- (elt__sync_lookups).  The big tables are reloaded.
     v_dist := elt.elt__distributed();
+    v_counts := v_counts || elt.elt__sync_lookups();
     IF v_dist THEN
-        -- On Citus (see 60_distribute.sql) the lookups, reference tables,
-        -- are written only where they differ (elt_distribute filled them),
-        -- and the shards are loaded after: once a reference table is
-        -- written in a transaction, Citus runs later queries over one
-        -- connection per worker, which would load a worker's shards one at
-        -- a time.  Each shard is emptied by the worker that loads it.
-        v_counts := v_counts || elt.elt__sync_lookups();
+        -- On Citus (see 60_distribute.sql) the lookups are reference tables
+        -- that elt_distribute filled, so usually nothing is written to them
+        -- (once a reference table is written in a transaction, Citus runs
+        -- later queries over one connection per worker, which would load a
+        -- worker's shards one at a time).  Each shard is emptied by the
+        -- worker that loads it.
         v_raw := elt.elt__load_distributed(users, seed, as_of, v_start, params);
     ELSE
         TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
-        INSERT INTO elt_raw.regions SELECT * FROM @extschema@.elt_regions()
-        ON CONFLICT (region_id) DO UPDATE SET region_name = excluded.region_name;
-        GET DIAGNOSTICS v_n = ROW_COUNT;
-        v_counts := v_counts || jsonb_build_object('elt_raw.regions', v_n);
-        INSERT INTO elt_raw.referral_sources SELECT * FROM @extschema@.elt_referral_sources()
-        ON CONFLICT (referral_source_id) DO UPDATE SET referral_source_name = excluded.referral_source_name;
-        GET DIAGNOSTICS v_n = ROW_COUNT;
-        v_counts := v_counts || jsonb_build_object('elt_raw.referral_sources', v_n);
-        INSERT INTO elt_raw.payment_methods SELECT * FROM @extschema@.elt_payment_methods()
-        ON CONFLICT (payment_method_id) DO UPDATE SET payment_method_name = excluded.payment_method_name;
-        GET DIAGNOSTICS v_n = ROW_COUNT;
-        v_counts := v_counts || jsonb_build_object('elt_raw.payment_methods', v_n);
-        INSERT INTO elt_raw.plans AS p SELECT * FROM @extschema@.elt_plans()
-        ON CONFLICT (plan_id) DO UPDATE
-           SET plan_name = excluded.plan_name, monthly_price = excluded.monthly_price,
-               max_users = excluded.max_users, api_limit = excluded.api_limit,
-               storage_limit_mb = excluded.storage_limit_mb, project_limit = excluded.project_limit;
-        GET DIAGNOSTICS v_n = ROW_COUNT;
-        v_counts := v_counts || jsonb_build_object('elt_raw.plans', v_n);
-        INSERT INTO elt_raw.plan_features SELECT * FROM @extschema@.elt_plan_features()
-        ON CONFLICT (feature_id) DO UPDATE
-           SET plan_id = excluded.plan_id, feature_name = excluded.feature_name;
-        GET DIAGNOSTICS v_n = ROW_COUNT;
-        v_counts := v_counts || jsonb_build_object('elt_raw.plan_features', v_n);
         v_raw := elt.elt__load_raw(users, seed, as_of, v_start, params);
     END IF;
     v_counts := v_counts || jsonb_build_object(

@@ -321,50 +321,6 @@ COMMENT ON FUNCTION elt.elt__scd2_merge_citus(regclass, regclass, text[], timest
 -- For PUBLIC, as elt_scd2_merge is: it runs with the caller's privileges
 -- and does nothing the caller may not do (elt_scd2_merge checked them).
 
--- Internal: on Citus, brings the lookups (reference tables) to the rows
--- of their generators (elt_<name>()), writing only rows that differ (a
--- write to a reference table makes Citus run the rest of the transaction
--- over one connection per worker); returns each lookup's row count, as
--- elt_generate reports it.  Generic over the lookups of elt__raw_tables:
--- the primary key is the conflict target, the other columns are updated.
-CREATE OR REPLACE FUNCTION elt.elt__sync_lookups()
-RETURNS jsonb
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    t        record;
-    v_counts jsonb := '{}';
-    v_n      bigint;
-    v_differ boolean;
-BEGIN
-    FOR t IN SELECT r.tab, r.name,
-                    (SELECT string_agg(pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE c.is_key) AS keycols,
-                    (SELECT string_agg(pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE NOT c.is_key) AS cols,
-                    (SELECT string_agg('excluded.' || pg_catalog.quote_ident(c.col), ', ') FROM elt.elt__columns(r.tab::regclass) c WHERE NOT c.is_key) AS excols
-             FROM elt.elt__raw_tables() r WHERE r.grain = 'lookup' ORDER BY r.ord LOOP
-        -- asked first: even an INSERT of no rows counts as a write for Citus
-        EXECUTE pg_catalog.format(
-            'SELECT EXISTS (SELECT FROM @extschema@.%2$I() s
-                             WHERE NOT EXISTS (SELECT FROM %1$s x WHERE (x.*) IS NOT DISTINCT FROM (s.*)))',
-            t.tab, 'elt_' || t.name)
-            INTO v_differ;
-        IF v_differ THEN
-            EXECUTE pg_catalog.format(
-                'INSERT INTO %1$s SELECT * FROM @extschema@.%2$I() s
-                  WHERE NOT EXISTS (SELECT FROM %1$s x WHERE (x.*) IS NOT DISTINCT FROM (s.*))
-                 ON CONFLICT (%3$s) DO UPDATE SET (%4$s) = ROW(%5$s)',
-                t.tab, 'elt_' || t.name, t.keycols, t.cols, t.excols);
-        END IF;
-        EXECUTE pg_catalog.format('SELECT count(*) FROM %s', t.tab) INTO v_n;
-        v_counts := v_counts || jsonb_build_object(t.tab, v_n);
-    END LOOP;
-    RETURN v_counts;
-END
-$fn$;
-COMMENT ON FUNCTION elt.elt__sync_lookups() IS
-'Internal (Citus): writes the rows of the lookups that differ from their generators, and returns each lookup''s row count.';
-
 -- elt_distribute(): see the comment at the top of this file.
 CREATE OR REPLACE FUNCTION @extschema@.elt_distribute(shard_count integer DEFAULT NULL)
 RETURNS TABLE (table_name text, placement text)
@@ -520,7 +476,6 @@ REVOKE ALL ON FUNCTION elt.elt__raw_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__source(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__citus_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__distributed() FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__sync_lookups() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__shard_group_keys() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__ddl_everywhere(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, integer, text, text, text, jsonb) FROM PUBLIC;
