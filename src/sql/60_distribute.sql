@@ -172,16 +172,42 @@ COMMENT ON FUNCTION elt.elt__shard_group_keys() IS
 -- Internal: elt_generate's load on a distributed warehouse.  One query
 -- over the driver table elt.shard_groups (colocated with elt_raw.users,
 -- one user_id per shard group, filled by elt_distribute) runs
--- elt__fill_shard as one task per shard group, on the worker holding it,
--- all in parallel: every worker generates exactly its users and writes
--- them locally.  The driver is not read or written before in this
--- transaction: a shard read or written in a transaction is then used
--- through the same connection, one per worker, which would run the tasks
--- of a worker one at a time.  Afterwards: every shard group must have run
--- (shards split since elt_distribute would leave new groups without a
--- driver row).
+-- elt__fill_shard as one task per shard group, on the worker holding it:
+-- every worker generates exactly its users and writes them locally.  The
+-- driver is not read or written before in this transaction: a shard read
+-- or written in a transaction is then used through the same connection.
+--
+-- per_worker = false: one connection per task, all tasks in parallel.  The
+-- loaded rows are visible only to the connection that wrote them, until
+-- commit, so the rest of the transaction must reach each shard group
+-- through its task's connection; a later write to a reference table
+-- (which Citus sends over one connection per worker, and through which it
+-- then reads every reference table there) makes any query joining a
+-- reference table with that worker's shards need two connections: Citus
+-- refuses ("cannot perform query with placements that were modified over
+-- multiple connections") or deadlocks on the truncated shards.  So the
+-- mart builders cannot follow in the same transaction.
+-- per_worker = true (elt_generate with build_marts): one connection per
+-- worker for the rest of the transaction (citus.max_adaptive_executor_pool_size
+-- = 1), each worker loading its shard groups one after another; every
+-- later query of the transaction then reaches a worker's shards and
+-- reference tables through that one connection, so the builders can run.
+--
+-- Atomicity: to Citus the load is a read-only query, which outside an
+-- explicit transaction block gets no remote transaction (every task would
+-- commit on its own, and a later error or cancel of elt_generate would
+-- leave the new rows).  LOCK TABLE of a distributed table starts Citus's
+-- coordinated transaction (the lock goes to every node), so the tasks run
+-- in it; ACCESS EXCLUSIVE, as the TRUNCATE of a single node.  After the
+-- load, a write of the driver's rows over the load's connections makes
+-- Citus count them as writers: they take part in its two-phase commit,
+-- and every later query of the transaction must reach a shard group
+-- through its load's connection (the only one that sees the new rows).
+--
+-- Afterwards: every shard group must have run (shards split since
+-- elt_distribute would leave new groups without a driver row).
 CREATE OR REPLACE FUNCTION elt.elt__load_distributed(
-    users integer, seed bigint, as_of date, start_date date, params jsonb,
+    users integer, seed bigint, as_of date, start_date date, params jsonb, per_worker boolean,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -191,13 +217,21 @@ DECLARE
     v_missing bigint;
     v_par     text := pg_catalog.current_setting('citus.force_max_query_parallelization');
 BEGIN
-    -- one connection per task, not Citus's slow start from one per worker
-    -- (every task is long)
-    PERFORM pg_catalog.set_config('citus.force_max_query_parallelization', 'on', true);
+    IF per_worker THEN
+        -- to the end of the transaction (is_local): the builders that follow
+        -- must not open a second connection to a worker
+        PERFORM pg_catalog.set_config('citus.max_adaptive_executor_pool_size', '1', true);
+    ELSE
+        -- one connection per task, not Citus's slow start from one per
+        -- worker (every task is long)
+        PERFORM pg_catalog.set_config('citus.force_max_query_parallelization', 'on', true);
+    END IF;
+    LOCK TABLE elt_raw.users, elt_raw.subscriptions, elt_raw.usage IN ACCESS EXCLUSIVE MODE;
     SELECT sum(r.users_rows), sum(r.subscriptions_rows), sum(r.usage_rows), array_agg(r.hash_lo)
       INTO users_rows, subscriptions_rows, usage_rows, v_ran
     FROM elt.shard_groups d
     CROSS JOIN LATERAL elt.elt__fill_shard(elt__load_distributed.users, seed, as_of, start_date, d.user_id, params) r;
+    UPDATE elt.shard_groups d SET user_id = d.user_id;
     PERFORM pg_catalog.set_config('citus.force_max_query_parallelization', v_par, true);
     SELECT count(*) INTO v_missing
     FROM pg_catalog.pg_dist_shard u
@@ -210,8 +244,8 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date, jsonb) IS
-'Internal: elt_generate''s load of elt_raw.users, subscriptions and usage when they are Citus distributed tables: every shard group generated and loaded on its worker, in parallel, through a colocated driver table.';
+COMMENT ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date, jsonb, boolean) IS
+'Internal: elt_generate''s load of elt_raw.users, subscriptions and usage when they are Citus distributed tables: every shard group generated and loaded on its worker through a colocated driver table, all in parallel (per_worker false) or one connection per worker for the rest of the transaction, so that the mart builders can follow (per_worker true).';
 
 -- Internal: runs a DDL command on this node and on every worker's copy of
 -- the extension's tables (the tables are not Citus tables yet, so Citus
@@ -480,4 +514,4 @@ REVOKE ALL ON FUNCTION elt.elt__shard_group_keys() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__ddl_everywhere(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, integer, text, text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, bigint, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date, jsonb, boolean) FROM PUBLIC;

@@ -6,8 +6,8 @@
 # a single node given the same arguments; every mart builder gives a
 # single node's rows, built whole (elt_build_marts), from the refreshed days
 # on (elt_update_marts) and by elt_refresh itself; elt_generate with
-# build_marts is refused before anything changes; DROP EXTENSION elt CASCADE
-# leaves nothing on any node.
+# build_marts in the same call gives a single node's marts, and fails
+# without a trace; DROP EXTENSION elt CASCADE leaves nothing on any node.
 # Where Citus is not installed in the PostgreSQL under test (CI), one SKIP
 # line and exit 0.  Needs the suite's server (PGHOST/PGPORT/PGUSER) only to
 # ask whether Citus is installed.
@@ -154,11 +154,43 @@ psql -qAtX -d "$single" -c "SELECT status FROM elt_refresh(30)" >/dev/null
 same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
           "after elt_refresh(30) (marts updated by it, across a month end) every table has the checksum of a single node"
 
-# --- refused before anything changes ---
+# --- a failed elt_generate leaves every node as it was ---
+# (a constraint of the user's own on elt.run_log that elt_generate's last
+# statement violates, after every shard was loaded on its worker: the
+# workers' loads must roll back with it)
 sumsbefore=$(sums "$db" false true)
-check "$(sqlstate "SELECT count(*) FROM elt_generate(1500, 7, '2025-05-31')")" "0A000" \
-      "elt_generate with build_marts on a distributed warehouse raises 0A000"
-same_sums "$sumsbefore" "$(sums "$db" false true)" "the refused call changed nothing"
+q -c "ALTER TABLE elt.run_log ADD CONSTRAINT t_citus_no_generate CHECK (kind <> 'generate') NOT VALID" >/dev/null
+check "$(sqlstate "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30', build_marts => false)")" "23514" \
+      "elt_generate(build_marts => false) failing after the load raises the error"
+q -c "ALTER TABLE elt.run_log DROP CONSTRAINT t_citus_no_generate" >/dev/null
+# (the same on the single node: the failed calls use up the same run_log ids)
+psql -qAtX -d "$single" -c "ALTER TABLE elt.run_log ADD CONSTRAINT t_citus_no_generate CHECK (kind <> 'generate') NOT VALID" \
+     -c "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30', build_marts => false)" >/dev/null 2>&1
+psql -qAtX -d "$single" -c "ALTER TABLE elt.run_log DROP CONSTRAINT t_citus_no_generate" >/dev/null
+same_sums "$sumsbefore" "$(sums "$db" false true)" "the failed call changed nothing (the shards' loads rolled back on every worker)"
+
+# --- elt_generate with build_marts (the default) in one call ---
+# a call that fails in the mart build (a constraint of the user's own that
+# fct_saas_metrics_monthly, the last fact built, violates), after the load
+# and most builders: nothing changed on any node
+sumsbefore=$(sums "$db" false true)
+q -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly ADD CONSTRAINT t_citus_no_rows CHECK (false) NOT VALID" >/dev/null
+check "$(sqlstate "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30')")" "23514" \
+      "elt_generate with build_marts failing in its last builder raises the builder's error"
+q -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly DROP CONSTRAINT t_citus_no_rows" >/dev/null
+psql -qAtX -d "$single" -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly ADD CONSTRAINT t_citus_no_rows CHECK (false) NOT VALID" \
+     -c "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30')" >/dev/null 2>&1
+psql -qAtX -d "$single" -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly DROP CONSTRAINT t_citus_no_rows" >/dev/null
+same_sums "$sumsbefore" "$(sums "$db" false true)" "the failed call changed nothing (loaded shards and built marts rolled back)"
+# the one call: load and every builder in one transaction, as a single node
+gen="SELECT count(*) FROM elt_generate(1500, 7, '2025-05-31')"
+err=$(q -c "SET client_min_messages = warning" -c "$gen" 2>&1 >/dev/null)
+check "$err" "" "elt_generate with build_marts (the default) runs on a distributed warehouse"
+psql -qAtX -d "$single" -c "$gen" >/dev/null
+same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
+          "after elt_generate with build_marts every table (elt_mart included) has the checksum of a single node"
+check "$(q -c "SELECT marts_built FROM elt.settings") $(q -c "SELECT count(*) > 0 FROM elt_mart.fct_saas_metrics_monthly") $(q -c "SELECT count(*) > 0 FROM elt_mart.fct_usage_daily")" \
+      "t t t" "it recorded marts_built and filled the facts"
 
 # --- scheduling from the coordinator (pg_cron runs in this database) ---
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" >/dev/null 2>&1
