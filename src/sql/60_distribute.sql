@@ -16,7 +16,8 @@
 -- keys between distributed tables contain it too (those that cannot are
 -- dropped: their rows are built to satisfy them, see elt_distribute).  The
 -- copies of reference tables Citus keeps on the coordinator are not the
--- extension's, so dropping elt takes DROP EXTENSION elt CASCADE there.
+-- extension's when Citus creates them: elt_distribute makes them members
+-- (elt__adopt_placements), so a plain DROP EXTENSION elt drops everything.
 --
 -- Without Citus nothing here runs: elt_distribute refuses, and every other
 -- function takes its single-node path (elt.elt__distributed() is false).
@@ -355,6 +356,48 @@ COMMENT ON FUNCTION elt.elt__scd2_merge_citus(regclass, regclass, text[], timest
 -- For PUBLIC, as elt_scd2_merge is: it runs with the caller's privileges
 -- and does nothing the caller may not do (elt_scd2_merge checked them).
 
+-- Internal: makes the tables Citus keeps on this node for elt's Citus
+-- tables (the coordinator's copies of the reference tables, named
+-- <table>_<shardid>, in elt's schemas) members of the extension, so that a
+-- plain DROP EXTENSION elt drops them with the rest (Citus then removes
+-- the workers' shards through its drop trigger) instead of refusing
+-- because they sit in elt's schemas; pg_dump skips members, as it skips
+-- Citus's shards anyway.  Citus does not propagate ALTER EXTENSION ...
+-- ADD (its notice is silenced): the workers' shards stay Citus's, and
+-- Citus drops them.  Idempotent: copies already members are skipped.
+CREATE OR REPLACE FUNCTION elt.elt__adopt_placements()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET client_min_messages = warning
+AS $fn$
+DECLARE
+    r      record;
+    v_n    integer := 0;
+BEGIN
+    FOR r IN
+        SELECT pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) AS shard
+        FROM pg_catalog.pg_dist_shard s
+        JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
+        WHERE p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
+          AND (s.logicalrelid IN (SELECT c.tab FROM elt.elt__citus_tables() c)
+               OR s.logicalrelid = 'elt.shard_groups'::pg_catalog.regclass)
+        ORDER BY s.shardid
+    LOOP
+        CONTINUE WHEN r.shard IS NULL
+            OR EXISTS (SELECT FROM pg_catalog.pg_depend d
+                       JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'elt'
+                       WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = r.shard
+                         AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e');
+        EXECUTE pg_catalog.format('ALTER EXTENSION elt ADD TABLE %s', r.shard);
+        v_n := v_n + 1;
+    END LOOP;
+    RETURN v_n;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__adopt_placements() IS
+'Internal (Citus): makes this node''s copies of elt''s Citus tables (the coordinator''s reference-table placements) members of extension elt, so that DROP EXTENSION elt drops them; returns how many it added.';
+
 -- elt_distribute(): see the comment at the top of this file.
 CREATE OR REPLACE FUNCTION @extschema@.elt_distribute(shard_count integer DEFAULT NULL)
 RETURNS TABLE (table_name text, placement text)
@@ -501,6 +544,9 @@ BEGIN
     -- the lookups now, so that elt_generate finds them as they should be
     -- and writes no reference table before it loads the shards
     PERFORM elt.elt__sync_lookups();
+    -- the coordinator's copies of the reference tables become elt's, so
+    -- that DROP EXTENSION elt (without CASCADE) drops them
+    PERFORM elt.elt__adopt_placements();
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_distribute(integer) IS
@@ -510,6 +556,7 @@ REVOKE ALL ON FUNCTION elt.elt__raw_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__source(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__citus_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__distributed() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__adopt_placements() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__shard_group_keys() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__ddl_everywhere(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, integer, text, text, text, jsonb) FROM PUBLIC;
