@@ -116,7 +116,7 @@ check "$(q -c "SELECT sum(result::bigint) FROM run_command_on_shards('elt_raw.us
       "the shards hold every user once"
 
 # --- refresh: SCD2 merges into distributed tables ---
-check "$(q -c "SELECT status FROM elt_refresh(4)" 2>&1)" "ok" "elt_refresh(4) on the coordinator"
+check "$(q -c "SET client_min_messages = warning" -c "SELECT status FROM elt_refresh(4)" 2>&1)" "ok" "elt_refresh(4) on the coordinator"
 psql -qAtX -d "$single" -c "SELECT status FROM elt_refresh(4)" >/dev/null
 same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
           "after elt_refresh every table has the checksum of a single node"
@@ -126,7 +126,7 @@ check "$(q -c "SELECT count(*) FROM (SELECT user_id FROM elt_raw.users WHERE val
 # --- the mart builders on Citus: the rows of a single node ---
 # (elt_build_marts runs every builder, dimensions first; elt_update_marts
 # every builder from a day on; the same calls on the single node)
-err=$(q -c "SELECT count(*) FROM elt_build_marts()" 2>&1 >/dev/null)
+err=$(q -c "SET client_min_messages = warning" -c "SELECT count(*) FROM elt_build_marts()" 2>&1 >/dev/null)
 check "$err" "" "elt_build_marts (every builder) runs on the coordinator"
 psql -qAtX -d "$single" -c "SELECT count(*) FROM elt_build_marts()" >/dev/null
 check "$(q -c "SELECT count(*) FROM elt_mart.fct_mrr_monthly") $(q -c "SELECT count(*) FROM elt_mart.fct_kpi_daily") $(q -c "SELECT count(*) FROM elt_mart.fct_saas_metrics_monthly")" \
@@ -135,9 +135,9 @@ check "$(q -c "SELECT count(*) FROM elt_mart.fct_mrr_monthly") $(q -c "SELECT co
 same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
           "after elt_build_marts every table (elt_mart included) has the checksum of a single node"
 since=$(q -c "SELECT clock + 1 FROM elt.settings")
-check "$(q -c "SELECT status FROM elt_refresh(2)" 2>&1)" "ok" "elt_refresh(2) on the coordinator"
+check "$(q -c "SET client_min_messages = warning" -c "SELECT status FROM elt_refresh(2)" 2>&1)" "ok" "elt_refresh(2) on the coordinator"
 psql -qAtX -d "$single" -c "SELECT status FROM elt_refresh(2)" >/dev/null
-err=$(q -c "SELECT count(*) FROM elt_update_marts('$since')" 2>&1 >/dev/null)
+err=$(q -c "SET client_min_messages = warning" -c "SELECT count(*) FROM elt_update_marts('$since')" 2>&1 >/dev/null)
 check "$err" "" "elt_update_marts from the refreshed days on ($since) runs on the coordinator"
 psql -qAtX -d "$single" -c "SELECT count(*) FROM elt_update_marts('$since')" >/dev/null
 same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
@@ -149,7 +149,7 @@ check "$(q -c "SELECT count(*) FROM elt_mart.fct_kpi_daily WHERE date >= '$since
 # the elt_build_marts above): the same as a single node across a month end
 # (the monthly builders' incremental path)
 check "$(q -c "SELECT marts_built FROM elt.settings")" "t" "elt_build_marts recorded that elt_refresh keeps elt_mart up to date"
-check "$(q -c "SELECT status FROM elt_refresh(30)" 2>&1)" "ok" "elt_refresh(30) with the mart updates on the coordinator"
+check "$(q -c "SET client_min_messages = warning" -c "SELECT status FROM elt_refresh(30)" 2>&1)" "ok" "elt_refresh(30) with the mart updates on the coordinator"
 psql -qAtX -d "$single" -c "SELECT status FROM elt_refresh(30)" >/dev/null
 same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
           "after elt_refresh(30) (marts updated by it, across a month end) every table has the checksum of a single node"
