@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scale-out benchmark (issue 17): elt_generate of 200,000 users (elt_raw
-# only: build_marts => false, the marts are not built on Citus yet) on the
+# only: build_marts => false, the parallel load per shard group) on the
 # single node of scripts/bench.sh, then on a Citus coordinator with 1 and
 # with 2 workers on this machine (scripts/citus.sh, the same PostgreSQL
 # settings plus citus preloaded), with elt_distribute(shard_count).  Prints

@@ -126,15 +126,6 @@ BEGIN
     IF build_marts IS NULL THEN
         RAISE EXCEPTION 'build_marts must not be NULL' USING ERRCODE = '22004';
     END IF;
-    -- On Citus the shards are loaded over one connection per shard, which
-    -- hold their shards' locks to the end of the transaction; the mart
-    -- builders' joins of reference and distributed tables then need two
-    -- connections to one shard, which Citus refuses (or deadlocks on).
-    IF build_marts AND elt.elt__distributed() THEN
-        RAISE EXCEPTION 'elt_generate cannot build elt_mart in its own transaction on a Citus distributed warehouse'
-            USING ERRCODE = '0A000',
-                  HINT = 'Generate with build_marts => false, then SELECT * FROM elt_build_marts(); in a separate transaction (every builder runs there), or elt_update_marts after a refresh.';
-    END IF;
     PERFORM elt.elt__estimate(users, seed, as_of, start_date, params, build_marts);
 
     -- one generate or refresh at a time (a refresh that finds this lock
@@ -156,8 +147,10 @@ BEGIN
         -- (once a reference table is written in a transaction, Citus runs
         -- later queries over one connection per worker, which would load a
         -- worker's shards one at a time).  Each shard is emptied by the
-        -- worker that loads it.
-        v_raw := elt.elt__load_distributed(users, seed, as_of, v_start, params);
+        -- worker that loads it.  With build_marts, over one connection per
+        -- worker (see elt__load_distributed): the builders then run in this
+        -- transaction over those connections.
+        v_raw := elt.elt__load_distributed(users, seed, as_of, v_start, params, build_marts);
     ELSE
         TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
         v_raw := elt.elt__load_raw(users, seed, as_of, v_start, params);

@@ -16,7 +16,8 @@
 -- keys between distributed tables contain it too (those that cannot are
 -- dropped: their rows are built to satisfy them, see elt_distribute).  The
 -- copies of reference tables Citus keeps on the coordinator are not the
--- extension's, so dropping elt takes DROP EXTENSION elt CASCADE there.
+-- extension's when Citus creates them: elt_distribute makes them members
+-- (elt__adopt_placements), so a plain DROP EXTENSION elt drops everything.
 --
 -- Without Citus nothing here runs: elt_distribute refuses, and every other
 -- function takes its single-node path (elt.elt__distributed() is false).
@@ -114,7 +115,8 @@ COMMENT ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, in
 -- loader writes frozen rows into a table truncated in its own
 -- transaction), loads their users and analyzes them (in parallel on
 -- every worker; ANALYZE of a distributed table from the coordinator
--- visits the shards one by one).  Returns the rows and the group's hash
+-- visits the shards one by one), with a statistics target shared out
+-- among the shard groups.  Returns the rows and the group's hash
 -- range (its lower bound), so the caller can see that every group ran.
 CREATE OR REPLACE FUNCTION elt.elt__fill_shard(
     users integer, seed bigint, as_of date, start_date date, key bigint, params jsonb,
@@ -126,6 +128,8 @@ DECLARE
     v_hash   integer := pg_catalog.worker_hash(key);
     v_hi     integer;
     v_shards text[];
+    v_groups bigint;
+    v_target text := pg_catalog.current_setting('default_statistics_target');
 BEGIN
     SELECT min(s.shardminvalue::integer), min(s.shardmaxvalue::integer),
            array_agg(c.relname || '_' || s.shardid ORDER BY c.ord)
@@ -141,7 +145,18 @@ BEGIN
     EXECUTE pg_catalog.format('TRUNCATE elt_raw.%I, elt_raw.%I, elt_raw.%I', v_shards[3], v_shards[2], v_shards[1]);
     SELECT * INTO users_rows, subscriptions_rows, usage_rows
     FROM elt.elt__load_shard(users, seed, as_of, start_date, hash_lo, v_hi, v_shards[1], v_shards[2], v_shards[3], params);
+    -- ANALYZE samples 300 x default_statistics_target rows whatever the
+    -- table's size, so analyzing every shard with the target of a single
+    -- node would cost the shard count times a single node's ANALYZE (with
+    -- 4 shards about a sixth of a task's time): the target is divided by
+    -- the number of shard groups (at least 10), so that the samples of all
+    -- shards together are a single node's.  Only for this ANALYZE.
+    SELECT pg_catalog.count(*) INTO v_groups
+    FROM pg_catalog.pg_dist_shard s WHERE s.logicalrelid = 'elt_raw.users'::pg_catalog.regclass;
+    PERFORM pg_catalog.set_config('default_statistics_target',
+                                  GREATEST(10, v_target::integer / GREATEST(v_groups, 1))::text, true);
     EXECUTE pg_catalog.format('ANALYZE elt_raw.%I, elt_raw.%I, elt_raw.%I', v_shards[1], v_shards[2], v_shards[3]);
+    PERFORM pg_catalog.set_config('default_statistics_target', v_target, true);
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, bigint, jsonb) IS
@@ -172,16 +187,42 @@ COMMENT ON FUNCTION elt.elt__shard_group_keys() IS
 -- Internal: elt_generate's load on a distributed warehouse.  One query
 -- over the driver table elt.shard_groups (colocated with elt_raw.users,
 -- one user_id per shard group, filled by elt_distribute) runs
--- elt__fill_shard as one task per shard group, on the worker holding it,
--- all in parallel: every worker generates exactly its users and writes
--- them locally.  The driver is not read or written before in this
--- transaction: a shard read or written in a transaction is then used
--- through the same connection, one per worker, which would run the tasks
--- of a worker one at a time.  Afterwards: every shard group must have run
--- (shards split since elt_distribute would leave new groups without a
--- driver row).
+-- elt__fill_shard as one task per shard group, on the worker holding it:
+-- every worker generates exactly its users and writes them locally.  The
+-- driver is not read or written before in this transaction: a shard read
+-- or written in a transaction is then used through the same connection.
+--
+-- per_worker = false: one connection per task, all tasks in parallel.  The
+-- loaded rows are visible only to the connection that wrote them, until
+-- commit, so the rest of the transaction must reach each shard group
+-- through its task's connection; a later write to a reference table
+-- (which Citus sends over one connection per worker, and through which it
+-- then reads every reference table there) makes any query joining a
+-- reference table with that worker's shards need two connections: Citus
+-- refuses ("cannot perform query with placements that were modified over
+-- multiple connections") or deadlocks on the truncated shards.  So the
+-- mart builders cannot follow in the same transaction.
+-- per_worker = true (elt_generate with build_marts): one connection per
+-- worker for the rest of the transaction (citus.max_adaptive_executor_pool_size
+-- = 1), each worker loading its shard groups one after another; every
+-- later query of the transaction then reaches a worker's shards and
+-- reference tables through that one connection, so the builders can run.
+--
+-- Atomicity: to Citus the load is a read-only query, which outside an
+-- explicit transaction block gets no remote transaction (every task would
+-- commit on its own, and a later error or cancel of elt_generate would
+-- leave the new rows).  LOCK TABLE of a distributed table starts Citus's
+-- coordinated transaction (the lock goes to every node), so the tasks run
+-- in it; ACCESS EXCLUSIVE, as the TRUNCATE of a single node.  After the
+-- load, a write of the driver's rows over the load's connections makes
+-- Citus count them as writers: they take part in its two-phase commit,
+-- and every later query of the transaction must reach a shard group
+-- through its load's connection (the only one that sees the new rows).
+--
+-- Afterwards: every shard group must have run (shards split since
+-- elt_distribute would leave new groups without a driver row).
 CREATE OR REPLACE FUNCTION elt.elt__load_distributed(
-    users integer, seed bigint, as_of date, start_date date, params jsonb,
+    users integer, seed bigint, as_of date, start_date date, params jsonb, per_worker boolean,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -191,13 +232,21 @@ DECLARE
     v_missing bigint;
     v_par     text := pg_catalog.current_setting('citus.force_max_query_parallelization');
 BEGIN
-    -- one connection per task, not Citus's slow start from one per worker
-    -- (every task is long)
-    PERFORM pg_catalog.set_config('citus.force_max_query_parallelization', 'on', true);
+    IF per_worker THEN
+        -- to the end of the transaction (is_local): the builders that follow
+        -- must not open a second connection to a worker
+        PERFORM pg_catalog.set_config('citus.max_adaptive_executor_pool_size', '1', true);
+    ELSE
+        -- one connection per task, not Citus's slow start from one per
+        -- worker (every task is long)
+        PERFORM pg_catalog.set_config('citus.force_max_query_parallelization', 'on', true);
+    END IF;
+    LOCK TABLE elt_raw.users, elt_raw.subscriptions, elt_raw.usage IN ACCESS EXCLUSIVE MODE;
     SELECT sum(r.users_rows), sum(r.subscriptions_rows), sum(r.usage_rows), array_agg(r.hash_lo)
       INTO users_rows, subscriptions_rows, usage_rows, v_ran
     FROM elt.shard_groups d
     CROSS JOIN LATERAL elt.elt__fill_shard(elt__load_distributed.users, seed, as_of, start_date, d.user_id, params) r;
+    UPDATE elt.shard_groups d SET user_id = d.user_id;
     PERFORM pg_catalog.set_config('citus.force_max_query_parallelization', v_par, true);
     SELECT count(*) INTO v_missing
     FROM pg_catalog.pg_dist_shard u
@@ -210,8 +259,8 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date, jsonb) IS
-'Internal: elt_generate''s load of elt_raw.users, subscriptions and usage when they are Citus distributed tables: every shard group generated and loaded on its worker, in parallel, through a colocated driver table.';
+COMMENT ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date, jsonb, boolean) IS
+'Internal: elt_generate''s load of elt_raw.users, subscriptions and usage when they are Citus distributed tables: every shard group generated and loaded on its worker through a colocated driver table, all in parallel (per_worker false) or one connection per worker for the rest of the transaction, so that the mart builders can follow (per_worker true).';
 
 -- Internal: runs a DDL command on this node and on every worker's copy of
 -- the extension's tables (the tables are not Citus tables yet, so Citus
@@ -320,6 +369,48 @@ COMMENT ON FUNCTION elt.elt__scd2_merge_citus(regclass, regclass, text[], timest
 'Internal: elt_scd2_merge into a Citus table: the versions of the keys it can touch merged in a local copy and written back.';
 -- For PUBLIC, as elt_scd2_merge is: it runs with the caller's privileges
 -- and does nothing the caller may not do (elt_scd2_merge checked them).
+
+-- Internal: makes the tables Citus keeps on this node for elt's Citus
+-- tables (the coordinator's copies of the reference tables, named
+-- <table>_<shardid>, in elt's schemas) members of the extension, so that a
+-- plain DROP EXTENSION elt drops them with the rest (Citus then removes
+-- the workers' shards through its drop trigger) instead of refusing
+-- because they sit in elt's schemas; pg_dump skips members, as it skips
+-- Citus's shards anyway.  Citus does not propagate ALTER EXTENSION ...
+-- ADD (its notice is silenced): the workers' shards stay Citus's, and
+-- Citus drops them.  Idempotent: copies already members are skipped.
+CREATE OR REPLACE FUNCTION elt.elt__adopt_placements()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET client_min_messages = warning
+AS $fn$
+DECLARE
+    r      record;
+    v_n    integer := 0;
+BEGIN
+    FOR r IN
+        SELECT pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) AS shard
+        FROM pg_catalog.pg_dist_shard s
+        JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
+        WHERE p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
+          AND (s.logicalrelid IN (SELECT c.tab FROM elt.elt__citus_tables() c)
+               OR s.logicalrelid = 'elt.shard_groups'::pg_catalog.regclass)
+        ORDER BY s.shardid
+    LOOP
+        CONTINUE WHEN r.shard IS NULL
+            OR EXISTS (SELECT FROM pg_catalog.pg_depend d
+                       JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'elt'
+                       WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = r.shard
+                         AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e');
+        EXECUTE pg_catalog.format('ALTER EXTENSION elt ADD TABLE %s', r.shard);
+        v_n := v_n + 1;
+    END LOOP;
+    RETURN v_n;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__adopt_placements() IS
+'Internal (Citus): makes this node''s copies of elt''s Citus tables (the coordinator''s reference-table placements) members of extension elt, so that DROP EXTENSION elt drops them; returns how many it added.';
 
 -- elt_distribute(): see the comment at the top of this file.
 CREATE OR REPLACE FUNCTION @extschema@.elt_distribute(shard_count integer DEFAULT NULL)
@@ -467,6 +558,9 @@ BEGIN
     -- the lookups now, so that elt_generate finds them as they should be
     -- and writes no reference table before it loads the shards
     PERFORM elt.elt__sync_lookups();
+    -- the coordinator's copies of the reference tables become elt's, so
+    -- that DROP EXTENSION elt (without CASCADE) drops them
+    PERFORM elt.elt__adopt_placements();
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_distribute(integer) IS
@@ -476,8 +570,9 @@ REVOKE ALL ON FUNCTION elt.elt__raw_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__source(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__citus_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__distributed() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__adopt_placements() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__shard_group_keys() FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__ddl_everywhere(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__load_shard(integer, bigint, date, date, integer, integer, text, text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__fill_shard(integer, bigint, date, date, bigint, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__load_distributed(integer, bigint, date, date, jsonb, boolean) FROM PUBLIC;

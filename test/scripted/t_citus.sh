@@ -6,8 +6,8 @@
 # a single node given the same arguments; every mart builder gives a
 # single node's rows, built whole (elt_build_marts), from the refreshed days
 # on (elt_update_marts) and by elt_refresh itself; elt_generate with
-# build_marts is refused before anything changes; DROP EXTENSION elt CASCADE
-# leaves nothing on any node.
+# build_marts in the same call gives a single node's marts, and fails
+# without a trace; a plain DROP EXTENSION elt leaves nothing on any node.
 # Where Citus is not installed in the PostgreSQL under test (CI), one SKIP
 # line and exit 0.  Needs the suite's server (PGHOST/PGPORT/PGUSER) only to
 # ask whether Citus is installed.
@@ -116,7 +116,7 @@ check "$(q -c "SELECT sum(result::bigint) FROM run_command_on_shards('elt_raw.us
       "the shards hold every user once"
 
 # --- refresh: SCD2 merges into distributed tables ---
-check "$(q -c "SELECT status FROM elt_refresh(4)" 2>&1)" "ok" "elt_refresh(4) on the coordinator"
+check "$(q -c "SET client_min_messages = warning" -c "SELECT status FROM elt_refresh(4)" 2>&1)" "ok" "elt_refresh(4) on the coordinator"
 psql -qAtX -d "$single" -c "SELECT status FROM elt_refresh(4)" >/dev/null
 same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
           "after elt_refresh every table has the checksum of a single node"
@@ -126,7 +126,7 @@ check "$(q -c "SELECT count(*) FROM (SELECT user_id FROM elt_raw.users WHERE val
 # --- the mart builders on Citus: the rows of a single node ---
 # (elt_build_marts runs every builder, dimensions first; elt_update_marts
 # every builder from a day on; the same calls on the single node)
-err=$(q -c "SELECT count(*) FROM elt_build_marts()" 2>&1 >/dev/null)
+err=$(q -c "SET client_min_messages = warning" -c "SELECT count(*) FROM elt_build_marts()" 2>&1 >/dev/null)
 check "$err" "" "elt_build_marts (every builder) runs on the coordinator"
 psql -qAtX -d "$single" -c "SELECT count(*) FROM elt_build_marts()" >/dev/null
 check "$(q -c "SELECT count(*) FROM elt_mart.fct_mrr_monthly") $(q -c "SELECT count(*) FROM elt_mart.fct_kpi_daily") $(q -c "SELECT count(*) FROM elt_mart.fct_saas_metrics_monthly")" \
@@ -135,9 +135,9 @@ check "$(q -c "SELECT count(*) FROM elt_mart.fct_mrr_monthly") $(q -c "SELECT co
 same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
           "after elt_build_marts every table (elt_mart included) has the checksum of a single node"
 since=$(q -c "SELECT clock + 1 FROM elt.settings")
-check "$(q -c "SELECT status FROM elt_refresh(2)" 2>&1)" "ok" "elt_refresh(2) on the coordinator"
+check "$(q -c "SET client_min_messages = warning" -c "SELECT status FROM elt_refresh(2)" 2>&1)" "ok" "elt_refresh(2) on the coordinator"
 psql -qAtX -d "$single" -c "SELECT status FROM elt_refresh(2)" >/dev/null
-err=$(q -c "SELECT count(*) FROM elt_update_marts('$since')" 2>&1 >/dev/null)
+err=$(q -c "SET client_min_messages = warning" -c "SELECT count(*) FROM elt_update_marts('$since')" 2>&1 >/dev/null)
 check "$err" "" "elt_update_marts from the refreshed days on ($since) runs on the coordinator"
 psql -qAtX -d "$single" -c "SELECT count(*) FROM elt_update_marts('$since')" >/dev/null
 same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
@@ -149,16 +149,48 @@ check "$(q -c "SELECT count(*) FROM elt_mart.fct_kpi_daily WHERE date >= '$since
 # the elt_build_marts above): the same as a single node across a month end
 # (the monthly builders' incremental path)
 check "$(q -c "SELECT marts_built FROM elt.settings")" "t" "elt_build_marts recorded that elt_refresh keeps elt_mart up to date"
-check "$(q -c "SELECT status FROM elt_refresh(30)" 2>&1)" "ok" "elt_refresh(30) with the mart updates on the coordinator"
+check "$(q -c "SET client_min_messages = warning" -c "SELECT status FROM elt_refresh(30)" 2>&1)" "ok" "elt_refresh(30) with the mart updates on the coordinator"
 psql -qAtX -d "$single" -c "SELECT status FROM elt_refresh(30)" >/dev/null
 same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
           "after elt_refresh(30) (marts updated by it, across a month end) every table has the checksum of a single node"
 
-# --- refused before anything changes ---
+# --- a failed elt_generate leaves every node as it was ---
+# (a constraint of the user's own on elt.run_log that elt_generate's last
+# statement violates, after every shard was loaded on its worker: the
+# workers' loads must roll back with it)
 sumsbefore=$(sums "$db" false true)
-check "$(sqlstate "SELECT count(*) FROM elt_generate(1500, 7, '2025-05-31')")" "0A000" \
-      "elt_generate with build_marts on a distributed warehouse raises 0A000"
-same_sums "$sumsbefore" "$(sums "$db" false true)" "the refused call changed nothing"
+q -c "ALTER TABLE elt.run_log ADD CONSTRAINT t_citus_no_generate CHECK (kind <> 'generate') NOT VALID" >/dev/null
+check "$(sqlstate "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30', build_marts => false)")" "23514" \
+      "elt_generate(build_marts => false) failing after the load raises the error"
+q -c "ALTER TABLE elt.run_log DROP CONSTRAINT t_citus_no_generate" >/dev/null
+# (the same on the single node: the failed calls use up the same run_log ids)
+psql -qAtX -d "$single" -c "ALTER TABLE elt.run_log ADD CONSTRAINT t_citus_no_generate CHECK (kind <> 'generate') NOT VALID" \
+     -c "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30', build_marts => false)" >/dev/null 2>&1
+psql -qAtX -d "$single" -c "ALTER TABLE elt.run_log DROP CONSTRAINT t_citus_no_generate" >/dev/null
+same_sums "$sumsbefore" "$(sums "$db" false true)" "the failed call changed nothing (the shards' loads rolled back on every worker)"
+
+# --- elt_generate with build_marts (the default) in one call ---
+# a call that fails in the mart build (a constraint of the user's own that
+# fct_saas_metrics_monthly, the last fact built, violates), after the load
+# and most builders: nothing changed on any node
+sumsbefore=$(sums "$db" false true)
+q -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly ADD CONSTRAINT t_citus_no_rows CHECK (false) NOT VALID" >/dev/null
+check "$(sqlstate "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30')")" "23514" \
+      "elt_generate with build_marts failing in its last builder raises the builder's error"
+q -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly DROP CONSTRAINT t_citus_no_rows" >/dev/null
+psql -qAtX -d "$single" -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly ADD CONSTRAINT t_citus_no_rows CHECK (false) NOT VALID" \
+     -c "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30')" >/dev/null 2>&1
+psql -qAtX -d "$single" -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly DROP CONSTRAINT t_citus_no_rows" >/dev/null
+same_sums "$sumsbefore" "$(sums "$db" false true)" "the failed call changed nothing (loaded shards and built marts rolled back)"
+# the one call: load and every builder in one transaction, as a single node
+gen="SELECT count(*) FROM elt_generate(1500, 7, '2025-05-31')"
+err=$(q -c "SET client_min_messages = warning" -c "$gen" 2>&1 >/dev/null)
+check "$err" "" "elt_generate with build_marts (the default) runs on a distributed warehouse"
+psql -qAtX -d "$single" -c "$gen" >/dev/null
+same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums "$db" false true | grep -v '^elt.shard_groups ')" \
+          "after elt_generate with build_marts every table (elt_mart included) has the checksum of a single node"
+check "$(q -c "SELECT marts_built FROM elt.settings") $(q -c "SELECT count(*) > 0 FROM elt_mart.fct_saas_metrics_monthly") $(q -c "SELECT count(*) > 0 FROM elt_mart.fct_usage_daily")" \
+      "t t t" "it recorded marts_built and filled the facts"
 
 # --- scheduling from the coordinator (pg_cron runs in this database) ---
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" >/dev/null 2>&1
@@ -167,14 +199,33 @@ check "$(q -c "SELECT count(*) FROM cron.job WHERE jobname = 'elt-refresh' AND d
       "elt_schedule creates the refresh job on the coordinator"
 q -c "SELECT elt_unschedule()" >/dev/null 2>&1
 
-# --- DROP EXTENSION elt CASCADE: nothing left on any node ---
-q -c "SET client_min_messages = warning" -c "DROP EXTENSION elt CASCADE" >/dev/null 2>"$work/drop.err" \
-    && ok "DROP EXTENSION elt CASCADE on the coordinator" || { notok "DROP EXTENSION elt CASCADE"; sed 's/^/#   /' "$work/drop.err"; }
+# --- DROP EXTENSION elt (no CASCADE): nothing left on any node ---
+# (Citus hides shards from pg_class unless asked to show them)
+elt_rels() {
+    psql -qAtX -p "$1" -d "$db" -c "SET citus.show_shards_for_app_name_prefixes = '*'" \
+         -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('elt', 'elt_raw', 'elt_mart')"
+}
+check "$(psql -qAtX -d "$db" -c "SET citus.show_shards_for_app_name_prefixes = '*'" \
+             -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname IN ('elt', 'elt_raw', 'elt_mart') AND c.relkind = 'r'
+                   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                                     AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'elt') AND d.deptype = 'e')")" \
+      "0" "every table in elt's schemas on the coordinator (Citus's copies of the reference tables too) is a member of elt"
+dump=$(pg_dump -h 127.0.0.1 -p "$base" -U postgres -s "$db" 2>&1)
+check "$(echo "$dump" | grep -c 'CREATE EXTENSION IF NOT EXISTS elt') $(echo "$dump" | grep -cE 'CREATE TABLE elt(_raw|_mart)?\.')" "1 0" \
+      "pg_dump of the coordinator: CREATE EXTENSION elt, no table of elt's schemas (no shard either)"
+q -c "CREATE VIEW public.t_citus_dates AS SELECT date FROM elt_mart.dim_date" >/dev/null
+check "$(sqlstate "DROP EXTENSION elt")" "2BP01" "DROP EXTENSION elt still refuses while an object of the user's own depends on elt"
+q -c "DROP VIEW public.t_citus_dates" >/dev/null
+q -c "SET client_min_messages = warning" -c "DROP EXTENSION elt" >/dev/null 2>"$work/drop.err" \
+    && ok "DROP EXTENSION elt (without CASCADE) on the coordinator" || { notok "DROP EXTENSION elt"; sed 's/^/#   /' "$work/drop.err"; }
 left=""
 for p in 0 1 2; do
-    left="$left$(psql -qAtX -p $((base + p)) -d "$db" -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('elt', 'elt_raw', 'elt_mart')") "
+    left="$left$(elt_rels $((base + p))) "
 done
 check "$left" "0 0 0 " "no table of elt and no shard is left on any node"
+check "$(for p in 0 1 2; do psql -qAtX -p $((base + p)) -d "$db" -c "SELECT count(*) FROM pg_extension WHERE extname = 'elt'"; done | tr '\n' ' ')" \
+      "0 0 0 " "elt is gone from every node"
 check "$(q -c "SELECT count(*) FROM pg_dist_partition")" "0" "no Citus table is left"
 
 [ "$fails" -eq 0 ]
