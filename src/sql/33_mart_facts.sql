@@ -629,16 +629,20 @@ BEGIN
         SELECT x.user_id, max(x.usage_date) FROM elt_raw.usage x
         WHERE x.usage_date BETWEEN v_lo AND w.clock
         GROUP BY x.user_id
-        ON CONFLICT (user_id) DO UPDATE SET last_active = excluded.last_active;
+        -- (prev_active: the day before, for the cohort builder's users
+        -- first active in the month)
+        ON CONFLICT (user_id) DO UPDATE SET (last_active, prev_active) = (excluded.last_active, a.last_active);
     ELSE
         EXECUTE elt.elt__merge_sql('elt.mart_last_active'::pg_catalog.regclass, $q$
-            SELECT x.user_id, max(x.usage_date) AS last_active FROM elt_raw.usage x
+            SELECT x.user_id, max(x.usage_date) AS last_active, NULL::date AS prev_active FROM elt_raw.usage x
             WHERE x.usage_date <= $1
             GROUP BY x.user_id
         $q$, 't.user_id <> -1'::pg_catalog.text) INTO v_tot USING w.clock;
     END IF;
-    INSERT INTO elt.mart_last_active AS a (user_id, last_active) VALUES (-1, w.clock)
-    ON CONFLICT (user_id) DO UPDATE SET last_active = excluded.last_active;
+    -- the row of -1: through the clock, folded from v_lo - 1 (NULL: rebuilt)
+    INSERT INTO elt.mart_last_active AS a (user_id, last_active, prev_active)
+    VALUES (-1, w.clock, CASE WHEN v_act THEN v_lo - 1 END)
+    ON CONFLICT (user_id) DO UPDATE SET (last_active, prev_active) = (excluded.last_active, excluded.prev_active);
     RETURN n_del + n_ins;
 END
 $fn$;

@@ -18,7 +18,10 @@
 -- fct_mrr_monthly, whose rows of those months are final and which
 -- elt__build updates before these tables (same measurement: a user's row
 -- with mrr > 0 is a paying month).  Measuring every month again cost
--- seconds per day at 100k users.
+-- seconds per day at 100k users.  When every new day is in the clock's
+-- month (single node), an update reads less still: the cohorts add the
+-- changed users' difference to the rows measured the day before (see the
+-- builder).
 
 ------------------------------------------------------------------------------
 -- Internal: the first month an update from since rewrites (the first month
@@ -69,6 +72,9 @@ DECLARE
     n_del  bigint;
     n_ins  bigint;
     v_act  boolean;
+    v_m    date;
+    v_b    date;
+    v_delta boolean;
 BEGIN
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
@@ -88,88 +94,206 @@ BEGIN
     -- is generated user by user)
     v_act := since IS NOT NULL AND v_lo = date_trunc('month', w.clock::timestamp)::date
              AND (SELECT a.last_active FROM elt.mart_last_active a WHERE a.user_id = -1) = w.clock;
+    -- Update from what the new days changed (single node): every new day
+    -- is in the clock's month (v_m), which is the only month written, the
+    -- rows of the month holding since - 1 (v_b: v_m, or on the 1st the
+    -- final month before) were measured on since - 1, and
+    -- elt.mart_last_active was folded from since - 1 (its prev_active).
+    v_m := date_trunc('month', w.clock::timestamp)::date;
+    v_b := date_trunc('month', (since - 1)::timestamp)::date;
+    v_delta := since IS NOT NULL AND NOT elt.elt__distributed()
+        AND date_trunc('month', since::timestamp)::date = v_m AND v_lo = v_m
+        AND COALESCE((SELECT min(d.date) = since - 1 AND max(d.date) = since - 1
+                      FROM elt_mart.fct_cohort_retention f
+                      JOIN elt_mart.dim_date d ON d.date_key = f.date_key
+                      WHERE f.month_start = v_b), false)
+        AND EXISTS (SELECT 1 FROM elt.mart_last_active a
+                    WHERE a.user_id = -1 AND a.last_active = w.clock AND a.prev_active = since - 1);
     v_fast := elt.elt__bulk_begin('elt_mart.fct_cohort_retention'::pg_catalog.regclass);
-    -- $1 since, $2 first month written, $3 first month of the window, $4 clock,
-    -- $5 users with usage from elt.mart_last_active
-    EXECUTE elt.elt__merge_sql('elt_mart.fct_cohort_retention'::pg_catalog.regclass, $q$
-    WITH months AS MATERIALIZED (
-        SELECT g::date AS month_start,
-               LEAST((g + interval '1 month' - interval '1 day')::date, $4) AS md
-        FROM generate_series($3::timestamp, date_trunc('month', $4::timestamp), interval '1 month') g
-    ),
-    paid AS MATERIALIZED (
-        -- incremental: only versions paid on a measurement day written
-        SELECT v.user_id, v.mrr AS price, v.start_date AS s, v.end_date AS e
-        FROM elt.subscription_spans v
-        WHERE v.mrr > 0 AND v.end_date > v.start_date AND ($1 IS NULL OR v.end_date > $2)
-    ),
-    um AS MATERIALIZED (
-        -- MRR of each paying user on each measurement day: measured for
-        -- the months written, read from fct_mrr_monthly for the months
-        -- before (incremental)
-        SELECT mo.month_start, pd.user_id, sum(pd.price) AS mrr
-        FROM months mo JOIN paid pd ON pd.s <= mo.md AND pd.e > mo.md
-        WHERE $1 IS NULL OR mo.month_start >= $2
-        GROUP BY mo.month_start, pd.user_id
-        UNION ALL
-        SELECT f.month_start, f.user_id, f.mrr
-        FROM elt_mart.fct_mrr_monthly f
-        WHERE $1 IS NOT NULL AND f.month_start < $2 AND f.mrr > 0
-    ),
-    members AS (
-        SELECT 'signup'::text AS kind, u.user_id, date_trunc('month', min(u.signup_date)::timestamp)::date AS cm
-        FROM elt_raw.users u
-        WHERE u.signup_date <= $4
-        GROUP BY u.user_id
-        UNION ALL
-        SELECT 'first_paid', um.user_id, min(um.month_start) FROM um GROUP BY um.user_id
-    ),
-    starting AS (
-        SELECT m.kind, m.user_id, m.cm, COALESCE(um.mrr, 0) AS smrr
-        FROM members m
-        LEFT JOIN um ON um.user_id = m.user_id AND um.month_start = m.cm
-        WHERE m.cm >= $3
-    ),
-    act AS (
-        -- users with usage per month (only the months written are needed)
-        SELECT DISTINCT x.user_id, date_trunc('month', x.usage_date::timestamp)::date AS month_start
-        FROM elt_raw.usage x
-        WHERE NOT $5 AND x.usage_date >= $2 AND x.usage_date <= $4
-        UNION ALL
-        SELECT a.user_id, $2 FROM elt.mart_last_active a
-        WHERE $5 AND a.user_id <> -1 AND a.last_active >= $2
-    ),
-    agg AS (
-        SELECT st.kind, st.cm, mo.month_start, mo.md,
-               count(*) AS accounts_start,
-               count(*) FILTER (WHERE CASE WHEN st.kind = 'first_paid' THEN um.user_id IS NOT NULL
-                                           ELSE act.user_id IS NOT NULL END) AS accounts_retained,
-               count(um.user_id) AS accounts_paying,
-               sum(st.smrr) AS starting_mrr,
-               COALESCE(sum(um.mrr), 0) AS mrr,
-               sum(LEAST(COALESCE(um.mrr, 0), st.smrr)) AS retained_mrr_gross
-        FROM starting st
-        JOIN months mo ON mo.month_start >= st.cm AND mo.month_start >= $2
-        LEFT JOIN um ON um.user_id = st.user_id AND um.month_start = mo.month_start
-        LEFT JOIN act ON act.user_id = st.user_id AND act.month_start = mo.month_start
-        GROUP BY st.kind, st.cm, mo.month_start, mo.md
-    )
-    SELECT a.kind AS cohort_kind, a.cm AS cohort_month,
-           ((EXTRACT(year FROM a.month_start) - EXTRACT(year FROM a.cm)) * 12
-            + EXTRACT(month FROM a.month_start) - EXTRACT(month FROM a.cm))::integer AS months_since,
-           a.month_start,
-           COALESCE(dc.date_key, -1) AS cohort_date_key, COALESCE(dd.date_key, -1) AS date_key,
-           a.accounts_start, a.accounts_retained, a.accounts_paying,
-           a.starting_mrr, a.mrr, a.retained_mrr_gross,
-           round(a.accounts_retained::numeric / NULLIF(a.accounts_start, 0), 6) AS logo_retention,
-           round(a.retained_mrr_gross / NULLIF(a.starting_mrr, 0), 6) AS gross_mrr_retention,
-           round(a.mrr / NULLIF(a.starting_mrr, 0), 6) AS net_mrr_retention
-    FROM agg a
-    LEFT JOIN elt_mart.dim_date dc ON dc.date = a.cm
-    LEFT JOIN elt_mart.dim_date dd ON dd.date = a.md
-    ORDER BY 1, 2, 3
-    $q$, '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
-        INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_act;
+    IF v_delta THEN
+        -- A row of month v_m is the row of v_b plus, for every user whose
+        -- MRR or cohort may have changed in the new days (paid versions
+        -- starting or ending then, signups: a superset, as an unchanged
+        -- user adds nothing), the user's part on the clock day less the
+        -- part on since - 1; for signup cohorts, retained users are those
+        -- of v_b (none on the 1st) plus those first active in v_m in the
+        -- new days.  A user's part: counted in the cohort, paying or not,
+        -- MRR, starting MRR (MRR of the cohort month: from fct_mrr_monthly
+        -- when final, else the MRR measured) and the lesser of the two.
+        -- Reads the changed users' versions and months, not every user.
+        -- $1 since, $2 v_m, $3 first month of the window, $4 clock, $5 v_b
+        EXECUTE elt.elt__merge_sql('elt_mart.fct_cohort_retention'::pg_catalog.regclass, $q$
+        WITH chg AS MATERIALIZED (
+            SELECT s.user_id FROM elt_raw.subscriptions s
+            WHERE s.mrr > 0 AND (s.valid_from > elt.elt__day_ts($1 - 1) OR s.valid_to > elt.elt__day_ts($1 - 1)
+                                 OR (s.end_date > $1 - 1 AND s.end_date <= $4))
+            UNION
+            SELECT u.user_id FROM elt_raw.users u
+            WHERE u.valid_from > elt.elt__day_ts($1 - 1) AND u.signup_date > $1 - 1
+        ),
+        u AS MATERIALIZED (
+            SELECT c.user_id, sg.scm_old, sg.scm_new,
+                   (SELECT min(f.month_start) FROM elt_mart.fct_mrr_monthly f
+                    WHERE f.user_id = c.user_id AND f.month_start < $5 AND f.mrr > 0) AS fp_b,
+                   (SELECT min(f.month_start) FROM elt_mart.fct_mrr_monthly f
+                    WHERE f.user_id = c.user_id AND f.month_start < $2 AND f.mrr > 0) AS fp_m,
+                   COALESCE(ms.mrr_old, 0) AS mrr_old, COALESCE(ms.mrr_new, 0) AS mrr_new
+            FROM chg c
+            CROSS JOIN LATERAL (
+                SELECT date_trunc('month', (min(x.signup_date) FILTER (WHERE x.signup_date <= $1 - 1))::timestamp)::date AS scm_old,
+                       date_trunc('month', (min(x.signup_date) FILTER (WHERE x.signup_date <= $4))::timestamp)::date AS scm_new
+                FROM elt_raw.users x WHERE x.user_id = c.user_id) sg
+            CROSS JOIN LATERAL (
+                SELECT sum(v.mrr) FILTER (WHERE v.start_date <= $1 - 1 AND v.end_date > $1 - 1) AS mrr_old,
+                       sum(v.mrr) FILTER (WHERE v.start_date <= $4 AND v.end_date > $4) AS mrr_new
+                FROM elt.subscription_spans v
+                WHERE v.user_id = c.user_id AND v.mrr > 0 AND v.end_date > v.start_date) ms
+        ),
+        part AS (
+            -- each changed user's parts: taken away (-1) from v_b's rows
+            -- as measured on since - 1, added (+1) as measured on the clock
+            SELECT k.kind, k.cm, k.sg, k.mrr,
+                   CASE WHEN k.cm < k.base
+                        THEN COALESCE((SELECT f.mrr FROM elt_mart.fct_mrr_monthly f
+                                       WHERE f.user_id = u.user_id AND f.month_start = k.cm), 0)
+                        ELSE k.mrr END AS smrr
+            FROM u
+            CROSS JOIN LATERAL (VALUES
+                ('signup'::text, u.scm_old, -1, u.mrr_old, $5::date),
+                ('signup', u.scm_new, 1, u.mrr_new, $2::date),
+                ('first_paid', COALESCE(u.fp_b, CASE WHEN u.mrr_old > 0 THEN $5::date END), -1, u.mrr_old, $5::date),
+                ('first_paid', COALESCE(u.fp_m, CASE WHEN u.mrr_new > 0 THEN $2::date END), 1, u.mrr_new, $2::date)
+            ) k(kind, cm, sg, mrr, base)
+            WHERE k.cm >= $3
+        ),
+        z AS (
+            SELECT t.cohort_kind AS kind, t.cohort_month AS cm, t.accounts_start::bigint AS n,
+                   CASE WHEN t.cohort_kind = 'first_paid' OR $5 = $2 THEN t.accounts_retained ELSE 0 END::bigint AS retained,
+                   t.accounts_paying::bigint AS paying, t.starting_mrr AS smrr, t.mrr, t.retained_mrr_gross AS rmg
+            FROM elt_mart.fct_cohort_retention t
+            WHERE t.month_start = $5
+            UNION ALL
+            SELECT p.kind, p.cm, p.sg, CASE WHEN p.kind = 'first_paid' AND p.mrr > 0 THEN p.sg ELSE 0 END,
+                   CASE WHEN p.mrr > 0 THEN p.sg ELSE 0 END, p.sg * p.smrr, p.sg * p.mrr, p.sg * LEAST(p.mrr, p.smrr)
+            FROM part p
+            UNION ALL
+            -- users first active in the month in the new days, by signup cohort
+            SELECT 'signup', sg.cm, 0, 1, 0, 0, 0, 0
+            FROM elt.mart_last_active a
+            CROSS JOIN LATERAL (
+                SELECT date_trunc('month', min(x.signup_date)::timestamp)::date AS cm
+                FROM elt_raw.users x WHERE x.user_id = a.user_id AND x.signup_date <= $4) sg
+            WHERE a.user_id <> -1 AND a.last_active >= $1 AND (a.prev_active IS NULL OR a.prev_active < $2)
+              AND sg.cm >= $3
+        ),
+        agg AS (
+            SELECT z.kind, z.cm, sum(z.n) AS accounts_start, sum(z.retained) AS accounts_retained,
+                   sum(z.paying) AS accounts_paying, sum(z.smrr) AS starting_mrr, sum(z.mrr) AS mrr,
+                   sum(z.rmg) AS retained_mrr_gross
+            FROM z
+            GROUP BY z.kind, z.cm
+            HAVING sum(z.n) > 0
+        )
+        SELECT a.kind AS cohort_kind, a.cm AS cohort_month,
+               ((EXTRACT(year FROM $2) - EXTRACT(year FROM a.cm)) * 12
+                + EXTRACT(month FROM $2) - EXTRACT(month FROM a.cm))::integer AS months_since,
+               $2 AS month_start,
+               COALESCE(dc.date_key, -1) AS cohort_date_key, COALESCE(dd.date_key, -1) AS date_key,
+               a.accounts_start, a.accounts_retained, a.accounts_paying,
+               a.starting_mrr, a.mrr, a.retained_mrr_gross,
+               round(a.accounts_retained::numeric / NULLIF(a.accounts_start, 0), 6) AS logo_retention,
+               round(a.retained_mrr_gross / NULLIF(a.starting_mrr, 0), 6) AS gross_mrr_retention,
+               round(a.mrr / NULLIF(a.starting_mrr, 0), 6) AS net_mrr_retention
+        FROM agg a
+        LEFT JOIN elt_mart.dim_date dc ON dc.date = a.cm
+        LEFT JOIN elt_mart.dim_date dd ON dd.date = $4
+        ORDER BY 1, 2, 3
+        $q$, '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+            INTO n_del, n_ins USING since, v_m, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_b;
+        RAISE DEBUG 'elt_build_fct_cohort_retention: % from the rows of % and the changed users', v_m, v_b;
+    ELSE
+        -- $1 since, $2 first month written, $3 first month of the window, $4 clock,
+        -- $5 users with usage from elt.mart_last_active
+        EXECUTE elt.elt__merge_sql('elt_mart.fct_cohort_retention'::pg_catalog.regclass, $q$
+        WITH months AS MATERIALIZED (
+            SELECT g::date AS month_start,
+                   LEAST((g + interval '1 month' - interval '1 day')::date, $4) AS md
+            FROM generate_series($3::timestamp, date_trunc('month', $4::timestamp), interval '1 month') g
+        ),
+        paid AS MATERIALIZED (
+            -- incremental: only versions paid on a measurement day written
+            SELECT v.user_id, v.mrr AS price, v.start_date AS s, v.end_date AS e
+            FROM elt.subscription_spans v
+            WHERE v.mrr > 0 AND v.end_date > v.start_date AND ($1 IS NULL OR v.end_date > $2)
+        ),
+        um AS MATERIALIZED (
+            -- MRR of each paying user on each measurement day: measured for
+            -- the months written, read from fct_mrr_monthly for the months
+            -- before (incremental)
+            SELECT mo.month_start, pd.user_id, sum(pd.price) AS mrr
+            FROM months mo JOIN paid pd ON pd.s <= mo.md AND pd.e > mo.md
+            WHERE $1 IS NULL OR mo.month_start >= $2
+            GROUP BY mo.month_start, pd.user_id
+            UNION ALL
+            SELECT f.month_start, f.user_id, f.mrr
+            FROM elt_mart.fct_mrr_monthly f
+            WHERE $1 IS NOT NULL AND f.month_start < $2 AND f.mrr > 0
+        ),
+        members AS (
+            SELECT 'signup'::text AS kind, u.user_id, date_trunc('month', min(u.signup_date)::timestamp)::date AS cm
+            FROM elt_raw.users u
+            WHERE u.signup_date <= $4
+            GROUP BY u.user_id
+            UNION ALL
+            SELECT 'first_paid', um.user_id, min(um.month_start) FROM um GROUP BY um.user_id
+        ),
+        starting AS (
+            SELECT m.kind, m.user_id, m.cm, COALESCE(um.mrr, 0) AS smrr
+            FROM members m
+            LEFT JOIN um ON um.user_id = m.user_id AND um.month_start = m.cm
+            WHERE m.cm >= $3
+        ),
+        act AS (
+            -- users with usage per month (only the months written are needed)
+            SELECT DISTINCT x.user_id, date_trunc('month', x.usage_date::timestamp)::date AS month_start
+            FROM elt_raw.usage x
+            WHERE NOT $5 AND x.usage_date >= $2 AND x.usage_date <= $4
+            UNION ALL
+            SELECT a.user_id, $2 FROM elt.mart_last_active a
+            WHERE $5 AND a.user_id <> -1 AND a.last_active >= $2
+        ),
+        agg AS (
+            SELECT st.kind, st.cm, mo.month_start, mo.md,
+                   count(*) AS accounts_start,
+                   count(*) FILTER (WHERE CASE WHEN st.kind = 'first_paid' THEN um.user_id IS NOT NULL
+                                               ELSE act.user_id IS NOT NULL END) AS accounts_retained,
+                   count(um.user_id) AS accounts_paying,
+                   sum(st.smrr) AS starting_mrr,
+                   COALESCE(sum(um.mrr), 0) AS mrr,
+                   sum(LEAST(COALESCE(um.mrr, 0), st.smrr)) AS retained_mrr_gross
+            FROM starting st
+            JOIN months mo ON mo.month_start >= st.cm AND mo.month_start >= $2
+            LEFT JOIN um ON um.user_id = st.user_id AND um.month_start = mo.month_start
+            LEFT JOIN act ON act.user_id = st.user_id AND act.month_start = mo.month_start
+            GROUP BY st.kind, st.cm, mo.month_start, mo.md
+        )
+        SELECT a.kind AS cohort_kind, a.cm AS cohort_month,
+               ((EXTRACT(year FROM a.month_start) - EXTRACT(year FROM a.cm)) * 12
+                + EXTRACT(month FROM a.month_start) - EXTRACT(month FROM a.cm))::integer AS months_since,
+               a.month_start,
+               COALESCE(dc.date_key, -1) AS cohort_date_key, COALESCE(dd.date_key, -1) AS date_key,
+               a.accounts_start, a.accounts_retained, a.accounts_paying,
+               a.starting_mrr, a.mrr, a.retained_mrr_gross,
+               round(a.accounts_retained::numeric / NULLIF(a.accounts_start, 0), 6) AS logo_retention,
+               round(a.retained_mrr_gross / NULLIF(a.starting_mrr, 0), 6) AS gross_mrr_retention,
+               round(a.mrr / NULLIF(a.starting_mrr, 0), 6) AS net_mrr_retention
+        FROM agg a
+        LEFT JOIN elt_mart.dim_date dc ON dc.date = a.cm
+        LEFT JOIN elt_mart.dim_date dd ON dd.date = a.md
+        ORDER BY 1, 2, 3
+        $q$, '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+            INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_act;
+    END IF;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_cohort_retention'::pg_catalog.regclass, 'month_start'::pg_catalog.name,
                               CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
     RETURN n_del + n_ins;
