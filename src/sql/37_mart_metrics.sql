@@ -19,9 +19,9 @@
 -- elt__build updates before these tables (same measurement: a user's row
 -- with mrr > 0 is a paying month).  Measuring every month again cost
 -- seconds per day at 100k users.  When every new day is in the clock's
--- month (single node), an update reads less still: the cohorts add the
--- changed users' difference to the rows measured the day before (see the
--- builder).
+-- month (single node), an update reads less still: the metrics sum
+-- fct_mrr_monthly's rows of the month, the cohorts add the changed users'
+-- difference to the rows measured the day before (see each builder).
 
 ------------------------------------------------------------------------------
 -- Internal: the first month an update from since rewrites (the first month
@@ -317,13 +317,218 @@ DECLARE
     v_fast boolean;
     n_del  bigint;
     n_ins  bigint;
+    v_m    date;
+    v_delta boolean;
+    v_free_start bigint;   -- the month's row measured on since - 1 (mid-month)
+    v_free_paid  bigint;
+    v_mm   text;
+    v_tail text;
+    v_spans text;
+    v_subs text;
 BEGIN
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
     IF elt.elt__month_final(since, v_lo) THEN
         v_lo := since;
     END IF;
+    -- only the clock's month (v_m) is written and every new day is in it
+    v_m := date_trunc('month', w.clock::timestamp)::date;
+    v_delta := since IS NOT NULL AND NOT elt.elt__distributed()
+               AND date_trunc('month', since::timestamp)::date = v_m AND v_lo = v_m;
+    IF v_delta AND since > v_m THEN
+        SELECT f.free_users_start, f.free_to_paid INTO v_free_start, v_free_paid
+        FROM elt_mart.fct_saas_metrics_monthly f
+        JOIN elt_mart.dim_date d ON d.date_key = f.date_key
+        WHERE f.month_start = v_m AND d.date = since - 1;
+    END IF;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass);
+    -- the sources: themselves on a single node, copies on the coordinator
+    -- on Citus (elt__source; what the statement reads of them)
+    v_spans := elt.elt__source('elt.subscription_spans', 'r.mrr > 0');
+    v_subs := elt.elt__source('elt_raw.subscriptions');
+    -- shared by both ways: the churn kind and the month's sums from mv
+    -- (each user's MRR, MRR the month before and movement), and the rows
+    -- from the months' aggregates (mm, trials, free)
+    v_mm := format($q$
+    churn AS MATERIALIZED (   -- (a few rows: not planned again per user)
+        -- involuntary: the user's last paid subscription version (latest
+        -- paid end up to the measurement day) ended on the day a cancelled
+        -- version with end_date = its own first day started (payment retries
+        -- gave up)
+        SELECT mv.month_start, mv.user_id, mv.prev,
+               EXISTS (SELECT 1 FROM %2$s c
+                       WHERE c.subscription_id = lp.subscription_id AND c.status = 'cancelled'
+                         AND c.end_date = elt.elt__ts_day(c.valid_from) AND c.end_date = lp.e) AS involuntary
+        FROM mv
+        -- (the user's versions through subscriptions_user_idx, not a scan
+        -- of paid per churned user)
+        CROSS JOIN LATERAL (SELECT pd.subscription_id, pd.end_date AS e FROM %1$s pd
+                            WHERE pd.user_id = mv.user_id AND pd.mrr > 0 AND pd.end_date > pd.start_date
+                              AND pd.start_date <= mv.md
+                            ORDER BY pd.end_date DESC, pd.subscription_id DESC LIMIT 1) lp
+        WHERE mv.movement = 'churn'
+    ),
+    mm AS (
+        -- (the sums per month, then the involuntary churn's per month: not
+        -- a join of every user with the churned ones)
+        SELECT a.month_start, a.mrr, a.starting_mrr, a.new_mrr, a.expansion_mrr, a.contraction_mrr,
+               a.churned_mrr - COALESCE(ci.mrr, 0) AS churned_voluntary_mrr,
+               ci.mrr AS churned_involuntary_mrr,
+               a.reactivation_mrr, a.customers_start, a.customers_end, a.new_customers,
+               a.reactivated_customers, a.churned_customers,
+               COALESCE(ci.n, 0) AS churned_involuntary_customers
+        FROM (SELECT mv.month_start,
+                     sum(mv.mrr) AS mrr, sum(mv.prev) AS starting_mrr,
+                     sum(mv.mrr) FILTER (WHERE mv.movement = 'new') AS new_mrr,
+                     sum(mv.mrr - mv.prev) FILTER (WHERE mv.movement = 'expansion') AS expansion_mrr,
+                     sum(mv.mrr - mv.prev) FILTER (WHERE mv.movement = 'contraction') AS contraction_mrr,
+                     sum(-mv.prev) FILTER (WHERE mv.movement = 'churn') AS churned_mrr,
+                     sum(mv.mrr) FILTER (WHERE mv.movement = 'reactivation') AS reactivation_mrr,
+                     count(*) FILTER (WHERE mv.prev > 0) AS customers_start,
+                     count(*) FILTER (WHERE mv.mrr > 0) AS customers_end,
+                     count(*) FILTER (WHERE mv.movement = 'new') AS new_customers,
+                     count(*) FILTER (WHERE mv.movement = 'reactivation') AS reactivated_customers,
+                     count(*) FILTER (WHERE mv.movement = 'churn') AS churned_customers
+              FROM mv
+              GROUP BY mv.month_start) a
+        LEFT JOIN (SELECT ch.month_start, sum(-ch.prev) AS mrr, count(*) AS n
+                   FROM churn ch WHERE ch.involuntary
+                   GROUP BY ch.month_start) ci ON ci.month_start = a.month_start
+    ),
+    $q$, v_spans, v_subs);
+    v_tail := $q$
+    r AS (
+        SELECT mo.month_start, mo.md,
+               COALESCE(mm.mrr, 0) AS mrr, COALESCE(mm.starting_mrr, 0) AS starting_mrr,
+               COALESCE(mm.new_mrr, 0) AS new_mrr, COALESCE(mm.expansion_mrr, 0) AS expansion_mrr,
+               COALESCE(mm.contraction_mrr, 0) AS contraction_mrr,
+               COALESCE(mm.churned_voluntary_mrr, 0) AS churned_voluntary_mrr,
+               COALESCE(mm.churned_involuntary_mrr, 0) AS churned_involuntary_mrr,
+               COALESCE(mm.reactivation_mrr, 0) AS reactivation_mrr,
+               COALESCE(mm.customers_start, 0) AS customers_start, COALESCE(mm.customers_end, 0) AS customers_end,
+               COALESCE(mm.new_customers, 0) AS new_customers, COALESCE(mm.reactivated_customers, 0) AS reactivated_customers,
+               COALESCE(mm.churned_customers, 0) AS churned_customers,
+               COALESCE(mm.churned_involuntary_customers, 0) AS churned_involuntary_customers,
+               tr.started, tr.ended, tr.converted,
+               COALESCE(fr.free_start, 0) AS free_start, COALESCE(fr.to_paid, 0) AS to_paid
+        FROM months mo
+        JOIN trials tr ON tr.month_start = mo.month_start
+        LEFT JOIN mm ON mm.month_start = mo.month_start
+        LEFT JOIN free fr ON fr.month_start = mo.month_start
+        WHERE mo.month_start >= $2
+    ),
+    q AS (
+        SELECT r.*,
+               r.churned_voluntary_mrr + r.churned_involuntary_mrr AS churned_mrr,
+               -(r.churned_voluntary_mrr + r.churned_involuntary_mrr + r.contraction_mrr) AS lost,
+               r.new_mrr + r.expansion_mrr + r.reactivation_mrr AS gained,
+               r.churned_customers::numeric / NULLIF(r.customers_start, 0) AS churn_rate
+        FROM r
+    )
+    SELECT q.month_start, COALESCE(dd.date_key, -1) AS date_key,
+           q.mrr, 12 * q.mrr AS arr, q.starting_mrr,
+           q.new_mrr, q.expansion_mrr, q.contraction_mrr, q.churned_mrr,
+           q.churned_voluntary_mrr, q.churned_involuntary_mrr, q.reactivation_mrr,
+           q.mrr - q.starting_mrr AS net_new_mrr,
+           q.customers_start, q.customers_end, q.new_customers, q.reactivated_customers,
+           q.churned_customers, q.churned_involuntary_customers,
+           round(q.churn_rate, 6) AS customer_churn_rate,
+           round(q.lost / NULLIF(q.starting_mrr, 0), 6) AS gross_mrr_churn_rate,
+           round((q.lost - q.expansion_mrr - q.reactivation_mrr) / NULLIF(q.starting_mrr, 0), 6) AS net_mrr_churn_rate,
+           round(1 - (q.lost - q.expansion_mrr - q.reactivation_mrr) / NULLIF(q.starting_mrr, 0), 6) AS nrr,
+           round(1 - q.lost / NULLIF(q.starting_mrr, 0), 6) AS grr,
+           round(q.mrr / NULLIF(q.customers_end, 0), 2) AS arpa,
+           round(q.mrr / NULLIF(q.customers_end, 0) / NULLIF(q.churn_rate, 0), 2) AS ltv,
+           round(q.gained / NULLIF(q.lost, 0), 4) AS quick_ratio,
+           q.started AS trials_started, q.ended AS trials_ended, q.converted AS trials_converted,
+           round(q.converted::numeric / NULLIF(q.ended, 0), 6) AS trial_to_paid_rate,
+           q.free_start AS free_users_start, q.to_paid AS free_to_paid,
+           round(q.to_paid::numeric / NULLIF(q.free_start, 0), 6) AS free_to_paid_rate
+    FROM q
+    LEFT JOIN elt_mart.dim_date dd ON dd.date = q.md
+    ORDER BY q.month_start
+    $q$;
+    IF v_delta THEN
+        -- Only the clock's month is written and every new day is in it
+        -- (single node): its users' MRR and movements are the month's rows
+        -- of fct_mrr_monthly, which elt__build updated before this table,
+        -- measured alike (16k rows at 100k users, instead of measuring
+        -- every paying user on two days); free users at the start of the
+        -- month are the row's measured on since - 1 (the Free plan on the
+        -- day before the month does not change with the new days), counted
+        -- again only on the 1st; the trials through their indexes.
+        -- $1 since, $2 the month, $3 first month of the window, $4 clock,
+        -- $5, $6 free users at the start and paying from the row measured
+        -- on since - 1 (NULL on the 1st)
+        EXECUTE elt.elt__merge_sql('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, format($q$
+    WITH months AS MATERIALIZED (
+        SELECT $2::date AS month_start, $4::date AS md, ($2 - 1)::date AS prev_md
+    ),
+    mv AS MATERIALIZED (
+        SELECT f.month_start, f.user_id, f.mrr, f.previous_mrr AS prev, f.movement, $4::date AS md
+        FROM %3$s f
+        WHERE f.month_start = $2
+    ),
+    $q$ || v_mm || $q$
+    trials AS (
+        -- (subscriptions_trial_start_idx, subscriptions_trial_end_idx)
+        SELECT $2::date AS month_start,
+               (SELECT count(DISTINCT s.subscription_id) FROM %2$s s
+                WHERE s.trial_end IS NOT NULL AND s.start_date BETWEEN $2 AND $4) AS started,
+               count(DISTINCT e.subscription_id) AS ended,
+               count(DISTINCT e.subscription_id) FILTER (WHERE e.valid_from = elt.elt__day_ts(e.trial_end) AND e.mrr > 0) AS converted
+        FROM %2$s e
+        WHERE e.trial_end BETWEEN $2 AND $4
+    ),
+    chg AS MATERIALIZED (
+        -- mid-month: the users whose paid versions start or end in the new
+        -- days (a superset), those on the Free plan on the day before the
+        -- month (probed), with whether they paid on since - 1 and pay on
+        -- the clock day
+        SELECT c.user_id,
+               EXISTS (SELECT 1 FROM %1$s v
+                       WHERE v.user_id = c.user_id AND v.mrr > 0 AND v.end_date > v.start_date
+                         AND v.start_date <= $1 - 1 AND v.end_date > $1 - 1) AS paid_old,
+               EXISTS (SELECT 1 FROM mv WHERE mv.user_id = c.user_id AND mv.mrr > 0) AS paid_new
+        FROM (SELECT DISTINCT s.user_id FROM %2$s s
+              WHERE $5 IS NOT NULL AND s.mrr > 0
+                AND (s.valid_from > elt.elt__day_ts($1 - 1) OR s.valid_to > elt.elt__day_ts($1 - 1)
+                     OR (s.end_date > $1 - 1 AND s.end_date <= $4))) c
+        WHERE EXISTS (SELECT 1 FROM %2$s s
+                      JOIN elt_raw.plans p ON p.plan_id = s.plan_id AND p.monthly_price = 0
+                      WHERE s.user_id = c.user_id
+                        AND s.valid_from <= elt.elt__day_ts($2 - 1)
+                        AND (s.valid_to IS NULL OR s.valid_to > elt.elt__day_ts($2 - 1))
+                        AND (s.end_date IS NULL OR s.end_date > $2 - 1)
+                        AND s.status = 'active')
+    ),
+    fu AS (
+        -- on the 1st: the users on the Free plan on the day before the month
+        SELECT DISTINCT s.user_id FROM %2$s s
+        JOIN elt_raw.plans p ON p.plan_id = s.plan_id AND p.monthly_price = 0
+        WHERE $5 IS NULL
+          AND s.valid_from <= elt.elt__day_ts($2 - 1)
+          AND (s.valid_to IS NULL OR s.valid_to > elt.elt__day_ts($2 - 1))
+          AND (s.end_date IS NULL OR s.end_date > $2 - 1)
+          AND s.status = 'active'
+    ),
+    free AS (
+        -- free users at the start, and those of them paying on the clock
+        -- day: mid-month the row's measured on since - 1 ($5, $6) and the
+        -- changed users' difference; on the 1st counted
+        SELECT $2::date AS month_start,
+               COALESCE($5, (SELECT count(*) FROM fu)) AS free_start,
+               CASE WHEN $5 IS NOT NULL
+                    THEN $6 + (SELECT count(*) FILTER (WHERE c.paid_new) - count(*) FILTER (WHERE c.paid_old) FROM chg c)
+                    ELSE (SELECT count(*) FROM fu JOIN mv ON mv.user_id = fu.user_id AND mv.mrr > 0) END AS to_paid
+        WHERE $2 > $3
+    ),
+    $q$ || v_tail, v_spans, v_subs, 'elt_mart.fct_mrr_monthly'),
+    '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+            INTO n_del, n_ins USING since, v_m, date_trunc('month', w.start_date::timestamp)::date, w.clock,
+                                    v_free_start, v_free_paid;
+        RAISE DEBUG 'elt_build_fct_saas_metrics_monthly: % from the rows of fct_mrr_monthly', v_m;
+    ELSE
     -- $1 since, $2 first month written, $3 first month of the window, $4 clock
     EXECUTE elt.elt__merge_sql('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, format($q$
     WITH months AS MATERIALIZED (
@@ -383,43 +588,7 @@ BEGIN
         JOIN months mo ON mo.month_start = x.month_start
         JOIN firsts f ON f.user_id = x.user_id
     ),
-    churn AS (
-        -- involuntary: the user's last paid subscription version (latest
-        -- paid end up to the measurement day) ended on the day a cancelled
-        -- version with end_date = its own first day started (payment retries
-        -- gave up)
-        SELECT mv.month_start, mv.user_id,
-               EXISTS (SELECT 1 FROM %2$s c
-                       WHERE c.subscription_id = lp.subscription_id AND c.status = 'cancelled'
-                         AND c.end_date = elt.elt__ts_day(c.valid_from) AND c.end_date = lp.e) AS involuntary
-        FROM mv
-        -- (the user's versions through subscriptions_user_idx, not a scan
-        -- of paid per churned user)
-        CROSS JOIN LATERAL (SELECT pd.subscription_id, pd.end_date AS e FROM %1$s pd
-                            WHERE pd.user_id = mv.user_id AND pd.mrr > 0 AND pd.end_date > pd.start_date
-                              AND pd.start_date <= mv.md
-                            ORDER BY pd.end_date DESC, pd.subscription_id DESC LIMIT 1) lp
-        WHERE mv.movement = 'churn'
-    ),
-    mm AS (
-        SELECT mv.month_start,
-               sum(mv.mrr) AS mrr, sum(mv.prev) AS starting_mrr,
-               sum(mv.mrr) FILTER (WHERE mv.movement = 'new') AS new_mrr,
-               sum(mv.mrr - mv.prev) FILTER (WHERE mv.movement = 'expansion') AS expansion_mrr,
-               sum(mv.mrr - mv.prev) FILTER (WHERE mv.movement = 'contraction') AS contraction_mrr,
-               sum(-mv.prev) FILTER (WHERE mv.movement = 'churn' AND NOT ch.involuntary) AS churned_voluntary_mrr,
-               sum(-mv.prev) FILTER (WHERE ch.involuntary) AS churned_involuntary_mrr,
-               sum(mv.mrr) FILTER (WHERE mv.movement = 'reactivation') AS reactivation_mrr,
-               count(*) FILTER (WHERE mv.prev > 0) AS customers_start,
-               count(*) FILTER (WHERE mv.mrr > 0) AS customers_end,
-               count(*) FILTER (WHERE mv.movement = 'new') AS new_customers,
-               count(*) FILTER (WHERE mv.movement = 'reactivation') AS reactivated_customers,
-               count(*) FILTER (WHERE mv.movement = 'churn') AS churned_customers,
-               count(*) FILTER (WHERE ch.involuntary) AS churned_involuntary_customers
-        FROM mv
-        LEFT JOIN churn ch ON ch.month_start = mv.month_start AND ch.user_id = mv.user_id
-        GROUP BY mv.month_start
-    ),
+    $q$ || v_mm || $q$
     trials AS (
         SELECT mo.month_start,
                (SELECT count(DISTINCT s.subscription_id) FROM %2$s s
@@ -448,63 +617,11 @@ BEGIN
         LEFT JOIN um ON um.user_id = fu.user_id AND um.month_start = mo.month_start
         GROUP BY mo.month_start
     ),
-    r AS (
-        SELECT mo.month_start, mo.md,
-               COALESCE(mm.mrr, 0) AS mrr, COALESCE(mm.starting_mrr, 0) AS starting_mrr,
-               COALESCE(mm.new_mrr, 0) AS new_mrr, COALESCE(mm.expansion_mrr, 0) AS expansion_mrr,
-               COALESCE(mm.contraction_mrr, 0) AS contraction_mrr,
-               COALESCE(mm.churned_voluntary_mrr, 0) AS churned_voluntary_mrr,
-               COALESCE(mm.churned_involuntary_mrr, 0) AS churned_involuntary_mrr,
-               COALESCE(mm.reactivation_mrr, 0) AS reactivation_mrr,
-               COALESCE(mm.customers_start, 0) AS customers_start, COALESCE(mm.customers_end, 0) AS customers_end,
-               COALESCE(mm.new_customers, 0) AS new_customers, COALESCE(mm.reactivated_customers, 0) AS reactivated_customers,
-               COALESCE(mm.churned_customers, 0) AS churned_customers,
-               COALESCE(mm.churned_involuntary_customers, 0) AS churned_involuntary_customers,
-               tr.started, tr.ended, tr.converted,
-               COALESCE(fr.free_start, 0) AS free_start, COALESCE(fr.to_paid, 0) AS to_paid
-        FROM months mo
-        JOIN trials tr ON tr.month_start = mo.month_start
-        LEFT JOIN mm ON mm.month_start = mo.month_start
-        LEFT JOIN free fr ON fr.month_start = mo.month_start
-        WHERE mo.month_start >= $2
-    ),
-    q AS (
-        SELECT r.*,
-               r.churned_voluntary_mrr + r.churned_involuntary_mrr AS churned_mrr,
-               -(r.churned_voluntary_mrr + r.churned_involuntary_mrr + r.contraction_mrr) AS lost,
-               r.new_mrr + r.expansion_mrr + r.reactivation_mrr AS gained,
-               r.churned_customers::numeric / NULLIF(r.customers_start, 0) AS churn_rate
-        FROM r
-    )
-    SELECT q.month_start, COALESCE(dd.date_key, -1) AS date_key,
-           q.mrr, 12 * q.mrr AS arr, q.starting_mrr,
-           q.new_mrr, q.expansion_mrr, q.contraction_mrr, q.churned_mrr,
-           q.churned_voluntary_mrr, q.churned_involuntary_mrr, q.reactivation_mrr,
-           q.mrr - q.starting_mrr AS net_new_mrr,
-           q.customers_start, q.customers_end, q.new_customers, q.reactivated_customers,
-           q.churned_customers, q.churned_involuntary_customers,
-           round(q.churn_rate, 6) AS customer_churn_rate,
-           round(q.lost / NULLIF(q.starting_mrr, 0), 6) AS gross_mrr_churn_rate,
-           round((q.lost - q.expansion_mrr - q.reactivation_mrr) / NULLIF(q.starting_mrr, 0), 6) AS net_mrr_churn_rate,
-           round(1 - (q.lost - q.expansion_mrr - q.reactivation_mrr) / NULLIF(q.starting_mrr, 0), 6) AS nrr,
-           round(1 - q.lost / NULLIF(q.starting_mrr, 0), 6) AS grr,
-           round(q.mrr / NULLIF(q.customers_end, 0), 2) AS arpa,
-           round(q.mrr / NULLIF(q.customers_end, 0) / NULLIF(q.churn_rate, 0), 2) AS ltv,
-           round(q.gained / NULLIF(q.lost, 0), 4) AS quick_ratio,
-           q.started AS trials_started, q.ended AS trials_ended, q.converted AS trials_converted,
-           round(q.converted::numeric / NULLIF(q.ended, 0), 6) AS trial_to_paid_rate,
-           q.free_start AS free_users_start, q.to_paid AS free_to_paid,
-           round(q.to_paid::numeric / NULLIF(q.free_start, 0), 6) AS free_to_paid_rate
-    FROM q
-    LEFT JOIN elt_mart.dim_date dd ON dd.date = q.md
-    ORDER BY q.month_start
-    $q$,
-    -- the sources: themselves on a single node, copies on the coordinator
-    -- on Citus (elt__source; what this statement reads of them)
-    elt.elt__source('elt.subscription_spans', 'r.mrr > 0'), elt.elt__source('elt_raw.subscriptions'),
-    elt.elt__source('elt_mart.fct_mrr_monthly', format('%L IS NOT NULL AND r.mrr > 0', since))),
+    $q$ || v_tail,
+    v_spans, v_subs, elt.elt__source('elt_mart.fct_mrr_monthly', format('%L IS NOT NULL AND r.mrr > 0', since))),
     '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
         INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock;
+    END IF;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name,
                               CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
     RETURN n_del + n_ins;
