@@ -122,6 +122,13 @@ CREATE INDEX subscriptions_validity_idx ON elt_raw.subscriptions USING brin (val
 -- or after D (their churn comes due); bulk-loaded ones end anywhere in the
 -- window, so the BRIN cannot find them: a small partial index does.
 CREATE INDEX subscriptions_cancelled_idx ON elt_raw.subscriptions (end_date) WHERE status = 'cancelled';
+-- The monthly marts' updates ask for the users whose versions end in the
+-- new days: a paid (or trial) period ends on its end_date without a new
+-- version, anywhere in the table (the BRIN cannot find them).
+CREATE INDEX subscriptions_end_idx ON elt_raw.subscriptions (end_date);
+-- the monthly metrics' update counts the month's trials started and ended
+CREATE INDEX subscriptions_trial_start_idx ON elt_raw.subscriptions (start_date) WHERE trial_end IS NOT NULL;
+CREATE INDEX subscriptions_trial_end_idx ON elt_raw.subscriptions (trial_end) WHERE trial_end IS NOT NULL;
 
 CREATE TABLE elt_raw.usage (
     usage_id          bigint  PRIMARY KEY,

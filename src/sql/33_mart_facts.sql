@@ -202,6 +202,7 @@ DECLARE
     v_merge boolean;
     v_src   text;
     v_months integer;
+    v_ids   bigint[];   -- mid-month: the users whose rows may change (NULL: all)
 BEGIN
     w := elt.elt__mart_begin(since);
     v_first := date_trunc('month', w.start_date::timestamp)::date;
@@ -220,6 +221,27 @@ BEGIN
     END IF;
     -- the first month the insert reads: the one before v_lo, for previous MRR
     v_m0 := GREATEST((v_lo - interval '1 month')::date, v_first);
+    -- Mid-month (single node), with the clock's month measured on since - 1
+    -- (its fct_saas_metrics_monthly row, written in the same build, says
+    -- so): a user's row can change only if a version of the user or of one
+    -- of their subscriptions starts or ends in the new days, or a period
+    -- ends then (MRR, plan, movement, user key, kind of churn); only those
+    -- users are measured again (about 1k a day at 100k users, not every
+    -- paying user), and the others' rows stay as they are.
+    IF since IS NOT NULL AND NOT elt.elt__distributed() AND v_lo = v_last AND since > v_last
+       AND (SELECT d.date FROM elt_mart.fct_saas_metrics_monthly f
+            JOIN elt_mart.dim_date d ON d.date_key = f.date_key
+            WHERE f.month_start = v_last) IS NOT DISTINCT FROM since - 1 THEN
+        -- (the validity BRINs and subscriptions_end_idx)
+        v_ids := ARRAY(SELECT s.user_id FROM elt_raw.subscriptions s
+                       WHERE s.valid_from > elt.elt__day_ts(since - 1) OR s.valid_to > elt.elt__day_ts(since - 1)
+                          OR (s.end_date > since - 1 AND s.end_date <= w.clock)
+                       UNION
+                       SELECT u.user_id FROM elt_raw.users u
+                       WHERE u.valid_from > elt.elt__day_ts(since - 1) OR u.valid_to > elt.elt__day_ts(since - 1)
+                       ORDER BY 1);
+        RAISE DEBUG 'elt_build_fct_mrr_monthly: % measured again for % changed users', v_last, cardinality(v_ids);
+    END IF;
 
     -- Rows already there from v_lo on (all rows for a full build) are
     -- merged: rows no longer produced are deleted, changed ones updated,
@@ -230,7 +252,9 @@ BEGIN
     -- plain insert.
     v_merge := EXISTS (SELECT 1 FROM elt_mart.fct_mrr_monthly t WHERE since IS NULL OR t.month_start >= v_lo);
     n_del := 0;
-    v_fast := elt.elt__bulk_begin('elt_mart.fct_mrr_monthly'::pg_catalog.regclass);
+    -- (mid-month a hundred rows or so: the per-row key checks cost less
+    -- than checking the month's keys at the end)
+    v_fast := v_ids IS NULL AND elt.elt__bulk_begin('elt_mart.fct_mrr_monthly'::pg_catalog.regclass);
     -- the rows of the months from v_lo on ($2), as a full build gives them
     v_src := format($q$
     WITH months AS MATERIALIZED (
@@ -247,6 +271,7 @@ BEGIN
         FROM %2$s v
         WHERE v.mrr > 0 AND (v.paid_through IS NULL OR v.paid_through > (SELECT min(md) FROM months))
           AND v.end_date > v.start_date
+          AND ($8::bigint[] IS NULL OR v.user_id = ANY ($8))
     ),
     um AS MATERIALIZED (
         -- MRR of each paying user on each measurement day, and the plan
@@ -265,6 +290,7 @@ BEGIN
         SELECT f.month_start, f.user_id, f.mrr, f.plan_key
         FROM %4$s f
         WHERE $1 IS NOT NULL AND f.month_start = ($2 - interval '1 month')::date AND f.mrr > 0
+          AND ($8::bigint[] IS NULL OR f.user_id = ANY ($8))
     ),
     firsts AS (
         -- first paying month of each user among these months (months kept
@@ -342,11 +368,11 @@ BEGIN
         -- one statement: the rows whose keys are no longer produced are
         -- deleted, the others upserted
         EXECUTE elt.elt__merge_sql('elt_mart.fct_mrr_monthly'::pg_catalog.regclass, v_src,
-                                   '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
-            INTO n_del, n_ins USING since, v_lo, v_m0, v_last, w.clock, v_months, w.start_date;
+                                   '$1 IS NULL OR (t.month_start >= $2 AND ($8::bigint[] IS NULL OR t.user_id = ANY ($8)))'::pg_catalog.text)
+            INTO n_del, n_ins USING since, v_lo, v_m0, v_last, w.clock, v_months, w.start_date, v_ids;
     ELSE
         EXECUTE elt.elt__insert_sql('elt_mart.fct_mrr_monthly'::pg_catalog.regclass, v_src, false)
-            USING since, v_lo, v_m0, v_last, w.clock, v_months, w.start_date;
+            USING since, v_lo, v_m0, v_last, w.clock, v_months, w.start_date, v_ids;
         GET DIAGNOSTICS n_ins = ROW_COUNT;
     END IF;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_mrr_monthly'::pg_catalog.regclass, 'month_start'::pg_catalog.name, CASE WHEN since IS NULL THEN NULL ELSE v_lo END);
@@ -629,16 +655,20 @@ BEGIN
         SELECT x.user_id, max(x.usage_date) FROM elt_raw.usage x
         WHERE x.usage_date BETWEEN v_lo AND w.clock
         GROUP BY x.user_id
-        ON CONFLICT (user_id) DO UPDATE SET last_active = excluded.last_active;
+        -- (prev_active: the day before, for the cohort builder's users
+        -- first active in the month)
+        ON CONFLICT (user_id) DO UPDATE SET (last_active, prev_active) = (excluded.last_active, a.last_active);
     ELSE
         EXECUTE elt.elt__merge_sql('elt.mart_last_active'::pg_catalog.regclass, $q$
-            SELECT x.user_id, max(x.usage_date) AS last_active FROM elt_raw.usage x
+            SELECT x.user_id, max(x.usage_date) AS last_active, NULL::date AS prev_active FROM elt_raw.usage x
             WHERE x.usage_date <= $1
             GROUP BY x.user_id
         $q$, 't.user_id <> -1'::pg_catalog.text) INTO v_tot USING w.clock;
     END IF;
-    INSERT INTO elt.mart_last_active AS a (user_id, last_active) VALUES (-1, w.clock)
-    ON CONFLICT (user_id) DO UPDATE SET last_active = excluded.last_active;
+    -- the row of -1: through the clock, folded from v_lo - 1 (NULL: rebuilt)
+    INSERT INTO elt.mart_last_active AS a (user_id, last_active, prev_active)
+    VALUES (-1, w.clock, CASE WHEN v_act THEN v_lo - 1 END)
+    ON CONFLICT (user_id) DO UPDATE SET (last_active, prev_active) = (excluded.last_active, excluded.prev_active);
     RETURN n_del + n_ins;
 END
 $fn$;

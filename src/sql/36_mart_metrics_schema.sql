@@ -136,8 +136,10 @@ SELECT pg_catalog.pg_extension_config_dump('elt_mart.fct_saas_metrics_monthly', 
 -- first day it writes) and rebuilds it otherwise.
 CREATE TABLE elt.mart_last_active (
     user_id     bigint NOT NULL PRIMARY KEY,
-    last_active date   NOT NULL
+    last_active date   NOT NULL,
+    prev_active date
 );
 COMMENT ON TABLE elt.mart_last_active IS
 'Internal: each user''s last day with usage (elt_raw.usage) up to a day, which the row of user_id -1 holds; maintained by elt_build_fct_kpi_daily so that an update need not read the month of usage before the new days.';
+COMMENT ON COLUMN elt.mart_last_active.prev_active IS 'The user''s last active day before the update that last moved last_active (NULL: none, or not kept); in the row of user_id -1, the day that update started from (NULL after a rebuild). Lets the cohort builder count the users first active in the month in the new days.';
 SELECT pg_catalog.pg_extension_config_dump('elt.mart_last_active', '');

@@ -75,6 +75,11 @@ COMMENT ON COLUMN elt_raw.subscriptions.trial_end IS 'End of the free trial the 
 COMMENT ON COLUMN elt_raw.subscriptions.mrr IS 'Monthly recurring revenue in USD while the version is valid and before end_date: the monthly price (a twelfth of the yearly price), after discount; 0 while trialing and once ended.';
 -- "users changed since D" reads cancellations ending from D on through it
 CREATE INDEX subscriptions_cancelled_idx ON elt_raw.subscriptions (end_date) WHERE status = 'cancelled';
+-- the monthly marts' updates read the users whose versions end in the new days
+CREATE INDEX subscriptions_end_idx ON elt_raw.subscriptions (end_date);
+-- the monthly metrics' update counts the month's trials started and ended
+CREATE INDEX subscriptions_trial_start_idx ON elt_raw.subscriptions (start_date) WHERE trial_end IS NOT NULL;
+CREATE INDEX subscriptions_trial_end_idx ON elt_raw.subscriptions (trial_end) WHERE trial_end IS NOT NULL;
 
 -- The generators and elt_generate take the business parameters (and
 -- elt_subscriptions returns the new columns): new signatures, so the old
