@@ -12,6 +12,7 @@ set -euo pipefail
 work=${ELT_BENCH_WORK:?run through scripts/bench.sh}
 big=${ELT_BENCH_BIG_USERS:-1000000}
 q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+. "$(dirname "$0")/../lib.sh"
 
 # elapsed seconds of one SQL statement, measured inside the server
 timed() {
@@ -68,24 +69,8 @@ q -c "DROP SCHEMA bench CASCADE"
 
 # memory at $big users: sample the backend's private resident memory
 [ "$big" -gt 0 ] || exit 0
-(
-    psql -qAtX -v ON_ERROR_STOP=1 >"$work/big.out" 2>&1 <<SQL
-SELECT pg_backend_pid() \\g $work/pid.txt
-DO \$\$ DECLARE t timestamptz := clock_timestamp(); BEGIN PERFORM elt_generate($big, 42, '2025-06-30', build_marts => false); RAISE NOTICE 'secs=%', extract(epoch FROM clock_timestamp() - t); END \$\$;
-SQL
-) &
-gen=$!
-peak=0
-while kill -0 $gen 2>/dev/null; do
-    if [ -s "$work/pid.txt" ]; then
-        pid=$(tr -dc 0-9 < "$work/pid.txt")
-        kb=$(awk '/^RssAnon:/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
-        [ -n "$kb" ] && [ "$kb" -gt "$peak" ] && peak=$kb
-    fi
-    sleep 0.5
-done
-wait $gen || { cat "$work/big.out"; exit 1; }
-tbig=$(sed -n 's/.*secs=//p' "$work/big.out")
+res=$(elt_timed_peak "PERFORM elt_generate($big, 42, '2025-06-30', build_marts => false)" "$work")
+read -r tbig peak <<< "$res"
 ubig=$(q -c "SELECT count(*) FROM elt_raw.usage")
 awk -v t="$tbig" -v n="$ubig" -v k="$peak" -v u="$big" 'BEGIN {
     printf "generate: %d users in %.1f s, %d usage rows (%.0f rows/s); backend peak private memory %.0f MB (goal < 256)\n", u, t, n, n/t, k/1024 }'

@@ -19,6 +19,7 @@ work=${ELT_BENCH_WORK:?run through scripts/bench.sh}
 sizes=${ELT_BENCH_WAREHOUSE_USERS:-20000 100000}
 big=${ELT_BENCH_WAREHOUSE_BIG:-1000000}
 q() { PGOPTIONS='-c client_min_messages=warning' psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+. "$(dirname "$0")/../lib.sh"
 
 # elapsed seconds of one statement (plpgsql), measured inside the server
 timed() {
@@ -70,24 +71,8 @@ done
 
 [ "$big" -gt 0 ] || exit 0
 # the big run, once: its time, time per user, and the backend's peak memory
-(
-    psql -qAtX -v ON_ERROR_STOP=1 >"$work/wbig.out" 2>&1 <<SQL
-SELECT pg_backend_pid() \\g $work/wpid.txt
-DO \$\$ DECLARE t timestamptz := clock_timestamp(); BEGIN PERFORM elt_generate($big, 42, '2025-06-30'); RAISE NOTICE 'secs=%', extract(epoch FROM clock_timestamp() - t); END \$\$;
-SQL
-) &
-job=$!
-peak=0
-while kill -0 $job 2>/dev/null; do
-    if [ -s "$work/wpid.txt" ]; then
-        pid=$(tr -dc 0-9 < "$work/wpid.txt")
-        kb=$(awk '/^RssAnon:/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
-        [ -n "$kb" ] && [ "$kb" -gt "$peak" ] && peak=$kb
-    fi
-    sleep 0.5
-done
-wait $job || { cat "$work/wbig.out"; exit 1; }
-tbig=$(sed -n 's/.*secs=//p' "$work/wbig.out")
+res=$(elt_timed_peak "$(gen "$big")" "$work")
+read -r tbig peak <<< "$res"
 last=${sizes##* }
 awk -v u="$big" -v t="$tbig" -v k="$peak" -v n="$last" -v tn="${tgen[$last]:-0}" 'BEGIN {
     printf "warehouse: %d users with marts in %.1f s (goal <= 180 s); backend peak private memory %.0f MB (goal < 512)\n", u, t, k / 1024
