@@ -75,6 +75,7 @@ DECLARE
     v_m    date;
     v_b    date;
     v_delta boolean;
+    v_row  text;      -- the SELECT of a row from a cell's aggregate (both ways)
 BEGIN
     w := elt.elt__mart_begin(since);
     v_lo := elt.elt__metrics_lo(since, w.start_date);
@@ -109,6 +110,24 @@ BEGIN
                       WHERE f.month_start = v_b), false)
         AND EXISTS (SELECT 1 FROM elt.mart_last_active a
                     WHERE a.user_id = -1 AND a.last_active = w.clock AND a.prev_active = since - 1);
+    -- a row from a cohort cell's aggregate a, both ways: %1$s the month
+    -- measured, %2$s the day it is measured on
+    v_row := $r$
+        SELECT a.kind AS cohort_kind, a.cm AS cohort_month,
+               ((EXTRACT(year FROM %1$s) - EXTRACT(year FROM a.cm)) * 12
+                + EXTRACT(month FROM %1$s) - EXTRACT(month FROM a.cm))::integer AS months_since,
+               %1$s AS month_start,
+               COALESCE(dc.date_key, -1) AS cohort_date_key, COALESCE(dd.date_key, -1) AS date_key,
+               a.accounts_start, a.accounts_retained, a.accounts_paying,
+               a.starting_mrr, a.mrr, a.retained_mrr_gross,
+               round(a.accounts_retained::numeric / NULLIF(a.accounts_start, 0), 6) AS logo_retention,
+               round(a.retained_mrr_gross / NULLIF(a.starting_mrr, 0), 6) AS gross_mrr_retention,
+               round(a.mrr / NULLIF(a.starting_mrr, 0), 6) AS net_mrr_retention
+        FROM agg a
+        LEFT JOIN elt_mart.dim_date dc ON dc.date = a.cm
+        LEFT JOIN elt_mart.dim_date dd ON dd.date = %2$s
+        ORDER BY 1, 2, 3
+    $r$;
     v_fast := elt.elt__bulk_begin('elt_mart.fct_cohort_retention'::pg_catalog.regclass);
     IF v_delta THEN
         -- A row of month v_m is the row of v_b plus, for every user whose
@@ -194,21 +213,7 @@ BEGIN
             GROUP BY z.kind, z.cm
             HAVING sum(z.n) > 0
         )
-        SELECT a.kind AS cohort_kind, a.cm AS cohort_month,
-               ((EXTRACT(year FROM $2) - EXTRACT(year FROM a.cm)) * 12
-                + EXTRACT(month FROM $2) - EXTRACT(month FROM a.cm))::integer AS months_since,
-               $2 AS month_start,
-               COALESCE(dc.date_key, -1) AS cohort_date_key, COALESCE(dd.date_key, -1) AS date_key,
-               a.accounts_start, a.accounts_retained, a.accounts_paying,
-               a.starting_mrr, a.mrr, a.retained_mrr_gross,
-               round(a.accounts_retained::numeric / NULLIF(a.accounts_start, 0), 6) AS logo_retention,
-               round(a.retained_mrr_gross / NULLIF(a.starting_mrr, 0), 6) AS gross_mrr_retention,
-               round(a.mrr / NULLIF(a.starting_mrr, 0), 6) AS net_mrr_retention
-        FROM agg a
-        LEFT JOIN elt_mart.dim_date dc ON dc.date = a.cm
-        LEFT JOIN elt_mart.dim_date dd ON dd.date = $4
-        ORDER BY 1, 2, 3
-        $q$, '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+        $q$ || format(v_row, '$2', '$4'), '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
             INTO n_del, n_ins USING since, v_m, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_b;
         RAISE DEBUG 'elt_build_fct_cohort_retention: % from the rows of % and the changed users', v_m, v_b;
     ELSE
@@ -277,21 +282,7 @@ BEGIN
             LEFT JOIN act ON act.user_id = st.user_id AND act.month_start = mo.month_start
             GROUP BY st.kind, st.cm, mo.month_start, mo.md
         )
-        SELECT a.kind AS cohort_kind, a.cm AS cohort_month,
-               ((EXTRACT(year FROM a.month_start) - EXTRACT(year FROM a.cm)) * 12
-                + EXTRACT(month FROM a.month_start) - EXTRACT(month FROM a.cm))::integer AS months_since,
-               a.month_start,
-               COALESCE(dc.date_key, -1) AS cohort_date_key, COALESCE(dd.date_key, -1) AS date_key,
-               a.accounts_start, a.accounts_retained, a.accounts_paying,
-               a.starting_mrr, a.mrr, a.retained_mrr_gross,
-               round(a.accounts_retained::numeric / NULLIF(a.accounts_start, 0), 6) AS logo_retention,
-               round(a.retained_mrr_gross / NULLIF(a.starting_mrr, 0), 6) AS gross_mrr_retention,
-               round(a.mrr / NULLIF(a.starting_mrr, 0), 6) AS net_mrr_retention
-        FROM agg a
-        LEFT JOIN elt_mart.dim_date dc ON dc.date = a.cm
-        LEFT JOIN elt_mart.dim_date dd ON dd.date = a.md
-        ORDER BY 1, 2, 3
-        $q$, '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+        $q$ || format(v_row, 'a.month_start', 'a.md'), '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
             INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_act;
     END IF;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_cohort_retention'::pg_catalog.regclass, 'month_start'::pg_catalog.name,
