@@ -158,30 +158,30 @@ same_sums "$(sums "$single" false true | grep -v '^elt.shard_groups ')" "$(sums 
 # (a constraint of the user's own on elt.run_log that elt_generate's last
 # statement violates, after every shard was loaded on its worker: the
 # workers' loads must roll back with it)
-sumsbefore=$(sums "$db" false true)
-q -c "ALTER TABLE elt.run_log ADD CONSTRAINT t_citus_no_generate CHECK (kind <> 'generate') NOT VALID" >/dev/null
-check "$(sqlstate "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30', build_marts => false)")" "23514" \
-      "elt_generate(build_marts => false) failing after the load raises the error"
-q -c "ALTER TABLE elt.run_log DROP CONSTRAINT t_citus_no_generate" >/dev/null
-# (the same on the single node: the failed calls use up the same run_log ids)
-psql -qAtX -d "$single" -c "ALTER TABLE elt.run_log ADD CONSTRAINT t_citus_no_generate CHECK (kind <> 'generate') NOT VALID" \
-     -c "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30', build_marts => false)" >/dev/null 2>&1
-psql -qAtX -d "$single" -c "ALTER TABLE elt.run_log DROP CONSTRAINT t_citus_no_generate" >/dev/null
-same_sums "$sumsbefore" "$(sums "$db" false true)" "the failed call changed nothing (the shards' loads rolled back on every worker)"
+# fails_whole TABLE CHECK CALL WHAT1 WHAT2: CALL fails (23514) on a NOT VALID
+# CHECK constraint added to TABLE, and every table's checksum is unchanged;
+# the same failed call on the single node uses up the same run_log ids
+fails_whole() {
+    local before add="ALTER TABLE $1 ADD CONSTRAINT t_citus_fail CHECK ($2) NOT VALID" drop="ALTER TABLE $1 DROP CONSTRAINT t_citus_fail"
+    before=$(sums "$db" false true)
+    q -c "$add" >/dev/null
+    check "$(sqlstate "$3")" "23514" "$4"
+    q -c "$drop" >/dev/null
+    psql -qAtX -d "$single" -c "$add" -c "$3" >/dev/null 2>&1
+    psql -qAtX -d "$single" -c "$drop" >/dev/null
+    same_sums "$before" "$(sums "$db" false true)" "$5"
+}
+fails_whole elt.run_log "kind <> 'generate'" "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30', build_marts => false)" \
+    "elt_generate(build_marts => false) failing after the load raises the error" \
+    "the failed call changed nothing (the shards' loads rolled back on every worker)"
 
 # --- elt_generate with build_marts (the default) in one call ---
 # a call that fails in the mart build (a constraint of the user's own that
 # fct_saas_metrics_monthly, the last fact built, violates), after the load
 # and most builders: nothing changed on any node
-sumsbefore=$(sums "$db" false true)
-q -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly ADD CONSTRAINT t_citus_no_rows CHECK (false) NOT VALID" >/dev/null
-check "$(sqlstate "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30')")" "23514" \
-      "elt_generate with build_marts failing in its last builder raises the builder's error"
-q -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly DROP CONSTRAINT t_citus_no_rows" >/dev/null
-psql -qAtX -d "$single" -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly ADD CONSTRAINT t_citus_no_rows CHECK (false) NOT VALID" \
-     -c "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30')" >/dev/null 2>&1
-psql -qAtX -d "$single" -c "ALTER TABLE elt_mart.fct_saas_metrics_monthly DROP CONSTRAINT t_citus_no_rows" >/dev/null
-same_sums "$sumsbefore" "$(sums "$db" false true)" "the failed call changed nothing (loaded shards and built marts rolled back)"
+fails_whole elt_mart.fct_saas_metrics_monthly "false" "SELECT count(*) FROM elt_generate(1600, 8, '2025-06-30')" \
+    "elt_generate with build_marts failing in its last builder raises the builder's error" \
+    "the failed call changed nothing (loaded shards and built marts rolled back)"
 # the one call: load and every builder in one transaction, as a single node
 gen="SELECT count(*) FROM elt_generate(1500, 7, '2025-05-31')"
 err=$(q -c "SET client_min_messages = warning" -c "$gen" 2>&1 >/dev/null)
