@@ -5,7 +5,7 @@
 # run, on the same settings, and prints their ratio.
 #   scripts/bench.sh            all parts
 #   scripts/bench.sh scd2 gen   only the named parts
-#   ELT_BENCH_PORT              port (default 54339)
+#   ELT_BENCH_PORT              port (default 25442)
 #   ELT_BENCH_TUNED=1           tuned settings instead of the defaults (an
 #                               extra line, never the headline)
 # Not a test: timings are printed, never asserted.
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh
-port=${ELT_BENCH_PORT:-54339}
+port=${ELT_BENCH_PORT:-25442}
 . scripts/lib.sh
 elt_setup bench
 trap 'scripts/cluster.sh stop "$datadir"; rm -rf "$work"' EXIT

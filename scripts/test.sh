@@ -4,14 +4,15 @@
 # starts a throwaway cluster (pg_cron preloaded, background workers on) for
 # the pgTAP suite (test/) and the scripted tests, then stops it.
 # Last line: "N passed, N failed".  Exit status non-zero if anything failed.
-#   ELT_TEST_PORT   port of the throwaway cluster (default 54329)
+#   ELT_TEST_PORT   port of the throwaway cluster (default 25432: below the
+#                   kernel's ephemeral range, which client connections use)
 #   ELT_PG_ROOT     test against a private copy of PostgreSQL (scripts/pgroot.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-port=${ELT_TEST_PORT:-54329}
+port=${ELT_TEST_PORT:-25432}
 . scripts/lib.sh
 elt_setup test
 
