@@ -207,6 +207,31 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__changed_ids(regclass, name, timestamptz) IS
 'Internal: sorted ids of tab with a version starting or ending at or after since_ts (NULL for NULL: all ids).';
 
+-- Internal: the users whose monthly rows (MRR, movement, plan, cohort
+-- parts, free-to-paid) can change in the days since .. clock: a version of
+-- the user or of one of their subscriptions starts or ends in them, or a
+-- subscription period ends in them (its MRR stops without a new version).
+-- Sorted, for = ANY lookups.  The mid-month updates of fct_mrr_monthly,
+-- fct_cohort_retention and fct_saas_metrics_monthly measure only these
+-- users again; each treats the set as a superset (an unchanged user adds
+-- nothing).  The validity BRINs and subscriptions_end_idx find them.
+CREATE OR REPLACE FUNCTION elt.elt__users_changed_in(since date, clock date)
+RETURNS bigint[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top
+AS $fn$
+    SELECT COALESCE(array_agg(c.user_id ORDER BY c.user_id), '{}')
+    FROM (SELECT s.user_id FROM elt_raw.subscriptions s
+          WHERE s.valid_from > elt.elt__day_ts(since - 1) OR s.valid_to > elt.elt__day_ts(since - 1)
+             OR (s.end_date > since - 1 AND s.end_date <= clock)
+          UNION
+          SELECT u.user_id FROM elt_raw.users u
+          WHERE u.valid_from > elt.elt__day_ts(since - 1) OR u.valid_to > elt.elt__day_ts(since - 1)) c
+$fn$;
+COMMENT ON FUNCTION elt.elt__users_changed_in(date, date) IS
+'Internal: sorted ids of the users with a version of theirs or of a subscription starting or ending in since .. clock, or a subscription period ending then.';
+
 -- Internal: surrogate keys are id * 65536 + version ordinal; refuse ids and
 -- version counts that do not fit, before anything is written.
 CREATE OR REPLACE FUNCTION elt.elt__check_versions(tab regclass, id_column name, since_ts timestamptz)
@@ -350,6 +375,7 @@ REVOKE ALL ON FUNCTION elt.elt__key_at(text, bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__key_join(text, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__check_versions(regclass, name, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__changed_ids(regclass, name, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__users_changed_in(date, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__columns(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__insert_sql(regclass, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__merge_sql(regclass, text, text) FROM PUBLIC;

@@ -232,14 +232,7 @@ BEGIN
        AND (SELECT d.date FROM elt_mart.fct_saas_metrics_monthly f
             JOIN elt_mart.dim_date d ON d.date_key = f.date_key
             WHERE f.month_start = v_last) IS NOT DISTINCT FROM since - 1 THEN
-        -- (the validity BRINs and subscriptions_end_idx)
-        v_ids := ARRAY(SELECT s.user_id FROM elt_raw.subscriptions s
-                       WHERE s.valid_from > elt.elt__day_ts(since - 1) OR s.valid_to > elt.elt__day_ts(since - 1)
-                          OR (s.end_date > since - 1 AND s.end_date <= w.clock)
-                       UNION
-                       SELECT u.user_id FROM elt_raw.users u
-                       WHERE u.valid_from > elt.elt__day_ts(since - 1) OR u.valid_to > elt.elt__day_ts(since - 1)
-                       ORDER BY 1);
+        v_ids := elt.elt__users_changed_in(since, w.clock);
         RAISE DEBUG 'elt_build_fct_mrr_monthly: % measured again for % changed users', v_last, cardinality(v_ids);
     END IF;
 

@@ -131,24 +131,20 @@ BEGIN
     v_fast := elt.elt__bulk_begin('elt_mart.fct_cohort_retention'::pg_catalog.regclass);
     IF v_delta THEN
         -- A row of month v_m is the row of v_b plus, for every user whose
-        -- MRR or cohort may have changed in the new days (paid versions
-        -- starting or ending then, signups: a superset, as an unchanged
-        -- user adds nothing), the user's part on the clock day less the
+        -- MRR or cohort may have changed in the new days
+        -- (elt__users_changed_in: a superset, as an unchanged user adds
+        -- nothing), the user's part on the clock day less the
         -- part on since - 1; for signup cohorts, retained users are those
         -- of v_b (none on the 1st) plus those first active in v_m in the
         -- new days.  A user's part: counted in the cohort, paying or not,
         -- MRR, starting MRR (MRR of the cohort month: from fct_mrr_monthly
         -- when final, else the MRR measured) and the lesser of the two.
         -- Reads the changed users' versions and months, not every user.
-        -- $1 since, $2 v_m, $3 first month of the window, $4 clock, $5 v_b
+        -- $1 since, $2 v_m, $3 first month of the window, $4 clock, $5 v_b,
+        -- $6 the changed users
         EXECUTE elt.elt__merge_sql('elt_mart.fct_cohort_retention'::pg_catalog.regclass, $q$
         WITH chg AS MATERIALIZED (
-            SELECT s.user_id FROM elt_raw.subscriptions s
-            WHERE s.mrr > 0 AND (s.valid_from > elt.elt__day_ts($1 - 1) OR s.valid_to > elt.elt__day_ts($1 - 1)
-                                 OR (s.end_date > $1 - 1 AND s.end_date <= $4))
-            UNION
-            SELECT u.user_id FROM elt_raw.users u
-            WHERE u.valid_from > elt.elt__day_ts($1 - 1) AND u.signup_date > $1 - 1
+            SELECT c.user_id FROM unnest($6::bigint[]) c(user_id)
         ),
         u AS MATERIALIZED (
             SELECT c.user_id, sg.scm_old, sg.scm_new,
@@ -214,7 +210,8 @@ BEGIN
             HAVING sum(z.n) > 0
         )
         $q$ || format(v_row, '$2', '$4'), '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
-            INTO n_del, n_ins USING since, v_m, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_b;
+            INTO n_del, n_ins USING since, v_m, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_b,
+                                    elt.elt__users_changed_in(since, w.clock);
         RAISE DEBUG 'elt_build_fct_cohort_retention: % from the rows of % and the changed users', v_m, v_b;
     ELSE
         -- $1 since, $2 first month written, $3 first month of the window, $4 clock,
@@ -450,7 +447,7 @@ BEGIN
         -- again only on the 1st; the trials through their indexes.
         -- $1 since, $2 the month, $3 first month of the window, $4 clock,
         -- $5, $6 free users at the start and paying from the row measured
-        -- on since - 1 (NULL on the 1st)
+        -- on since - 1 (NULL on the 1st), $7 the changed users
         EXECUTE elt.elt__merge_sql('elt_mart.fct_saas_metrics_monthly'::pg_catalog.regclass, format($q$
     WITH months AS MATERIALIZED (
         SELECT $2::date AS month_start, $4::date AS md, ($2 - 1)::date AS prev_md
@@ -472,20 +469,17 @@ BEGIN
         WHERE e.trial_end BETWEEN $2 AND $4
     ),
     chg AS MATERIALIZED (
-        -- mid-month: the users whose paid versions start or end in the new
-        -- days (a superset), those on the Free plan on the day before the
-        -- month (probed), with whether they paid on since - 1 and pay on
-        -- the clock day
+        -- mid-month: the changed users ($7, a superset) on the Free plan
+        -- on the day before the month (probed), with whether they paid on
+        -- since - 1 and pay on the clock day
         SELECT c.user_id,
                EXISTS (SELECT 1 FROM %1$s v
                        WHERE v.user_id = c.user_id AND v.mrr > 0 AND v.end_date > v.start_date
                          AND v.start_date <= $1 - 1 AND v.end_date > $1 - 1) AS paid_old,
                EXISTS (SELECT 1 FROM mv WHERE mv.user_id = c.user_id AND mv.mrr > 0) AS paid_new
-        FROM (SELECT DISTINCT s.user_id FROM %2$s s
-              WHERE $5 IS NOT NULL AND s.mrr > 0
-                AND (s.valid_from > elt.elt__day_ts($1 - 1) OR s.valid_to > elt.elt__day_ts($1 - 1)
-                     OR (s.end_date > $1 - 1 AND s.end_date <= $4))) c
-        WHERE EXISTS (SELECT 1 FROM %2$s s
+        FROM unnest($7::bigint[]) c(user_id)
+        WHERE $5 IS NOT NULL
+          AND EXISTS (SELECT 1 FROM %2$s s
                       JOIN elt_raw.plans p ON p.plan_id = s.plan_id AND p.monthly_price = 0
                       WHERE s.user_id = c.user_id
                         AND s.valid_from <= elt.elt__day_ts($2 - 1)
@@ -517,7 +511,7 @@ BEGIN
     $q$ || v_tail, v_spans, v_subs, 'elt_mart.fct_mrr_monthly'),
     '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
             INTO n_del, n_ins USING since, v_m, date_trunc('month', w.start_date::timestamp)::date, w.clock,
-                                    v_free_start, v_free_paid;
+                                    v_free_start, v_free_paid, elt.elt__users_changed_in(since, w.clock);
         RAISE DEBUG 'elt_build_fct_saas_metrics_monthly: % from the rows of fct_mrr_monthly', v_m;
     ELSE
     -- $1 since, $2 first month written, $3 first month of the window, $4 clock
