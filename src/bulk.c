@@ -238,7 +238,8 @@ elt_bulk_check(const EltTableSpec *spec, LOCKMODE lockmode)
 
 /*
  * elt_bulk_open starts a load of rows with spec's columns into the empty
- * table, refusing tables it cannot load (see above) before any row.
+ * table (or one without indexes, which it appends to), refusing tables it
+ * cannot load (see above) before any row.
  */
 EltBulk *
 elt_bulk_open(const EltTableSpec *spec)
@@ -261,7 +262,8 @@ elt_bulk_open(const EltTableSpec *spec)
 				 errmsg("bulk load into \"%s\" is not supported with row-level security",
 						RelationGetRelationName(b->rel)),
 				 errhint("Disable row-level security on the table, or load it as a role that bypasses it.")));
-	if (RelationGetNumberOfBlocks(b->rel) != 0)
+	/* rows are appended only to a table without indexes: nothing to rebuild */
+	if (RelationGetNumberOfBlocks(b->rel) != 0 && RelationGetIndexList(b->rel) != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("bulk load target \"%s\" is not empty", RelationGetRelationName(b->rel))));

@@ -1,7 +1,8 @@
 /*
  * load.c: elt__load_raw(), the C half of elt_generate(): one pass over the
  * population writes elt_raw.users, elt_raw.subscriptions and elt_raw.usage
- * through the bulk loader, reporting progress every few seconds.  The
+ * through the bulk loader, reporting progress every few seconds; and
+ * elt__load_day(), the same pass for one day of elt_refresh.  The
  * foreign keys of these tables to the lookups hold by construction (the ids
  * come from the same C tables that filled the lookups in the same
  * transaction); they are declared so that BI tools see them.
@@ -189,6 +190,47 @@ elt__load_shard(PG_FUNCTION_ARGS)
 		specs[i].table = text_to_cstring(PG_GETARG_TEXT_PP(6 + i));
 		specs[i].fkeys_by_column = true;
 	}
+	return load(fcinfo, &gen, specs, false);
+}
+
+PG_FUNCTION_INFO_V1(elt__load_day);
+
+/* a refreshed day's rows: elt_refresh's temporary tables */
+static const char *const day_tables[3] = {
+	"elt_refresh_users", "elt_refresh_subscriptions", "elt_refresh_usage"};
+
+/*
+ * elt__load_day(users, seed, day, start_date, params) writes what day adds
+ * to the population in one pass (because each user's life is computed once
+ * for all three): the versions starting on day that are current on it into
+ * pg_temp.elt_refresh_users and pg_temp.elt_refresh_subscriptions, which
+ * the caller emptied, and the day's usage appended to
+ * pg_temp.elt_refresh_usage.  The same rows as elt_users and
+ * elt_subscriptions (history => false, since => day) and elt_usage (since
+ * => day) at as_of day.
+ */
+Datum
+elt__load_day(PG_FUNCTION_ARGS)
+{
+	EltGen		gen;
+
+	EltTableSpec specs[3];
+	EltColumn	subs[ELT_SUB_NATTS];
+
+	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
+	gen.since = gen.as_of;
+	gen.history = false;
+	/* the tables have the SRFs' result columns, which have no typmods */
+	memcpy(subs, sub_cols, sizeof(subs));
+	for (int c = 0; c < ELT_SUB_NATTS; c++)
+		subs[c].typmod = -1;
+	for (int i = 0; i < 3; i++)
+	{
+		specs[i] = raw_specs[i];
+		specs[i].schema = "pg_temp";
+		specs[i].table = day_tables[i];
+	}
+	specs[1].cols = subs;
 	return load(fcinfo, &gen, specs, false);
 }
 

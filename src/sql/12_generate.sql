@@ -34,6 +34,15 @@ COMMENT ON FUNCTION elt.elt__load_raw(integer, bigint, date, date, jsonb) IS
 'Internal: bulk-loads elt_raw.users, subscriptions and usage, which must be empty.';
 REVOKE ALL ON FUNCTION elt.elt__load_raw(integer, bigint, date, date, jsonb) FROM PUBLIC;
 
+CREATE OR REPLACE FUNCTION elt.elt__load_day(
+    users integer, seed bigint, day date, start_date date, params jsonb,
+    OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
+AS 'MODULE_PATHNAME', 'elt__load_day'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION elt.elt__load_day(integer, bigint, date, date, jsonb) IS
+'Internal: one pass over the population writes what day adds (elt_refresh''s day): the new current versions into pg_temp.elt_refresh_users and pg_temp.elt_refresh_subscriptions, which must be empty, and the day''s usage appended to pg_temp.elt_refresh_usage.';
+REVOKE ALL ON FUNCTION elt.elt__load_day(integer, bigint, date, date, jsonb) FROM PUBLIC;
+
 -- Internal: the lock that lets one elt_generate or elt_refresh run at a
 -- time: a transaction-level advisory lock (pg_locks: locktype advisory,
 -- classid 6646900 = 'elt', objid 1), so that incidental lockers of

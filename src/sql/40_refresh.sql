@@ -4,9 +4,11 @@
 --
 -- Days are applied in one transaction with bounded locks and memory: the
 -- day's change sets are temp tables created once per refresh and emptied
--- each day (no per-day DDL, whose locks would pile up until commit), and
--- the usage of all days is appended in one bulk window after the merges
--- (each switch of session_replication_role resets every cached plan).  A
+-- each day (no per-day DDL, whose locks would pile up until commit), filled
+-- by one pass over the population per day (elt__load_day), and the usage of
+-- all days, collected in a temp table, is appended in one bulk window after
+-- the merges (each switch of session_replication_role resets every cached
+-- plan).  A
 -- failed day rolls the whole refresh back to a subtransaction boundary; the
 -- failed row (SQLSTATE, message, detail, hint) is logged after it, with a
 -- WARNING instead of an ERROR so that the log row survives.  Cancels and
@@ -30,7 +32,6 @@ DECLARE
     v_users    bigint := 0;
     v_subs     bigint := 0;
     v_usage    bigint := 0;
-    v_n        bigint;
     v_fast     boolean;
     m          record;
     v_state    text;
@@ -130,19 +131,27 @@ BEGIN
                                                             history => false, since => s.clock, params => s.params)
                 WITH NO DATA;
         END IF;
+        -- the usage of every day, appended to until the merges are done
+        IF pg_catalog.to_regclass('pg_temp.elt_refresh_usage') IS NULL THEN
+            CREATE TEMP TABLE elt_refresh_usage ON COMMIT DROP AS
+                SELECT * FROM @extschema@.elt_usage(s.users, s.seed, s.clock, s.start_date,
+                                                    since => s.clock, params => s.params)
+                WITH NO DATA;
+        ELSE
+            TRUNCATE pg_temp.elt_refresh_usage;
+        END IF;
 
         v_day := s.clock + 1;
         WHILE v_day <= v_target LOOP
             -- business time: midnight UTC of the simulated day, whatever TimeZone says
             v_asof := v_day::timestamp AT TIME ZONE 'UTC';
 
+            -- the day's new versions and its usage, in one pass over the
+            -- population (elt_users, elt_subscriptions and elt_usage of the
+            -- day would each compute every user's life)
             TRUNCATE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
-            INSERT INTO pg_temp.elt_refresh_users
-                SELECT * FROM @extschema@.elt_users(s.users, s.seed, v_day, s.start_date,
-                                                    history => false, since => v_day, params => s.params);
-            INSERT INTO pg_temp.elt_refresh_subscriptions
-                SELECT * FROM @extschema@.elt_subscriptions(s.users, s.seed, v_day, s.start_date,
-                                                            history => false, since => v_day, params => s.params);
+            SELECT * INTO m FROM elt.elt__load_day(s.users, s.seed, v_day, s.start_date, s.params);
+            v_usage := v_usage + m.usage_rows;
 
             -- every argument typed exactly: an overload planted in the
             -- extension's schema must not be a better match for literals
@@ -155,7 +164,7 @@ BEGIN
                 ARRAY['subscription_id']::pg_catalog.text[], v_asof, NULL::pg_catalog.text[], 'ignore'::pg_catalog.text);
             v_subs := v_subs + m.inserted + m.updated;
 
-            v_last := elt.elt__progress('elt_refresh (users and subscriptions merged through ' || v_day || ')',
+            v_last := elt.elt__progress('elt_refresh (days generated and merged through ' || v_day || ')',
                                         v_day - s.clock, v_target - s.clock, 'days', v_started, v_last);
             v_day := v_day + 1;
         END LOOP;
@@ -173,18 +182,9 @@ BEGIN
             round(extract(epoch FROM clock_timestamp() - v_started) * 1000);
         v_phase := clock_timestamp();
         v_fast := elt.elt__bulk_begin('elt_raw.usage'::pg_catalog.regclass);
-        v_day := s.clock + 1;
-        WHILE v_day <= v_target LOOP
-            INSERT INTO elt_raw.usage
-                SELECT * FROM @extschema@.elt_usage(s.users, s.seed, v_day, s.start_date, since => v_day, params => s.params);
-            GET DIAGNOSTICS v_n = ROW_COUNT;
-            v_usage := v_usage + v_n;
-            v_last := elt.elt__progress('elt_refresh (usage appended through ' || v_day || ')',
-                                        v_day - s.clock, v_target - s.clock, 'days', v_started, v_last);
-            v_day := v_day + 1;
-        END LOOP;
+        INSERT INTO elt_raw.usage SELECT * FROM pg_temp.elt_refresh_usage;
         PERFORM elt.elt__bulk_end(v_fast, 'elt_raw.usage'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, s.clock + 1);
-        DROP TABLE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
+        DROP TABLE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions, pg_temp.elt_refresh_usage;
 
         -- the clock first: the mart builders read it
         UPDATE elt.settings SET clock = v_target, refreshed_at = now();
