@@ -213,7 +213,6 @@ Datum
 elt__load_day(PG_FUNCTION_ARGS)
 {
 	EltGen		gen;
-
 	EltTableSpec specs[3];
 	EltColumn	subs[ELT_SUB_NATTS];
 

@@ -8,11 +8,10 @@
 -- by one pass over the population per day (elt__load_day), and the usage of
 -- all days, collected in a temp table, is appended in one bulk window after
 -- the merges (each switch of session_replication_role resets every cached
--- plan).  A
--- failed day rolls the whole refresh back to a subtransaction boundary; the
--- failed row (SQLSTATE, message, detail, hint) is logged after it, with a
--- WARNING instead of an ERROR so that the log row survives.  Cancels and
--- statement_timeout are not caught.
+-- plan).  A failed day rolls the whole refresh back to a subtransaction
+-- boundary; the failed row (SQLSTATE, message, detail, hint) is logged
+-- after it, with a WARNING instead of an ERROR so that the log row
+-- survives.  Cancels and statement_timeout are not caught.
 
 CREATE OR REPLACE FUNCTION @extschema@.elt_refresh(days integer DEFAULT NULL)
 RETURNS TABLE (days_applied integer, clock_before date, clock_after date,
