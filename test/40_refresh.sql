@@ -3,7 +3,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION elt;
-SELECT plan(25);
+SELECT plan(30);
 
 SELECT throws_ok($$SELECT * FROM elt_refresh(1)$$, '55000', NULL, 'refresh before any elt_generate: 55000');
 SELECT throws_ok($$SELECT * FROM elt_refresh(0)$$, '22023', NULL, 'days = 0: 22023');
@@ -94,6 +94,39 @@ SELECT elt_generate(200, 5, current_date - 2, build_marts => false);
 SELECT results_eq($$SELECT days_applied, clock_after FROM elt_refresh()$$, $$VALUES (2, current_date)$$,
                   'elt_refresh() catches up with current_date');
 SELECT is_empty($$SELECT * FROM elt_refresh()$$, 'and then has nothing to do');
+
+-- elt__load_day, the refresh's one pass over the population, writes the
+-- rows of elt_users and elt_subscriptions (current versions from the day)
+-- and elt_usage (the day) into the refresh's temp tables
+SELECT elt_generate(1500, 9, '2025-06-14', '2024-06-20', build_marts => false);
+CREATE TEMP TABLE elt_refresh_users AS SELECT * FROM elt_users(1, 1, '2025-01-01') WITH NO DATA;
+CREATE TEMP TABLE elt_refresh_subscriptions AS SELECT * FROM elt_subscriptions(1, 1, '2025-01-01') WITH NO DATA;
+CREATE TEMP TABLE elt_refresh_usage AS SELECT * FROM elt_usage(1, 1, '2025-01-01') WITH NO DATA;
+CREATE TEMP TABLE day_rows AS
+    SELECT * FROM elt.elt__load_day(1500, 9, '2025-06-15', '2024-06-20', '{}');
+SELECT ok((SELECT users_rows > 0 AND subscriptions_rows > 0 AND usage_rows > 0 FROM day_rows),
+          'elt__load_day writes new user and subscription versions and usage of the day');
+SELECT is((SELECT count(*) FROM ((TABLE pg_temp.elt_refresh_users
+                                  EXCEPT ALL SELECT * FROM elt_users(1500, 9, '2025-06-15', '2024-06-20', history => false, since => '2025-06-15'))
+                                 UNION ALL (SELECT * FROM elt_users(1500, 9, '2025-06-15', '2024-06-20', history => false, since => '2025-06-15')
+                                            EXCEPT ALL TABLE pg_temp.elt_refresh_users)) d),
+          0::bigint, '... the user versions of elt_users(history => false, since => the day)');
+SELECT is((SELECT count(*) FROM ((TABLE pg_temp.elt_refresh_subscriptions
+                                  EXCEPT ALL SELECT * FROM elt_subscriptions(1500, 9, '2025-06-15', '2024-06-20', history => false, since => '2025-06-15'))
+                                 UNION ALL (SELECT * FROM elt_subscriptions(1500, 9, '2025-06-15', '2024-06-20', history => false, since => '2025-06-15')
+                                            EXCEPT ALL TABLE pg_temp.elt_refresh_subscriptions)) d),
+          0::bigint, '... the subscription versions of elt_subscriptions(history => false, since => the day)');
+SELECT is((SELECT count(*) FROM ((TABLE pg_temp.elt_refresh_usage
+                                  EXCEPT ALL SELECT * FROM elt_usage(1500, 9, '2025-06-15', '2024-06-20', since => '2025-06-15'))
+                                 UNION ALL (SELECT * FROM elt_usage(1500, 9, '2025-06-15', '2024-06-20', since => '2025-06-15')
+                                            EXCEPT ALL TABLE pg_temp.elt_refresh_usage)) d),
+          0::bigint, '... and the usage rows of elt_usage(since => the day)');
+-- a second day: its usage is appended to the first's (a table without
+-- indexes), as elt_refresh collects the usage of all its days
+TRUNCATE pg_temp.elt_refresh_users, pg_temp.elt_refresh_subscriptions;
+INSERT INTO day_rows SELECT * FROM elt.elt__load_day(1500, 9, '2025-06-16', '2024-06-20', '{}');
+SELECT is((SELECT count(*) FROM pg_temp.elt_refresh_usage), (SELECT sum(usage_rows) FROM day_rows)::bigint,
+          '... and a second day''s usage is appended to the first''s');
 
 SELECT * FROM finish();
 ROLLBACK;
