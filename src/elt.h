@@ -51,7 +51,7 @@ extern void elt_parse_user_range(FunctionCallInfo fcinfo, int first_arg, int las
 typedef void (*EltProgressFn) (void *arg, int64 users_done);
 
 extern void elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
-					 EltProgressFn progress, void *progress_arg);
+					 EltSink *facts, EltProgressFn progress, void *progress_arg);
 
 static inline TimestampTz
 elt_day_timestamp(EltDay day)

@@ -1,7 +1,8 @@
 /*
  * emit.c: from the model's lives to rows.  Argument checks shared by every
  * generator function, and the one loop that turns users' lives into rows of
- * elt_raw.users, elt_raw.subscriptions and elt_raw.usage for any sink.
+ * elt_raw.users, elt_raw.subscriptions and elt_raw.usage (and of
+ * elt_mart.fct_usage_daily, for elt_generate) for any sink.
  */
 #include "postgres.h"
 
@@ -9,6 +10,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 
 #include "elt.h"
 #include "names.h"
@@ -182,6 +184,71 @@ put_usage(void *arg, const EltLife *life, const EltUsage *u)
 	c->sink->put(c->sink, values, nulls);
 }
 
+/* The columns of elt_mart.fct_usage_daily, in table order. */
+#define FACT_NATTS 17
+
+typedef struct FactCtx
+{
+	UsageCtx	usage;			/* the raw row, when that sink is wanted too */
+	EltSink    *sink;
+	int64		user_id;
+} FactCtx;
+
+/* pct gives round(100.0 * part / whole, 2) as a numeric, or NULL
+ * for no whole (unlimited): rounded half away from zero, as numeric's
+ * round() does (part is never negative). */
+static inline void
+pct(int64 part, int whole, Datum *v, bool *n)
+{
+	*n = whole <= 0;
+	if (!*n)
+		*v = NumericGetDatum(int64_div_fast_to_numeric((20000 * part + whole) / (2 * (int64) whole), 2));
+}
+
+/* put_fact turns one usage day into a row of elt_mart.fct_usage_daily (and
+ * of elt_raw.usage when that sink is wanted too); keys as the dimensions
+ * make them, id * 65536 + version ordinal (-1: unknown). */
+static void
+put_fact(void *arg, const EltLife *life, const EltUsageFact *f)
+{
+	FactCtx    *c = arg;
+	const EltUsage *u = f->usage;
+	const EltSegment *s = &life->segs[u->segment];
+	const EltPlan *plan = elt_plan(s->plan_id);
+	int64		sub_id = (int64) elt_subscription_id(&c->usage.gen->pop, life->index, s->ordinal);
+	Datum		values[FACT_NATTS];
+	bool		nulls[FACT_NATTS] = {false};
+	int			y,
+				m,
+				d;
+
+	if (c->usage.sink)
+		put_usage(&c->usage, life, u);
+	elt_ymd_from_day(u->day, &y, &m, &d);
+	values[0] = DateADTGetDatum(u->day);
+	values[1] = Int64GetDatum(sub_id);
+	values[2] = Int32GetDatum(y * 10000 + m * 100 + d);
+	values[3] = Int64GetDatum(f->user_version < 0 ? -1 : c->user_id * 65536 + f->user_version);
+	values[4] = Int64GetDatum(f->sub_version < 0 ? -1 : sub_id * 65536 + f->sub_version);
+	values[5] = Int32GetDatum(s->plan_id);
+	values[6] = Int64GetDatum(c->user_id);
+	values[7] = Int64GetDatum((int64) elt_usage_id(&c->usage.gen->pop, life->index, u->day));
+	values[8] = Int32GetDatum(u->actions);
+	values[9] = Int32GetDatum(u->storage_mb);
+	values[10] = Int32GetDatum(u->api_calls);
+	values[11] = Int32GetDatum(u->minutes);
+	nulls[12] = nulls[13] = nulls[14] = nulls[15] = (f->period_start == ELT_OPEN);
+	if (!nulls[12])
+	{
+		values[12] = DateADTGetDatum(f->period_start);
+		values[13] = Int64GetDatum(f->period_api_calls);
+		values[14] = Int64GetDatum(f->period_storage_peak_mb);
+		pct(f->period_api_calls, plan->api_limit, &values[15], &nulls[15]);
+	}
+	pct(u->storage_mb, plan->storage_limit_mb, &values[16], &nulls[16]);
+	c->sink->put(c->sink, values, nulls);
+}
+
 /*
  * A few MRR amounts recur over and over (prices, their yearly and
  * discounted forms): their numerics are made once per call, in the
@@ -227,12 +294,13 @@ wanted(const EltGen *gen, EltDay valid_from, EltDay valid_to)
 /*
  * elt_emit runs the model for every user of the range and hands the rows to
  * the sinks (any may be NULL), so the SRFs, the bulk loader and the estimate
- * share one path.  Each user's rows live in a context reset after the user,
+ * share one path.  facts takes rows of elt_mart.fct_usage_daily, whose
+ * period totals need gen->since to be the window's first day.  Each user's rows live in a context reset after the user,
  * so memory stays flat.
  */
 void
 elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
-		 EltProgressFn progress, void *progress_arg)
+		 EltSink *facts, EltProgressFn progress, void *progress_arg)
 {
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "elt rows",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -323,7 +391,13 @@ elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
 			subs->put(subs, values, nulls);
 		}
 
-		if (usage)
+		if (facts)
+		{
+			FactCtx		c = {{gen, usage, user_id}, facts, DatumGetInt64(user_id)};
+
+			elt_life_usage_facts(&gen->pop, &life, gen->since, gen->as_of, put_fact, &c);
+		}
+		else if (usage)
 		{
 			UsageCtx	c = {gen, usage, user_id};
 

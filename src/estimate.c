@@ -74,7 +74,7 @@ elt__estimate(PG_FUNCTION_ARGS)
 
 		/* evenly spaced indexes, first and last user included */
 		one.first_user = one.last_user = (samples == 1) ? 1 : 1 + k * (n - 1) / (samples - 1);
-		elt_emit(&one, &sinks[0].sink, &sinks[1].sink, &sinks[2].sink, NULL, NULL);
+		elt_emit(&one, &sinks[0].sink, &sinks[1].sink, &sinks[2].sink, NULL, NULL, NULL);
 	}
 	scale = samples > 0 ? (double) n / samples : 0;
 	total = 0;

@@ -1,8 +1,9 @@
 /*
  * load.c: elt__load_raw(), the C half of elt_generate(): one pass over the
  * population writes elt_raw.users, elt_raw.subscriptions and elt_raw.usage
- * through the bulk loader, reporting progress every few seconds; and
- * elt__load_day(), the same pass for one day of elt_refresh.  The
+ * through the bulk loader, reporting progress every few seconds;
+ * elt__load_warehouse(), the same pass writing elt_mart.fct_usage_daily too;
+ * and elt__load_day(), the same pass for one day of elt_refresh.  The
  * foreign keys of these tables to the lookups hold by construction (the ids
  * come from the same C tables that filled the lookups in the same
  * transaction); they are declared so that BI tools see them.
@@ -98,54 +99,77 @@ static const char *const usage_checks[] = {
 	"CHECK ((actions_performed >= 0))", "CHECK ((active_minutes >= 0))",
 	"CHECK ((api_calls >= 0))", "CHECK ((storage_used_mb >= 0))"};
 
-static const EltTableSpec raw_specs[3] = {
+/*
+ * elt_mart.fct_usage_daily, which elt__load_warehouse writes in the same
+ * pass.  Its keys to the dimensions are the dimensions' own formula
+ * (id * 65536 + version ordinal), but the dimensions are built after the
+ * load, in SQL: the caller checks these keys then (elt__check_fkeys).
+ */
+static const EltColumn fact_cols[] = {
+	{"usage_date", DATEOID, -1, false}, {"subscription_id", INT8OID, -1, false},
+	{"date_key", INT4OID, -1, false}, {"user_key", INT8OID, -1, false},
+	{"subscription_key", INT8OID, -1, false}, {"plan_key", INT4OID, -1, false},
+	{"user_id", INT8OID, -1, false}, {"usage_id", INT8OID, -1, false},
+	{"actions_performed", INT4OID, -1, false}, {"storage_used_mb", INT4OID, -1, false},
+	{"api_calls", INT4OID, -1, false}, {"active_minutes", INT4OID, -1, false},
+	{"period_start", DATEOID, -1, true}, {"period_api_calls", INT8OID, -1, true},
+	{"period_storage_used_mb", INT8OID, -1, true},
+	{"api_quota_used_pct", NUMERICOID, ((9 << 16) | 2) + VARHDRSZ, true},
+	{"storage_quota_used_pct", NUMERICOID, ((9 << 16) | 2) + VARHDRSZ, true}};
+static const EltForeignKey fact_fkeys[] = {
+	{"date_key", "dim_date"}, {"user_key", "dim_user"}, {"subscription_key", "dim_subscription"},
+	{"plan_key", "dim_plan"}};
+static const char *const fact_checks[] = {
+	"CHECK ((actions_performed >= 0))", "CHECK ((active_minutes >= 0))", "CHECK ((api_calls >= 0))",
+	"CHECK ((api_quota_used_pct >= (0)::numeric))", "CHECK ((period_api_calls >= 0))",
+	"CHECK ((period_storage_used_mb >= 0))", "CHECK ((storage_quota_used_pct >= (0)::numeric))",
+	"CHECK ((storage_used_mb >= 0))"};
+
+/* elt_raw's three tables, then the usage facts */
+static const EltTableSpec raw_specs[4] = {
 	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys),
 	user_checks, lengthof(user_checks)},
 	{"elt_raw", "subscriptions", sub_cols, ELT_SUB_NATTS, sub_fkeys, lengthof(sub_fkeys),
 	sub_checks, lengthof(sub_checks)},
 	{"elt_raw", "usage", usage_cols, ELT_USAGE_NATTS, usage_fkeys, lengthof(usage_fkeys),
-	usage_checks, lengthof(usage_checks)}};
+	usage_checks, lengthof(usage_checks)},
+	{"elt_mart", "fct_usage_daily", fact_cols, lengthof(fact_cols), fact_fkeys, lengthof(fact_fkeys),
+	fact_checks, lengthof(fact_checks)}};
 
-/* elt__load_raw(users, seed, as_of, start_date, params) -> (users, subscriptions,
- * usage) loads the three tables in one pass over the population (because
- * each user's life is computed once for all three) */
 /*
  * load writes the users of gen into the tables of specs (users,
- * subscriptions, usage) in one pass and returns the rows per table as the
- * function's result row (because elt__load_raw and elt__load_shard differ
- * only in the tables and the users they take).
+ * subscriptions, usage, and the usage facts when ntables is 4) in one pass
+ * (because each user's life is computed once for all of them) and returns
+ * the rows per table as the function's result row (because the entry
+ * points differ only in the tables and the users they take).
  */
 static Datum
-load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, bool report_progress)
+load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, int ntables, bool report_progress)
 {
-	EltBulk    *users,
-			   *subs,
-			   *usage;
+	EltBulk    *bulk[4] = {NULL, NULL, NULL, NULL};
 	Progress	progress = {0};
 	TupleDesc	tupdesc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	users = elt_bulk_open(&specs[0]);
-	subs = elt_bulk_open(&specs[1]);
-	usage = elt_bulk_open(&specs[2]);
+	for (int t = 0; t < ntables; t++)
+		bulk[t] = elt_bulk_open(&specs[t]);
 
 	INSTR_TIME_SET_CURRENT(progress.started);
 	progress.total = gen->last_user;
-	progress.usage = usage;
-	elt_emit(gen, &users->sink, &subs->sink, &usage->sink,
+	progress.usage = bulk[2];
+	elt_emit(gen, &bulk[0]->sink, &bulk[1]->sink, &bulk[2]->sink, bulk[3] ? &bulk[3]->sink : NULL,
 			 report_progress ? report : NULL, &progress);
 	if (progress.last > 0)
 		ereport(NOTICE,
 				(errmsg("elt_generate: %lld users, %lld usage rows written; building indexes",
-						(long long) gen->last_user, (long long) usage->rows)));
+						(long long) gen->last_user, (long long) bulk[2]->rows)));
 
-	values[0] = Int64GetDatum(elt_bulk_close(users));
-	values[1] = Int64GetDatum(elt_bulk_close(subs));
-	values[2] = Int64GetDatum(elt_bulk_close(usage));
+	for (int t = 0; t < ntables; t++)
+		values[t] = Int64GetDatum(elt_bulk_close(bulk[t]));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
@@ -156,7 +180,25 @@ elt__load_raw(PG_FUNCTION_ARGS)
 	EltGen		gen;
 
 	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
-	return load(fcinfo, &gen, raw_specs, true);
+	return load(fcinfo, &gen, raw_specs, 3, true);
+}
+
+PG_FUNCTION_INFO_V1(elt__load_warehouse);
+
+/*
+ * elt__load_warehouse(users, seed, as_of, start_date, params) loads the
+ * whole population into elt_raw and its usage facts into
+ * elt_mart.fct_usage_daily, all emptied by the caller, in one pass: the
+ * model knows each row's versions and quota period, which the SQL builder
+ * would have to join and sort millions of rows to find.
+ */
+Datum
+elt__load_warehouse(PG_FUNCTION_ARGS)
+{
+	EltGen		gen;
+
+	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
+	return load(fcinfo, &gen, raw_specs, 4, true);
 }
 
 PG_FUNCTION_INFO_V1(elt__load_shard);
@@ -190,7 +232,7 @@ elt__load_shard(PG_FUNCTION_ARGS)
 		specs[i].table = text_to_cstring(PG_GETARG_TEXT_PP(6 + i));
 		specs[i].fkeys_by_column = true;
 	}
-	return load(fcinfo, &gen, specs, false);
+	return load(fcinfo, &gen, specs, 3, false);
 }
 
 PG_FUNCTION_INFO_V1(elt__load_day);
@@ -230,7 +272,7 @@ elt__load_day(PG_FUNCTION_ARGS)
 		specs[i].table = day_tables[i];
 	}
 	specs[1].cols = subs;
-	return load(fcinfo, &gen, specs, false);
+	return load(fcinfo, &gen, specs, 3, false);
 }
 
 PG_FUNCTION_INFO_V1(elt__check_raw_tables);

@@ -172,4 +172,19 @@ typedef void (*EltUsageFn) (void *arg, const EltLife *life, const EltUsage *u);
 extern void elt_life_usage(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 						   EltUsageFn fn, void *arg);
 
+/* A usage row as a row of elt_mart.fct_usage_daily sees it (model_facts.c). */
+typedef struct EltUsageFact
+{
+	const EltUsage *usage;
+	int			user_version;	/* ordinal of the user version valid that day, -1: none */
+	int			sub_version;	/* ordinal among its subscription's versions, -1: none */
+	EltDay		period_start;	/* quota period holding the day; ELT_OPEN: none */
+	int64_t		period_api_calls;	/* API calls in the period through the day */
+	int64_t		period_storage_peak_mb; /* peak storage held in the period so far */
+} EltUsageFact;
+
+typedef void (*EltUsageFactFn) (void *arg, const EltLife *life, const EltUsageFact *f);
+extern void elt_life_usage_facts(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
+								 EltUsageFactFn fn, void *arg);
+
 #endif

@@ -76,7 +76,7 @@ generate(FunctionCallInfo fcinfo, int which)
 			 which == 0 ? &sink.sink : NULL,
 			 which == 1 ? &sink.sink : NULL,
 			 which == 2 ? &sink.sink : NULL,
-			 NULL, NULL);
+			 NULL, NULL, NULL);
 	return (Datum) 0;
 }
 

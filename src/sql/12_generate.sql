@@ -34,6 +34,15 @@ COMMENT ON FUNCTION elt.elt__load_raw(integer, bigint, date, date, jsonb) IS
 'Internal: bulk-loads elt_raw.users, subscriptions and usage, which must be empty.';
 REVOKE ALL ON FUNCTION elt.elt__load_raw(integer, bigint, date, date, jsonb) FROM PUBLIC;
 
+CREATE OR REPLACE FUNCTION elt.elt__load_warehouse(
+    users integer, seed bigint, as_of date, start_date date, params jsonb,
+    OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint, OUT usage_facts_rows bigint)
+AS 'MODULE_PATHNAME', 'elt__load_warehouse'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) IS
+'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, elt_mart.fct_usage_daily, which must all be empty; the facts'' keys to the dimensions are checked once the dimensions are built (elt__usage_facts_loaded).';
+REVOKE ALL ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION elt.elt__load_day(
     users integer, seed bigint, day date, start_date date, params jsonb,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint)
@@ -160,6 +169,14 @@ BEGIN
         -- worker (see elt__load_distributed): the builders then run in this
         -- transaction over those connections.
         v_raw := elt.elt__load_distributed(users, seed, as_of, v_start, params, build_marts);
+    ELSIF build_marts THEN
+        -- The usage facts are written in the same pass as the raw rows
+        -- (the model knows each row's versions and quota period; the SQL
+        -- builder would join and sort millions of rows to find them), into
+        -- an emptied table: readers of fct_usage_daily wait for this
+        -- transaction, as readers of the raw tables do.
+        TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users, elt_mart.fct_usage_daily;
+        v_raw := elt.elt__load_warehouse(users, seed, as_of, v_start, params);
     ELSE
         TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
         v_raw := elt.elt__load_raw(users, seed, as_of, v_start, params);
@@ -188,7 +205,7 @@ BEGIN
            model_version = excluded.model_version, params = excluded.params;
 
     IF build_marts THEN
-        FOR v_mart IN SELECT * FROM @extschema@.elt_build_marts() LOOP
+        FOR v_mart IN SELECT * FROM elt.elt__build_marts(NOT v_dist) LOOP
             v_counts := v_counts || jsonb_build_object(v_mart.table_name, v_mart.row_count);
         END LOOP;
     END IF;

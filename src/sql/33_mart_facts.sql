@@ -22,7 +22,6 @@ DECLARE
     v_keys text;       -- the joins giving each row's user and subscription keys
     v_last  date;      -- the facts' last usage day before this build
     v_state boolean;   -- elt.mart_usage_totals is in step with the facts and only days after them change
-    v_tot   record;    -- rows of elt.mart_usage_totals deleted, upserted (not reported)
 BEGIN
     w := elt.elt__mart_begin(since);
     SELECT max(t.usage_date) INTO v_last FROM elt_mart.fct_usage_daily t;   -- one probe of the primary key
@@ -147,11 +146,29 @@ BEGIN
     $q$, v_versions, v_keys), v_merge);
     EXECUTE v_sql USING since, v_state;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
+    PERFORM elt.elt__keep_usage_totals(v_state, since);
+    PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, since);
+    RETURN n_del + n_ins;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.elt_build_fct_usage_daily(date) IS
+'Builds elt_mart.fct_usage_daily from elt_raw.usage and the user and subscription dimensions (point-in-time: the versions valid at midnight UTC of the usage day), with API and storage quota use so far in the subscription''s monthly period. since NULL (default) rebuilds all; a day rewrites usage days from that day on. Returns the number of rows written (deleted plus inserted).';
+
+-- Internal: keeps elt.mart_usage_totals in step with fct_usage_daily.
+CREATE OR REPLACE FUNCTION elt.elt__keep_usage_totals(added boolean, since date)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
+AS $fn$
+DECLARE
+    v_tot record;   -- rows of elt.mart_usage_totals deleted, upserted (not reported)
+BEGIN
     -- Keep elt.mart_usage_totals in step: after days were added, fold in
     -- the new rows' totals; otherwise recompute it from the last 31 days of
     -- facts.  Either way drop periods with no fact row in the last 31 days
     -- (a period lasts at most 31 days: no later row can continue them).
-    IF v_state THEN
+    IF added THEN
         INSERT INTO elt.mart_usage_totals AS q (subscription_id, period_start, through, api_calls, storage_used_mb)
         SELECT f.subscription_id, f.period_start, max(f.usage_date),
                max(f.period_api_calls), max(f.period_storage_used_mb)
@@ -174,12 +191,32 @@ BEGIN
     END IF;
     DELETE FROM elt.mart_usage_totals q
     WHERE q.through < (SELECT max(m.usage_date) FROM elt_mart.fct_usage_daily m) - 31;
-    PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name, since);
-    RETURN n_del + n_ins;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.elt_build_fct_usage_daily(date) IS
-'Builds elt_mart.fct_usage_daily from elt_raw.usage and the user and subscription dimensions (point-in-time: the versions valid at midnight UTC of the usage day), with API and storage quota use so far in the subscription''s monthly period. since NULL (default) rebuilds all; a day rewrites usage days from that day on. Returns the number of rows written (deleted plus inserted).';
+COMMENT ON FUNCTION elt.elt__keep_usage_totals(boolean, date) IS
+'Internal: keeps elt.mart_usage_totals (the quota totals of the periods that can still continue) in step with elt_mart.fct_usage_daily: folds in the totals of the rows from since on when added (only days after the facts were added), otherwise recomputes it from the last 31 days of facts.';
+
+-- Internal: what elt_build_fct_usage_daily does after writing, for the
+-- facts elt_generate wrote in its load (elt__load_warehouse), before the
+-- dimensions they reference were built: their foreign keys checked now,
+-- the quota totals brought in step.  Returns the rows of the facts.
+CREATE OR REPLACE FUNCTION elt.elt__usage_facts_loaded()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off   -- see the note at the top of 31_mart_builders.sql
+AS $fn$
+BEGIN
+    PERFORM elt.elt__check_fkeys('elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name,
+                                 NULL::pg_catalog.date);
+    PERFORM elt.elt__keep_usage_totals(false, NULL::pg_catalog.date);
+    RETURN (SELECT count(*) FROM elt_mart.fct_usage_daily);
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__usage_facts_loaded() IS
+'Internal: after elt_generate loaded elt_mart.fct_usage_daily with elt_raw (elt__load_warehouse) and built the dimensions, checks the facts'' foreign keys and brings elt.mart_usage_totals in step; returns the facts'' row count.';
+REVOKE ALL ON FUNCTION elt.elt__keep_usage_totals(boolean, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__usage_facts_loaded() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- fct_mrr_monthly

@@ -26,8 +26,10 @@ COMMENT ON FUNCTION elt.elt__analyze_marts(text) IS
 -- Internal: the build itself, full (since NULL) or from a day on, in the
 -- order of elt__mart_tables.  Dimension rows are inserted or updated
 -- first, facts merged next (which removes fact rows gone from the source),
--- dimension rows gone from the source last.
-CREATE OR REPLACE FUNCTION elt.elt__build(since date)
+-- dimension rows gone from the source last.  usage_facts_loaded: elt_generate
+-- wrote fct_usage_daily in its load (elt__load_warehouse), so its builder
+-- only checks the keys once the dimensions are there.
+CREATE OR REPLACE FUNCTION elt.elt__build(since date, usage_facts_loaded boolean DEFAULT false)
 RETURNS TABLE (table_name text, rows_written bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -63,7 +65,11 @@ BEGIN
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'fact' ORDER BY t.ord LOOP
         table_name := m.tab;
         v_t := clock_timestamp();
-        EXECUTE format('SELECT @extschema@.%I($1)', m.builder) INTO rows_written USING since;
+        IF usage_facts_loaded AND m.name = 'fct_usage_daily' THEN
+            rows_written := elt.elt__usage_facts_loaded();
+        ELSE
+            EXECUTE format('SELECT @extschema@.%I($1)', m.builder) INTO rows_written USING since;
+        END IF;
         RAISE DEBUG '%: % built in % ms, % rows written', v_what, m.tab,
             round(extract(epoch FROM clock_timestamp() - v_t) * 1000), rows_written;
         v_done := v_done + 1;
@@ -84,18 +90,19 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION elt.elt__build(date) IS
-'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table.';
+COMMENT ON FUNCTION elt.elt__build(date, boolean) IS
+'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table. usage_facts_loaded: elt_generate already wrote elt_mart.fct_usage_daily (its keys are checked instead).';
 
--- A full build of every mart table (elt__build), then the row count of each.
-CREATE OR REPLACE FUNCTION @extschema@.elt_build_marts()
+-- Internal: a full build of every mart table (elt__build), then the row
+-- count of each; what elt_build_marts and elt_generate do.
+CREATE OR REPLACE FUNCTION elt.elt__build_marts(usage_facts_loaded boolean)
 RETURNS TABLE (table_name text, row_count bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 BEGIN
-    PERFORM elt.elt__build(NULL::pg_catalog.date);
+    PERFORM elt.elt__build(NULL::pg_catalog.date, usage_facts_loaded);
     -- built over the current elt_raw: elt_refresh keeps them up to date
     -- from now on, as after elt_generate(build_marts => true)
     UPDATE elt.settings SET marts_built = true WHERE NOT marts_built;
@@ -104,6 +111,17 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 END
+$fn$;
+COMMENT ON FUNCTION elt.elt__build_marts(boolean) IS
+'Internal: builds every elt_mart table (elt__build), records that the marts are built, and returns each table''s row count; usage_facts_loaded as for elt__build.';
+
+-- A full build of every mart table, then the row count of each.
+CREATE OR REPLACE FUNCTION @extschema@.elt_build_marts()
+RETURNS TABLE (table_name text, row_count bigint)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT b.table_name, b.row_count FROM elt.elt__build_marts(false) b
 $fn$;
 COMMENT ON FUNCTION @extschema@.elt_build_marts() IS
 'Builds every elt_mart table from elt_raw in one transaction; rows that did not change are not rewritten, any manual edit of the marts is undone, and readers keep seeing the previous rows until it commits; from then on elt_refresh keeps them up to date. Returns one row per mart table with its row count (Unknown members included).';
@@ -238,7 +256,8 @@ REVOKE ALL ON FUNCTION @extschema@.elt_build_dim_subscription(date, boolean) FRO
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_usage_daily(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_mrr_monthly(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_fct_kpi_daily(date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__build(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__build(date, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__build_marts(boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__analyze_marts(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_build_marts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.elt_update_marts(date) FROM PUBLIC;

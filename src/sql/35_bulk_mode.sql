@@ -55,9 +55,12 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__bulk_begin(regclass) IS
 'Internal: for a superuser, and a table without triggers or rules of its own, with no foreign keys of tables other than the extension''s pointing at it and without multi-column keys, switches this transaction to session_replication_role = replica (no per-row foreign key triggers) and returns true; elt__bulk_end switches back and checks the keys.';
 
--- Internal: ends a bulk load: back to per-row triggers, then the foreign
--- keys of the new rows checked in one query.
-CREATE OR REPLACE FUNCTION elt.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
+-- Internal: checks the single-column foreign keys of the rows of tab with
+-- col >= lo (all rows when lo is NULL) in one query, raising the error a
+-- trigger would have raised: after a load that wrote them without per-row
+-- triggers (elt__bulk_end, and elt_generate's usage facts, which are
+-- written before the dimensions they reference are built).
+CREATE OR REPLACE FUNCTION elt.elt__check_fkeys(tab regclass, col name, lo date)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -78,13 +81,6 @@ DECLARE
     cond   text := CASE WHEN lo IS NULL THEN 'true'
                         ELSE pg_catalog.format('f.%I OPERATOR(pg_catalog.>=) %L::pg_catalog.date', col, lo) END;
 BEGIN
-    IF NOT fast THEN
-        RETURN;
-    END IF;
-    -- Back to per-row triggers first (elt__bulk_begin switched them off).
-    -- This set_config outlives the call: the SET clause above does not name
-    -- session_replication_role, and a SET clause restores only what it names.
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
     FOR c IN
         SELECT k.conname, k.confrelid::regclass AS reftab,
                fa.attname AS fkcol, ra.attname AS refcol, row_number() OVER (ORDER BY k.conname) AS i
@@ -132,8 +128,30 @@ BEGIN
     END IF;
 END
 $fn$;
+COMMENT ON FUNCTION elt.elt__check_fkeys(regclass, name, date) IS
+'Internal: checks the single-column foreign keys of the rows of tab with col >= lo (all rows when lo is NULL) in one query; raises 23503 as a trigger would.';
+
+-- Internal: ends a bulk load: back to per-row triggers, then the foreign
+-- keys of the new rows checked in one query.
+CREATE OR REPLACE FUNCTION elt.elt__bulk_end(fast boolean, tab regclass, col name, lo date)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NOT fast THEN
+        RETURN;
+    END IF;
+    -- Back to per-row triggers first (elt__bulk_begin switched them off).
+    -- This set_config outlives the call: the SET clause above does not name
+    -- session_replication_role, and a SET clause restores only what it names.
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+    PERFORM elt.elt__check_fkeys(tab, col, lo);
+END
+$fn$;
 COMMENT ON FUNCTION elt.elt__bulk_end(boolean, regclass, name, date) IS
 'Internal: after a bulk load started by elt__bulk_begin (fast = its result), switches back to session_replication_role = origin and checks the foreign keys of the rows of tab with col >= lo (all rows when lo is NULL) in one query.';
 
 REVOKE ALL ON FUNCTION elt.elt__bulk_begin(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__bulk_end(boolean, regclass, name, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__check_fkeys(regclass, name, date) FROM PUBLIC;

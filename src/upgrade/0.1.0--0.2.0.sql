@@ -25,7 +25,7 @@ COMMENT ON TABLE elt.run_log IS 'One row per elt_generate or elt_refresh run: ti
 -- them there.  PUBLIC may look them up, as elt_status needs; which ones it may
 -- run is decided function by function, as before.
 GRANT USAGE ON SCHEMA elt TO PUBLIC;
-ALTER FUNCTION @extschema@.elt__build(date) SET SCHEMA elt;
+DROP FUNCTION @extschema@.elt__build(date);   -- now says whether elt_generate loaded the usage facts
 ALTER FUNCTION @extschema@.elt__bulk_begin(regclass) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__bulk_end(boolean, regclass, name, date) SET SCHEMA elt;
 ALTER FUNCTION @extschema@.elt__changed_ids(regclass, name, timestamptz) SET SCHEMA elt;

@@ -1,0 +1,131 @@
+/*
+ * model_facts.c: what a row of elt_mart.fct_usage_daily adds to a usage row,
+ * computed from the life that produced it, so that elt_generate can write
+ * the facts in the same pass as elt_raw.usage: the versions of the user and
+ * of the subscription valid that day (their ordinals make the dimension
+ * keys) and the subscription's monthly quota period with its running
+ * totals.  The rules are those of elt_build_fct_usage_daily
+ * (33_mart_facts.sql), which builds the same rows from elt_raw in SQL; a
+ * test holds the two to each other.  Plain C.
+ */
+#include "model_priv.h"
+
+/* ordinal_user returns how many user versions start before day from (versions
+ * are numbered by valid_from, as the dimensions number them). */
+static int
+ordinal_user(const EltLife *life, EltDay from)
+{
+	int			n = 0;
+
+	for (int v = 0; v < life->nuvers; v++)
+		n += life->uvers[v].valid_from < from;
+	return n;
+}
+
+/* user_version returns the ordinal of the user version valid on day d, or
+ * -1 when none is. */
+static int
+user_version(const EltLife *life, EltDay d)
+{
+	for (int v = 0; v < life->nuvers; v++)
+		if (life->uvers[v].valid_from <= d && d < life->uvers[v].valid_to)
+			return ordinal_user(life, life->uvers[v].valid_from);
+	return -1;
+}
+
+/* sub_version returns the ordinal, among the versions of subscription
+ * (segment) seg, of the one valid on day d, or -1 when none is. */
+static int
+sub_version(const EltLife *life, int seg, EltDay d)
+{
+	const EltSubVersion *hit = NULL;
+	int			n = 0;
+
+	for (int v = 0; v < life->nsvers && hit == NULL; v++)
+		if (life->svers[v].segment == seg && life->svers[v].valid_from <= d && d < life->svers[v].valid_to)
+			hit = &life->svers[v];
+	if (hit == NULL)
+		return -1;
+	for (int v = 0; v < life->nsvers; v++)
+		n += life->svers[v].segment == seg && life->svers[v].valid_from < hit->valid_from;
+	return n;
+}
+
+/* period_start returns the first day of the quota period of a subscription
+ * starting on start that holds day d (start + whole months, clamped to the
+ * month's end), or ELT_OPEN before start. */
+static EltDay
+period_start(EltDay start, EltDay d)
+{
+	int			ys,
+				ms,
+				ds,
+				yd,
+				md,
+				dd;
+	int			m;
+	EltDay		p0;
+
+	if (d < start)
+		return ELT_OPEN;
+	elt_ymd_from_day(start, &ys, &ms, &ds);
+	elt_ymd_from_day(d, &yd, &md, &dd);
+	m = (yd - ys) * 12 + md - ms;
+	p0 = elt_add_months(start, m);
+	return p0 > d ? elt_add_months(start, m - 1) : p0;
+}
+
+typedef struct FactWalk
+{
+	EltUsageFactFn fn;
+	void	   *arg;
+	int			segment;		/* the period the totals run over */
+	EltDay		period;
+	int64_t		api;
+	int64_t		storage_peak;
+} FactWalk;
+
+/* one_fact completes a usage row into a fact and hands it on (rows arrive
+ * in day order, each subscription's periods one after the other, so the
+ * running totals restart when the subscription or the period changes). */
+static void
+one_fact(void *arg, const EltLife *life, const EltUsage *u)
+{
+	FactWalk   *w = arg;
+	EltUsageFact f;
+
+	f.usage = u;
+	f.user_version = user_version(life, u->day);
+	f.sub_version = sub_version(life, u->segment, u->day);
+	f.period_start = period_start(life->segs[u->segment].start, u->day);
+	if (f.period_start != ELT_OPEN)
+	{
+		if (u->segment != w->segment || f.period_start != w->period)
+		{
+			w->segment = u->segment;
+			w->period = f.period_start;
+			w->api = 0;
+			w->storage_peak = 0;
+		}
+		w->api += u->api_calls;
+		if (u->storage_mb > w->storage_peak)
+			w->storage_peak = u->storage_mb;
+	}
+	f.period_api_calls = w->api;
+	f.period_storage_peak_mb = w->storage_peak;
+	w->fn(w->arg, life, &f);
+}
+
+/*
+ * elt_life_usage_facts gives the usage rows of days [from, to] as facts.
+ * The running totals count the rows from "from" on: pass the window's
+ * first day for the totals of elt_mart.
+ */
+void
+elt_life_usage_facts(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
+					 EltUsageFactFn fn, void *arg)
+{
+	FactWalk	w = {fn, arg, -1, ELT_OPEN, 0, 0};
+
+	elt_life_usage(pop, life, from, to, one_fact, &w);
+}
