@@ -111,7 +111,10 @@ BEGIN
         AND EXISTS (SELECT 1 FROM elt.mart_last_active a
                     WHERE a.user_id = -1 AND a.last_active = w.clock AND a.prev_active = since - 1);
     -- a row from a cohort cell's aggregate a, both ways: %1$s the month
-    -- measured, %2$s the day it is measured on
+    -- measured, %2$s the day it is measured on, %3$s the window's first
+    -- day (a cohort month starting before it has no day in the calendar:
+    -- rows of another window still there until the dimensions are purged
+    -- at the end of the build must not be linked)
     v_row := $r$
         SELECT a.kind AS cohort_kind, a.cm AS cohort_month,
                ((EXTRACT(year FROM %1$s) - EXTRACT(year FROM a.cm)) * 12
@@ -124,7 +127,7 @@ BEGIN
                round(a.retained_mrr_gross / NULLIF(a.starting_mrr, 0), 6) AS gross_mrr_retention,
                round(a.mrr / NULLIF(a.starting_mrr, 0), 6) AS net_mrr_retention
         FROM agg a
-        LEFT JOIN elt_mart.dim_date dc ON dc.date = a.cm
+        LEFT JOIN elt_mart.dim_date dc ON dc.date = a.cm AND dc.date >= %3$s
         LEFT JOIN elt_mart.dim_date dd ON dd.date = %2$s
         ORDER BY 1, 2, 3
     $r$;
@@ -209,7 +212,7 @@ BEGIN
             GROUP BY z.kind, z.cm
             HAVING sum(z.n) > 0
         )
-        $q$ || format(v_row, '$2', '$4'), '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+        $q$ || format(v_row, '$2', '$4', format('%L::pg_catalog.date', w.start_date)), '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
             INTO n_del, n_ins USING since, v_m, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_b,
                                     elt.elt__users_changed_in(since, w.clock);
         RAISE DEBUG 'elt_build_fct_cohort_retention: % from the rows of % and the changed users', v_m, v_b;
@@ -279,7 +282,7 @@ BEGIN
             LEFT JOIN act ON act.user_id = st.user_id AND act.month_start = mo.month_start
             GROUP BY st.kind, st.cm, mo.month_start, mo.md
         )
-        $q$ || format(v_row, 'a.month_start', 'a.md'), '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
+        $q$ || format(v_row, 'a.month_start', 'a.md', format('%L::pg_catalog.date', w.start_date)), '$1 IS NULL OR t.month_start >= $2'::pg_catalog.text)
             INTO n_del, n_ins USING since, v_lo, date_trunc('month', w.start_date::timestamp)::date, w.clock, v_act;
     END IF;
     PERFORM elt.elt__bulk_end(v_fast, 'elt_mart.fct_cohort_retention'::pg_catalog.regclass, 'month_start'::pg_catalog.name,
