@@ -50,8 +50,18 @@ extern void elt_parse_user_range(FunctionCallInfo fcinfo, int first_arg, int las
 /* Called every user, so long runs can report progress. */
 typedef void (*EltProgressFn) (void *arg, int64 users_done);
 
-extern void elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
-					 EltSink *facts, EltProgressFn progress, void *progress_arg);
+/* Where elt_emit sends rows, one sink per table (NULL: not wanted). */
+typedef struct EltSinks
+{
+	EltSink    *users;
+	EltSink    *subs;
+	EltSink    *usage;
+	EltSink    *facts;			/* elt_mart.fct_usage_daily */
+	EltSink    *periods;		/* elt_mart.fct_usage_period */
+} EltSinks;
+
+extern void elt_emit(const EltGen *gen, const EltSinks *sinks,
+					 EltProgressFn progress, void *progress_arg);
 
 static inline TimestampTz
 elt_day_timestamp(EltDay day)

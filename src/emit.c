@@ -2,7 +2,8 @@
  * emit.c: from the model's lives to rows.  Argument checks shared by every
  * generator function, and the one loop that turns users' lives into rows of
  * elt_raw.users, elt_raw.subscriptions and elt_raw.usage (and of
- * elt_mart.fct_usage_daily, for elt_generate) for any sink.
+ * elt_mart.fct_usage_daily and fct_usage_period, for elt_generate) for any
+ * sink.
  */
 #include "postgres.h"
 
@@ -190,9 +191,13 @@ put_usage(void *arg, const EltLife *life, const EltUsage *u)
 typedef struct FactCtx
 {
 	UsageCtx	usage;			/* the raw row, when that sink is wanted too */
-	EltSink    *sink;
+	EltSink    *sink;			/* fct_usage_daily, or NULL */
+	EltSink    *periods;		/* fct_usage_period, or NULL */
 	int64		user_id;
 } FactCtx;
+
+/* The columns of elt_mart.fct_usage_period, in table order. */
+#define PERIOD_NATTS 19
 
 /* pct gives round(100.0 * part / whole, 2) as a numeric, or NULL
  * for no whole (unlimited): rounded half away from zero, as numeric's
@@ -224,6 +229,8 @@ put_fact(void *arg, const EltLife *life, const EltUsageFact *f)
 
 	if (c->usage.sink)
 		put_usage(&c->usage, life, u);
+	if (c->sink == NULL)
+		return;
 	elt_ymd_from_day(u->day, &y, &m, &d);
 	values[0] = DateADTGetDatum(u->day);
 	values[1] = Int64GetDatum(sub_id);
@@ -247,6 +254,56 @@ put_fact(void *arg, const EltLife *life, const EltUsageFact *f)
 	}
 	pct(u->storage_mb, plan->storage_limit_mb, &values[16], &nulls[16]);
 	c->sink->put(c->sink, values, nulls);
+}
+
+/* set_limit stores a plan limit, NULL when unlimited (-1). */
+static inline void
+set_limit(int limit, Datum *v, bool *n)
+{
+	*n = limit < 0;
+	*v = Int32GetDatum(limit);
+}
+
+/* put_period turns one quota period with usage into a row of
+ * elt_mart.fct_usage_period, with the keys of its first day with usage. */
+static void
+put_period(void *arg, const EltLife *life, const EltUsagePeriod *p)
+{
+	FactCtx    *c = arg;
+	const EltGen *gen = c->usage.gen;
+	const EltSegment *s = &life->segs[p->segment];
+	const EltPlan *plan = elt_plan(s->plan_id);
+	int64		sub_id = (int64) elt_subscription_id(&gen->pop, life->index, s->ordinal);
+	EltDay		end = elt_add_months(p->period_start, 1);
+	Datum		values[PERIOD_NATTS];
+	bool		nulls[PERIOD_NATTS] = {false};
+	int			y,
+				m,
+				d;
+
+	elt_ymd_from_day(p->period_start, &y, &m, &d);
+	values[0] = Int64GetDatum(sub_id);
+	values[1] = DateADTGetDatum(p->period_start);
+	values[2] = DateADTGetDatum(end);
+	/* the calendar holds the window's days only */
+	values[3] = Int32GetDatum(p->period_start < gen->pop.start || p->period_start > gen->as_of
+							  ? -1 : y * 10000 + m * 100 + d);
+	values[4] = Int64GetDatum(c->user_id);
+	values[5] = Int64GetDatum(p->first.user_version < 0 ? -1 : c->user_id * 65536 + p->first.user_version);
+	values[6] = Int64GetDatum(p->first.sub_version < 0 ? -1 : sub_id * 65536 + p->first.sub_version);
+	values[7] = Int32GetDatum(s->plan_id);
+	values[8] = Int32GetDatum(p->active_days);
+	values[9] = DateADTGetDatum(p->last_day);
+	values[10] = Int64GetDatum(p->api_calls);
+	set_limit(plan->api_limit, &values[11], &nulls[11]);
+	pct(p->api_calls, plan->api_limit, &values[12], &nulls[12]);
+	values[13] = Int64GetDatum(p->storage_peak_mb);
+	set_limit(plan->storage_limit_mb, &values[14], &nulls[14]);
+	pct(p->storage_peak_mb, plan->storage_limit_mb, &values[15], &nulls[15]);
+	set_day_or_null(&values[16], &nulls[16], p->api_exhausted_on, false);
+	set_day_or_null(&values[17], &nulls[17], p->storage_exhausted_on, false);
+	values[18] = BoolGetDatum(end <= gen->as_of + 1);
+	c->periods->put(c->periods, values, nulls);
 }
 
 /*
@@ -294,14 +351,16 @@ wanted(const EltGen *gen, EltDay valid_from, EltDay valid_to)
 /*
  * elt_emit runs the model for every user of the range and hands the rows to
  * the sinks (any may be NULL), so the SRFs, the bulk loader and the estimate
- * share one path.  facts takes rows of elt_mart.fct_usage_daily, whose
- * period totals need gen->since to be the window's first day.  Each user's rows live in a context reset after the user,
+ * share one path.  The usage facts and periods of elt_mart need
+ * gen->since to be the window's first day (their totals count from it).  Each user's rows live in a context reset after the user,
  * so memory stays flat.
  */
 void
-elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
-		 EltSink *facts, EltProgressFn progress, void *progress_arg)
+elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void *progress_arg)
 {
+	EltSink    *users = sinks->users;
+	EltSink    *subs = sinks->subs;
+	EltSink    *usage = sinks->usage;
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "elt rows",
 												 ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
@@ -391,11 +450,12 @@ elt_emit(const EltGen *gen, EltSink *users, EltSink *subs, EltSink *usage,
 			subs->put(subs, values, nulls);
 		}
 
-		if (facts)
+		if (sinks->facts || sinks->periods)
 		{
-			FactCtx		c = {{gen, usage, user_id}, facts, DatumGetInt64(user_id)};
+			FactCtx		c = {{gen, usage, user_id}, sinks->facts, sinks->periods, DatumGetInt64(user_id)};
 
-			elt_life_usage_facts(&gen->pop, &life, gen->since, gen->as_of, put_fact, &c);
+			elt_life_usage_facts(&gen->pop, &life, gen->since, gen->as_of, put_fact,
+								 sinks->periods ? put_period : NULL, &c);
 		}
 		else if (usage)
 		{

@@ -71,10 +71,11 @@ elt__estimate(PG_FUNCTION_ARGS)
 	for (int64 k = 0; k < samples; k++)
 	{
 		EltGen		one = gen;
+		EltSinks	to = {&sinks[0].sink, &sinks[1].sink, &sinks[2].sink};
 
 		/* evenly spaced indexes, first and last user included */
 		one.first_user = one.last_user = (samples == 1) ? 1 : 1 + k * (n - 1) / (samples - 1);
-		elt_emit(&one, &sinks[0].sink, &sinks[1].sink, &sinks[2].sink, NULL, NULL, NULL);
+		elt_emit(&one, &to, NULL, NULL);
 	}
 	scale = samples > 0 ? (double) n / samples : 0;
 	total = 0;

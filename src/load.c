@@ -2,7 +2,7 @@
  * load.c: elt__load_raw(), the C half of elt_generate(): one pass over the
  * population writes elt_raw.users, elt_raw.subscriptions and elt_raw.usage
  * through the bulk loader, reporting progress every few seconds;
- * elt__load_warehouse(), the same pass writing elt_mart.fct_usage_daily too;
+ * elt__load_warehouse(), the same pass writing elt_mart's usage facts too;
  * and elt__load_day(), the same pass for one day of elt_refresh.  The
  * foreign keys of these tables to the lookups hold by construction (the ids
  * come from the same C tables that filled the lookups in the same
@@ -101,7 +101,7 @@ static const char *const usage_checks[] = {
 
 /*
  * elt_mart.fct_usage_daily, which elt__load_warehouse writes in the same
- * pass.  Its keys to the dimensions are the dimensions' own formula
+ * pass (and fct_usage_period, below, with the same keys).  Its keys to the dimensions are the dimensions' own formula
  * (id * 65536 + version ordinal), but the dimensions are built after the
  * load, in SQL: the caller checks these keys then (elt__check_fkeys).
  */
@@ -125,8 +125,28 @@ static const char *const fact_checks[] = {
 	"CHECK ((period_storage_used_mb >= 0))", "CHECK ((storage_quota_used_pct >= (0)::numeric))",
 	"CHECK ((storage_used_mb >= 0))"};
 
-/* elt_raw's three tables, then the usage facts */
-static const EltTableSpec raw_specs[4] = {
+/* elt_mart.fct_usage_period, written in the same pass too */
+static const EltColumn period_cols[] = {
+	{"subscription_id", INT8OID, -1, false}, {"period_start", DATEOID, -1, false},
+	{"period_end", DATEOID, -1, false}, {"date_key", INT4OID, -1, false},
+	{"user_id", INT8OID, -1, false}, {"user_key", INT8OID, -1, false},
+	{"subscription_key", INT8OID, -1, false}, {"plan_key", INT4OID, -1, false},
+	{"active_days", INT4OID, -1, false}, {"last_usage_date", DATEOID, -1, false},
+	{"api_calls", INT8OID, -1, false}, {"api_limit", INT4OID, -1, true},
+	{"api_used_pct", NUMERICOID, ((9 << 16) | 2) + VARHDRSZ, true},
+	{"storage_used_mb", INT8OID, -1, false}, {"storage_limit_mb", INT4OID, -1, true},
+	{"storage_used_pct", NUMERICOID, ((9 << 16) | 2) + VARHDRSZ, true},
+	{"api_exhausted_on", DATEOID, -1, true}, {"storage_exhausted_on", DATEOID, -1, true},
+	{"is_complete", BOOLOID, -1, false}};
+static const char *const period_checks[] = {
+	"CHECK ((active_days > 0))", "CHECK ((api_calls >= 0))", "CHECK ((api_used_pct >= (0)::numeric))",
+	"CHECK ((period_end > period_start))", "CHECK ((storage_used_mb >= 0))",
+	"CHECK ((storage_used_pct >= (0)::numeric))"};
+
+/* elt_raw's three tables, then the usage facts and periods */
+#define RAW_TABLES 3
+#define WAREHOUSE_TABLES 5
+static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys),
 	user_checks, lengthof(user_checks)},
 	{"elt_raw", "subscriptions", sub_cols, ELT_SUB_NATTS, sub_fkeys, lengthof(sub_fkeys),
@@ -134,11 +154,14 @@ static const EltTableSpec raw_specs[4] = {
 	{"elt_raw", "usage", usage_cols, ELT_USAGE_NATTS, usage_fkeys, lengthof(usage_fkeys),
 	usage_checks, lengthof(usage_checks)},
 	{"elt_mart", "fct_usage_daily", fact_cols, lengthof(fact_cols), fact_fkeys, lengthof(fact_fkeys),
-	fact_checks, lengthof(fact_checks)}};
+	fact_checks, lengthof(fact_checks)},
+	{"elt_mart", "fct_usage_period", period_cols, lengthof(period_cols), fact_fkeys, lengthof(fact_fkeys),
+	period_checks, lengthof(period_checks)}};
 
 /*
  * load writes the users of gen into the tables of specs (users,
- * subscriptions, usage, and the usage facts when ntables is 4) in one pass
+ * subscriptions, usage, and the usage facts and periods when ntables is
+ * WAREHOUSE_TABLES) in one pass
  * (because each user's life is computed once for all of them) and returns
  * the rows per table as the function's result row (because the entry
  * points differ only in the tables and the users they take).
@@ -146,23 +169,31 @@ static const EltTableSpec raw_specs[4] = {
 static Datum
 load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, int ntables, bool report_progress)
 {
-	EltBulk    *bulk[4] = {NULL, NULL, NULL, NULL};
+	EltBulk    *bulk[WAREHOUSE_TABLES] = {NULL};
+	EltSinks	sinks = {NULL};
 	Progress	progress = {0};
 	TupleDesc	tupdesc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
+	Datum		values[WAREHOUSE_TABLES];
+	bool		nulls[WAREHOUSE_TABLES] = {false};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
 	for (int t = 0; t < ntables; t++)
 		bulk[t] = elt_bulk_open(&specs[t]);
+	sinks.users = &bulk[0]->sink;
+	sinks.subs = &bulk[1]->sink;
+	sinks.usage = &bulk[2]->sink;
+	if (ntables == WAREHOUSE_TABLES)
+	{
+		sinks.facts = &bulk[3]->sink;
+		sinks.periods = &bulk[4]->sink;
+	}
 
 	INSTR_TIME_SET_CURRENT(progress.started);
 	progress.total = gen->last_user;
 	progress.usage = bulk[2];
-	elt_emit(gen, &bulk[0]->sink, &bulk[1]->sink, &bulk[2]->sink, bulk[3] ? &bulk[3]->sink : NULL,
-			 report_progress ? report : NULL, &progress);
+	elt_emit(gen, &sinks, report_progress ? report : NULL, &progress);
 	if (progress.last > 0)
 		ereport(NOTICE,
 				(errmsg("elt_generate: %lld users, %lld usage rows written; building indexes",
@@ -180,7 +211,7 @@ elt__load_raw(PG_FUNCTION_ARGS)
 	EltGen		gen;
 
 	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
-	return load(fcinfo, &gen, raw_specs, 3, true);
+	return load(fcinfo, &gen, raw_specs, RAW_TABLES, true);
 }
 
 PG_FUNCTION_INFO_V1(elt__load_warehouse);
@@ -188,7 +219,8 @@ PG_FUNCTION_INFO_V1(elt__load_warehouse);
 /*
  * elt__load_warehouse(users, seed, as_of, start_date, params) loads the
  * whole population into elt_raw and its usage facts into
- * elt_mart.fct_usage_daily, all emptied by the caller, in one pass: the
+ * elt_mart.fct_usage_daily and fct_usage_period, all emptied by the caller,
+ * in one pass: the
  * model knows each row's versions and quota period, which the SQL builder
  * would have to join and sort millions of rows to find.
  */
@@ -198,7 +230,7 @@ elt__load_warehouse(PG_FUNCTION_ARGS)
 	EltGen		gen;
 
 	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
-	return load(fcinfo, &gen, raw_specs, 4, true);
+	return load(fcinfo, &gen, raw_specs, WAREHOUSE_TABLES, true);
 }
 
 PG_FUNCTION_INFO_V1(elt__load_shard);
@@ -215,7 +247,7 @@ Datum
 elt__load_shard(PG_FUNCTION_ARGS)
 {
 	EltGen		gen;
-	EltTableSpec specs[3];
+	EltTableSpec specs[RAW_TABLES];
 
 	elt_parse_population(fcinfo, 0, 1, 2, 3, 9, &gen);
 	for (int a = 4; a <= 8; a++)
@@ -226,13 +258,13 @@ elt__load_shard(PG_FUNCTION_ARGS)
 	gen.hash_filter = true;
 	gen.hash_lo = PG_GETARG_INT32(4);
 	gen.hash_hi = PG_GETARG_INT32(5);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < RAW_TABLES; i++)
 	{
 		specs[i] = raw_specs[i];
 		specs[i].table = text_to_cstring(PG_GETARG_TEXT_PP(6 + i));
 		specs[i].fkeys_by_column = true;
 	}
-	return load(fcinfo, &gen, specs, 3, false);
+	return load(fcinfo, &gen, specs, RAW_TABLES, false);
 }
 
 PG_FUNCTION_INFO_V1(elt__load_day);
@@ -255,7 +287,7 @@ Datum
 elt__load_day(PG_FUNCTION_ARGS)
 {
 	EltGen		gen;
-	EltTableSpec specs[3];
+	EltTableSpec specs[RAW_TABLES];
 	EltColumn	subs[ELT_SUB_NATTS];
 
 	elt_parse_population(fcinfo, 0, 1, 2, 3, 4, &gen);
@@ -265,14 +297,14 @@ elt__load_day(PG_FUNCTION_ARGS)
 	memcpy(subs, sub_cols, sizeof(subs));
 	for (int c = 0; c < ELT_SUB_NATTS; c++)
 		subs[c].typmod = -1;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < RAW_TABLES; i++)
 	{
 		specs[i] = raw_specs[i];
 		specs[i].schema = "pg_temp";
 		specs[i].table = day_tables[i];
 	}
 	specs[1].cols = subs;
-	return load(fcinfo, &gen, specs, 3, false);
+	return load(fcinfo, &gen, specs, RAW_TABLES, false);
 }
 
 PG_FUNCTION_INFO_V1(elt__check_raw_tables);
@@ -285,7 +317,7 @@ PG_FUNCTION_INFO_V1(elt__check_raw_tables);
 Datum
 elt__check_raw_tables(PG_FUNCTION_ARGS)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < RAW_TABLES; i++)
 		elt_bulk_check(&raw_specs[i], AccessShareLock);
 	PG_RETURN_VOID();
 }

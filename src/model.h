@@ -183,8 +183,23 @@ typedef struct EltUsageFact
 	int64_t		period_storage_peak_mb; /* peak storage held in the period so far */
 } EltUsageFact;
 
+/* A quota period of a subscription with usage, as elt_mart.fct_usage_period sees it. */
+typedef struct EltUsagePeriod
+{
+	int			segment;
+	EltDay		period_start;
+	EltUsageFact first;			/* its first day with usage (first.usage is stale) */
+	int			active_days;
+	EltDay		last_day;
+	int64_t		api_calls;
+	int64_t		storage_peak_mb;
+	EltDay		api_exhausted_on;	/* first day the API calls reached the limit; ELT_OPEN: never */
+	EltDay		storage_exhausted_on;	/* first day the storage held reached it */
+} EltUsagePeriod;
+
 typedef void (*EltUsageFactFn) (void *arg, const EltLife *life, const EltUsageFact *f);
+typedef void (*EltUsagePeriodFn) (void *arg, const EltLife *life, const EltUsagePeriod *p);
 extern void elt_life_usage_facts(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
-								 EltUsageFactFn fn, void *arg);
+								 EltUsageFactFn fn, EltUsagePeriodFn period_fn, void *arg);
 
 #endif

@@ -72,11 +72,10 @@ generate(FunctionCallInfo fcinfo, int which)
 	InitMaterializedSRF(fcinfo, 0);
 	sink.sink.put = store_put;
 	sink.rsinfo = rsinfo;
-	elt_emit(&gen,
-			 which == 0 ? &sink.sink : NULL,
-			 which == 1 ? &sink.sink : NULL,
-			 which == 2 ? &sink.sink : NULL,
-			 NULL, NULL, NULL);
+	elt_emit(&gen, &(EltSinks) {which == 0 ? &sink.sink : NULL,
+								which == 1 ? &sink.sink : NULL,
+								which == 2 ? &sink.sink : NULL},
+			 NULL, NULL);
 	return (Datum) 0;
 }
 

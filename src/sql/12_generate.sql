@@ -36,11 +36,12 @@ REVOKE ALL ON FUNCTION elt.elt__load_raw(integer, bigint, date, date, jsonb) FRO
 
 CREATE OR REPLACE FUNCTION elt.elt__load_warehouse(
     users integer, seed bigint, as_of date, start_date date, params jsonb,
-    OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint, OUT usage_facts_rows bigint)
+    OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint,
+    OUT usage_daily_rows bigint, OUT usage_period_rows bigint)
 AS 'MODULE_PATHNAME', 'elt__load_warehouse'
 LANGUAGE c VOLATILE;
 COMMENT ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) IS
-'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, elt_mart.fct_usage_daily, which must all be empty; the facts'' keys to the dimensions are checked once the dimensions are built (elt__usage_facts_loaded).';
+'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, elt_mart.fct_usage_daily and fct_usage_period, which must all be empty; the facts'' keys to the dimensions are checked once the dimensions are built (elt__usage_facts_loaded).';
 REVOKE ALL ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION elt.elt__load_day(
@@ -51,6 +52,26 @@ LANGUAGE c VOLATILE;
 COMMENT ON FUNCTION elt.elt__load_day(integer, bigint, date, date, jsonb) IS
 'Internal: one pass over the population writes what day adds (elt_refresh''s day): the new current versions into pg_temp.elt_refresh_users and pg_temp.elt_refresh_subscriptions, which must be empty, and the day''s usage appended to pg_temp.elt_refresh_usage.';
 REVOKE ALL ON FUNCTION elt.elt__load_day(integer, bigint, date, date, jsonb) FROM PUBLIC;
+
+-- Internal: whether elt_generate may empty a mart table with TRUNCATE and
+-- bulk-load it: no foreign key points at it (TRUNCATE refuses one of the
+-- user's own, and ON DELETE actions would not run), no trigger or rule of
+-- its own (the loader fires none), no row-level security, and the caller
+-- may truncate it.  Otherwise the SQL builder writes it, row by row.
+CREATE OR REPLACE FUNCTION elt.elt__bulk_loadable(tab regclass)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.contype = 'f' AND k.confrelid = tab)
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid = tab AND NOT t.tgisinternal)
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class = tab)
+   AND NOT (SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = tab)
+   AND pg_catalog.has_table_privilege(tab, 'TRUNCATE')
+$fn$;
+COMMENT ON FUNCTION elt.elt__bulk_loadable(regclass) IS
+'Internal: whether elt_generate may empty table tab with TRUNCATE and bulk-load it (no foreign key points at it, no trigger, rule or row-level security of its own, TRUNCATE privilege).';
+REVOKE ALL ON FUNCTION elt.elt__bulk_loadable(regclass) FROM PUBLIC;
 
 -- Internal: the lock that lets one elt_generate or elt_refresh run at a
 -- time: a transaction-level advisory lock (pg_locks: locktype advisory,
@@ -138,6 +159,7 @@ DECLARE
     v_counts  jsonb := '{}';
     v_mart    record;
     v_dist    boolean;
+    v_facts   boolean;   -- the usage facts are written with elt_raw
 BEGIN
     -- every argument is checked before anything is written
     PERFORM elt.elt__check_population(users, seed, as_of, start_date, params);
@@ -158,6 +180,9 @@ BEGIN
     -- The lookups are static: only their rows that differ are written
     -- (elt__sync_lookups).  The big tables are reloaded.
     v_dist := elt.elt__distributed();
+    v_facts := build_marts AND NOT v_dist
+               AND elt.elt__bulk_loadable('elt_mart.fct_usage_daily'::pg_catalog.regclass)
+               AND elt.elt__bulk_loadable('elt_mart.fct_usage_period'::pg_catalog.regclass);
     v_counts := v_counts || elt.elt__sync_lookups();
     IF v_dist THEN
         -- On Citus (see 60_distribute.sql) the lookups are reference tables
@@ -169,13 +194,14 @@ BEGIN
         -- worker (see elt__load_distributed): the builders then run in this
         -- transaction over those connections.
         v_raw := elt.elt__load_distributed(users, seed, as_of, v_start, params, build_marts);
-    ELSIF build_marts THEN
+    ELSIF v_facts THEN
         -- The usage facts are written in the same pass as the raw rows
         -- (the model knows each row's versions and quota period; the SQL
-        -- builder would join and sort millions of rows to find them), into
-        -- an emptied table: readers of fct_usage_daily wait for this
-        -- transaction, as readers of the raw tables do.
-        TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users, elt_mart.fct_usage_daily;
+        -- builders would join and sort millions of rows to find them), into
+        -- emptied tables: their readers wait for this transaction, as
+        -- readers of the raw tables do.
+        TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users,
+                 elt_mart.fct_usage_daily, elt_mart.fct_usage_period;
         v_raw := elt.elt__load_warehouse(users, seed, as_of, v_start, params);
     ELSE
         TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
@@ -205,7 +231,7 @@ BEGIN
            model_version = excluded.model_version, params = excluded.params;
 
     IF build_marts THEN
-        FOR v_mart IN SELECT * FROM elt.elt__build_marts(NOT v_dist) LOOP
+        FOR v_mart IN SELECT * FROM elt.elt__build_marts(v_facts) LOOP
             v_counts := v_counts || jsonb_build_object(v_mart.table_name, v_mart.row_count);
         END LOOP;
     END IF;

@@ -196,27 +196,32 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__keep_usage_totals(boolean, date) IS
 'Internal: keeps elt.mart_usage_totals (the quota totals of the periods that can still continue) in step with elt_mart.fct_usage_daily: folds in the totals of the rows from since on when added (only days after the facts were added), otherwise recomputes it from the last 31 days of facts.';
 
--- Internal: what elt_build_fct_usage_daily does after writing, for the
--- facts elt_generate wrote in its load (elt__load_warehouse), before the
+-- Internal: what the builders of the usage facts do after writing, for
+-- the rows elt_generate wrote in its load (elt__load_warehouse), before the
 -- dimensions they reference were built: their foreign keys checked now,
--- the quota totals brought in step.  Returns the rows of the facts.
-CREATE OR REPLACE FUNCTION elt.elt__usage_facts_loaded()
+-- and for fct_usage_daily the quota totals brought in step.  Returns the
+-- table's rows.
+CREATE OR REPLACE FUNCTION elt.elt__usage_facts_loaded(tab regclass)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
+DECLARE
+    n bigint;
 BEGIN
-    PERFORM elt.elt__check_fkeys('elt_mart.fct_usage_daily'::pg_catalog.regclass, 'usage_date'::pg_catalog.name,
-                                 NULL::pg_catalog.date);
-    PERFORM elt.elt__keep_usage_totals(false, NULL::pg_catalog.date);
-    RETURN (SELECT count(*) FROM elt_mart.fct_usage_daily);
+    PERFORM elt.elt__check_fkeys(tab, NULL::pg_catalog.name, NULL::pg_catalog.date);
+    IF tab = 'elt_mart.fct_usage_daily'::pg_catalog.regclass THEN
+        PERFORM elt.elt__keep_usage_totals(false, NULL::pg_catalog.date);
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', tab) INTO n;
+    RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION elt.elt__usage_facts_loaded() IS
-'Internal: after elt_generate loaded elt_mart.fct_usage_daily with elt_raw (elt__load_warehouse) and built the dimensions, checks the facts'' foreign keys and brings elt.mart_usage_totals in step; returns the facts'' row count.';
+COMMENT ON FUNCTION elt.elt__usage_facts_loaded(regclass) IS
+'Internal: after elt_generate loaded elt_mart.fct_usage_daily or fct_usage_period with elt_raw (elt__load_warehouse) and built the dimensions, checks the table''s foreign keys (and for fct_usage_daily brings elt.mart_usage_totals in step); returns its row count.';
 REVOKE ALL ON FUNCTION elt.elt__keep_usage_totals(boolean, date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__usage_facts_loaded() FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__usage_facts_loaded(regclass) FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- fct_mrr_monthly

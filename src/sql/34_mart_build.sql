@@ -27,8 +27,9 @@ COMMENT ON FUNCTION elt.elt__analyze_marts(text) IS
 -- order of elt__mart_tables.  Dimension rows are inserted or updated
 -- first, facts merged next (which removes fact rows gone from the source),
 -- dimension rows gone from the source last.  usage_facts_loaded: elt_generate
--- wrote fct_usage_daily in its load (elt__load_warehouse), so its builder
--- only checks the keys once the dimensions are there.
+-- wrote fct_usage_daily and fct_usage_period in its load
+-- (elt__load_warehouse), so their keys are only checked once the dimensions
+-- are there.
 CREATE OR REPLACE FUNCTION elt.elt__build(since date, usage_facts_loaded boolean DEFAULT false)
 RETURNS TABLE (table_name text, rows_written bigint)
 LANGUAGE plpgsql
@@ -65,8 +66,8 @@ BEGIN
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'fact' ORDER BY t.ord LOOP
         table_name := m.tab;
         v_t := clock_timestamp();
-        IF usage_facts_loaded AND m.name = 'fct_usage_daily' THEN
-            rows_written := elt.elt__usage_facts_loaded();
+        IF usage_facts_loaded AND m.name IN ('fct_usage_daily', 'fct_usage_period') THEN
+            rows_written := elt.elt__usage_facts_loaded(m.tab::pg_catalog.regclass);
         ELSE
             EXECUTE format('SELECT @extschema@.%I($1)', m.builder) INTO rows_written USING since;
         END IF;
@@ -91,7 +92,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__build(date, boolean) IS
-'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table. usage_facts_loaded: elt_generate already wrote elt_mart.fct_usage_daily (its keys are checked instead).';
+'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table. usage_facts_loaded: elt_generate already wrote elt_mart.fct_usage_daily and fct_usage_period (their keys are checked instead).';
 
 -- Internal: a full build of every mart table (elt__build), then the row
 -- count of each; what elt_build_marts and elt_generate do.

@@ -1,0 +1,107 @@
+-- pgTAP: the usage facts elt_generate writes in the same pass as elt_raw
+-- (issue 16 item 1) equal, row for row, what the SQL builders give from the
+-- same elt_raw: elt_mart.fct_usage_daily, elt_mart.fct_usage_period and
+-- elt.mart_usage_totals.  Two implementations of the same rules (the
+-- model's walk in src/model_facts.c, the builders in SQL) check each other,
+-- for several seeds, sizes, dates and presets (windows starting on a 31st
+-- and in a leap year, so that quota periods are clamped to month ends),
+-- after elt_generate and after refreshes.  A foreign key of the user's own
+-- to the facts makes elt_generate leave them to the SQL builders
+-- (t_adv_bulk.sh checks what that key then sees).
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS pageinspect;
+CREATE EXTENSION elt;
+SET TimeZone = 'UTC';
+SET client_min_messages = warning;
+SELECT plan(17);
+
+-- frozen(): whether the first page of fct_usage_daily holds live rows and
+-- all of them were written frozen, as only the bulk loader writes them (the
+-- builders insert row by row); how the tests know which path wrote them.
+CREATE FUNCTION pg_temp.frozen() RETURNS boolean LANGUAGE sql AS $f$
+    SELECT count(*) > 0 AND bool_and((i.t_infomask & 768) = 768)   -- HEAP_XMIN_FROZEN
+    FROM heap_page_items(get_raw_page('elt_mart.fct_usage_daily', 0)) i
+    WHERE i.lp_flags = 1 AND i.t_xmax = '0'
+$f$;
+
+-- sql_differs(): moves the three tables aside, builds them again with the
+-- SQL builders into emptied tables (DELETE: a table of the user's own may
+-- reference them), and returns the rows of each table and the rows that
+-- differ (EXCEPT ALL both ways, all three tables).
+CREATE FUNCTION pg_temp.sql_differs(OUT daily bigint, OUT period bigint, OUT totals bigint, OUT differ bigint)
+LANGUAGE plpgsql AS $f$
+DECLARE
+    t text;
+    n bigint;
+BEGIN
+    CREATE TEMP TABLE g_daily AS TABLE elt_mart.fct_usage_daily;
+    CREATE TEMP TABLE g_period AS TABLE elt_mart.fct_usage_period;
+    CREATE TEMP TABLE g_totals AS TABLE elt.mart_usage_totals;
+    DELETE FROM elt_mart.fct_usage_daily;
+    DELETE FROM elt_mart.fct_usage_period;
+    DELETE FROM elt.mart_usage_totals;
+    PERFORM elt_build_fct_usage_daily();
+    PERFORM elt_build_fct_usage_period();
+    SELECT count(*) INTO daily FROM g_daily;
+    SELECT count(*) INTO period FROM g_period;
+    SELECT count(*) INTO totals FROM g_totals;
+    differ := 0;
+    FOR t IN VALUES ('elt_mart.fct_usage_daily|g_daily'), ('elt_mart.fct_usage_period|g_period'),
+                    ('elt.mart_usage_totals|g_totals') LOOP
+        EXECUTE format('SELECT count(*) FROM ((TABLE %1$s EXCEPT ALL TABLE %2$I) UNION ALL (TABLE %2$I EXCEPT ALL TABLE %1$s)) d',
+                       split_part(t, '|', 1), split_part(t, '|', 2)) INTO n;
+        differ := differ + n;
+    END LOOP;
+    DROP TABLE g_daily, g_period, g_totals;
+END $f$;
+
+CREATE TEMP TABLE cases (i int, users int, seed bigint, as_of date, start_date date, params jsonb);
+INSERT INTO cases VALUES
+    (1, 400, 3, '2025-06-10', NULL, '{}'),
+    (2, 1500, 9, '2025-06-14', '2024-06-20', '{}'),
+    (3, 600, 42, '2025-01-31', '2024-01-31', '{"preset": "enterprise"}'),
+    (4, 800, 7, '2024-03-01', '2023-03-31', '{"preset": "freemium"}');
+CREATE TEMP TABLE outcome (i int, users int, seed bigint, as_of date, frozen boolean,
+                           daily bigint, period bigint, totals bigint, differ bigint);
+DO $$
+DECLARE c record; r record; f boolean;
+BEGIN
+    FOR c IN SELECT * FROM cases ORDER BY i LOOP
+        PERFORM elt_generate(c.users, c.seed, c.as_of, c.start_date, params => c.params);
+        f := pg_temp.frozen();
+        r := pg_temp.sql_differs();
+        INSERT INTO outcome VALUES (c.i, c.users, c.seed, c.as_of, f, r.daily, r.period, r.totals, r.differ);
+    END LOOP;
+END $$;
+SELECT ok(frozen, format('%s users, seed %s, as of %s: elt_generate wrote the usage facts in its load', users, seed, as_of))
+FROM outcome ORDER BY i;
+SELECT is(differ, 0::bigint, format('%s users, seed %s, as of %s: the generated usage facts, periods and quota totals (%s, %s, %s rows) are those the SQL builders give',
+                                    users, seed, as_of, daily, period, totals))
+FROM outcome ORDER BY i;
+SELECT ok(daily > 1000 AND period > 100 AND totals > 10, format('%s users, seed %s: every table has rows to compare', users, seed))
+FROM outcome WHERE i = 2;
+
+-- after refreshes: the generated days and the refreshed ones (built by the
+-- builders' incremental path) are those of a full build
+SELECT elt_generate(500, 5, '2025-04-27', '2024-05-31');
+SELECT is((SELECT days_applied FROM elt_refresh(5)), 5, 'refresh(5) across a month end and a period clamped to the 30th');
+SELECT is(d.differ, 0::bigint, 'generated days + 5 refreshed days: the usage facts are those the SQL builders give')
+FROM pg_temp.sql_differs() d;
+SELECT is((SELECT days_applied FROM elt_refresh(1)), 1, 'one more day');
+SELECT is(d.differ, 0::bigint, 'and after the builders'' rows were refreshed once more: still the full build''s')
+FROM pg_temp.sql_differs() d;
+
+-- a foreign key of the user's own to the facts: elt_generate cannot empty
+-- them with TRUNCATE, so the SQL builders write them (same rows)
+CREATE TABLE public.my_usage (usage_date date, subscription_id bigint,
+    FOREIGN KEY (usage_date, subscription_id) REFERENCES elt_mart.fct_usage_daily ON DELETE CASCADE);
+SELECT is(elt.elt__bulk_loadable('elt_mart.fct_usage_daily'), false, 'a table with a key to the facts: not bulk-loadable');
+SELECT elt_generate(400, 3, '2025-06-10');
+SELECT ok(NOT pg_temp.frozen(), 'so elt_generate left the usage facts to the SQL builders');
+SELECT is(d.differ, 0::bigint, 'which give the same rows') FROM pg_temp.sql_differs() d;
+DROP TABLE public.my_usage;
+SELECT is(elt.elt__bulk_loadable('elt_mart.fct_usage_daily'), true, 'without it: bulk-loadable again');
+
+SELECT * FROM finish();
+ROLLBACK;
