@@ -58,6 +58,8 @@ typedef struct EltSinks
 	EltSink    *usage;
 	EltSink    *facts;			/* elt_mart.fct_usage_daily */
 	EltSink    *periods;		/* elt_mart.fct_usage_period */
+	EltSink    *kpi;			/* elt_mart.fct_kpi_daily */
+	EltSink    *last_active;	/* elt.mart_last_active */
 } EltSinks;
 
 extern void elt_emit(const EltGen *gen, const EltSinks *sinks,

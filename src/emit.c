@@ -2,8 +2,8 @@
  * emit.c: from the model's lives to rows.  Argument checks shared by every
  * generator function, and the one loop that turns users' lives into rows of
  * elt_raw.users, elt_raw.subscriptions and elt_raw.usage (and of
- * elt_mart.fct_usage_daily and fct_usage_period, for elt_generate) for any
- * sink.
+ * elt_mart.fct_usage_daily, fct_usage_period and fct_kpi_daily, with the
+ * builders' state in elt.mart_last_active, for elt_generate) for any sink.
  */
 #include "postgres.h"
 
@@ -193,7 +193,9 @@ typedef struct FactCtx
 	UsageCtx	usage;			/* the raw row, when that sink is wanted too */
 	EltSink    *sink;			/* fct_usage_daily, or NULL */
 	EltSink    *periods;		/* fct_usage_period, or NULL */
+	EltKpi	   *kpi;			/* the KPIs being added up, or NULL */
 	int64		user_id;
+	EltDay		last_day;		/* the user's last usage day so far */
 } FactCtx;
 
 /* The columns of elt_mart.fct_usage_period, in table order. */
@@ -229,6 +231,9 @@ put_fact(void *arg, const EltLife *life, const EltUsageFact *f)
 
 	if (c->usage.sink)
 		put_usage(&c->usage, life, u);
+	if (c->kpi)
+		elt_kpi_usage(c->kpi, u);
+	c->last_day = u->day;
 	if (c->sink == NULL)
 		return;
 	elt_ymd_from_day(u->day, &y, &m, &d);
@@ -306,6 +311,58 @@ put_period(void *arg, const EltLife *life, const EltUsagePeriod *p)
 	c->periods->put(c->periods, values, nulls);
 }
 
+/* cents gives an amount in cents as a numeric with two decimals. */
+static inline Datum
+cents(int64 amount)
+{
+	return NumericGetDatum(int64_div_fast_to_numeric(amount, 2));
+}
+
+/* put_kpi turns one day's KPIs into a row of elt_mart.fct_kpi_daily. */
+static void
+put_kpi(void *arg, const EltKpiDay *k)
+{
+	EltSink    *sink = arg;
+	Datum		values[19];
+	bool		nulls[19] = {false};
+	int			y,
+				m,
+				d;
+
+	elt_ymd_from_day(k->day, &y, &m, &d);
+	values[0] = Int32GetDatum(y * 10000 + m * 100 + d);
+	values[1] = DateADTGetDatum(k->day);
+	values[2] = Int32GetDatum((int32) k->signups);
+	values[3] = Int32GetDatum((int32) k->active_users);
+	values[4] = Int32GetDatum((int32) k->paying_users);
+	values[5] = Int32GetDatum((int32) k->churned_users);
+	values[6] = cents(k->mrr_cents);
+	values[7] = cents(12 * k->mrr_cents);
+	values[8] = Int64GetDatum(k->actions);
+	values[9] = Int64GetDatum(k->api_calls);
+	values[10] = Int64GetDatum(k->storage_mb);
+	values[11] = Int64GetDatum(k->minutes);
+	values[12] = Int32GetDatum((int32) k->free_users);
+	values[13] = Int32GetDatum((int32) k->trials_started);
+	values[14] = Int32GetDatum((int32) k->trial_conversions);
+	values[15] = Int32GetDatum((int32) k->new_paying);
+	values[16] = Int32GetDatum((int32) k->reactivations);
+	values[17] = Int32GetDatum((int32) k->wau);
+	values[18] = Int32GetDatum((int32) k->mau);
+	sink->put(sink, values, nulls);
+}
+
+/* put_last_active writes a row of elt.mart_last_active: a user's last usage
+ * day (user_id -1: the day the table is through). */
+static void
+put_last_active(EltSink *sink, int64 user_id, EltDay day)
+{
+	Datum		values[3] = {Int64GetDatum(user_id), DateADTGetDatum(day), (Datum) 0};
+	bool		nulls[3] = {false, false, true};
+
+	sink->put(sink, values, nulls);
+}
+
 /*
  * A few MRR amounts recur over and over (prices, their yearly and
  * discounted forms): their numerics are made once per call, in the
@@ -351,7 +408,7 @@ wanted(const EltGen *gen, EltDay valid_from, EltDay valid_to)
 /*
  * elt_emit runs the model for every user of the range and hands the rows to
  * the sinks (any may be NULL), so the SRFs, the bulk loader and the estimate
- * share one path.  The usage facts and periods of elt_mart need
+ * share one path.  The usage facts, periods and KPIs of elt_mart need
  * gen->since to be the window's first day (their totals count from it).  Each user's rows live in a context reset after the user,
  * so memory stays flat.
  */
@@ -369,8 +426,11 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	Datum		interval_text[2];
 	char		email[ELT_EMAIL_MAX];
 	MrrCache	mrr = {CurrentMemoryContext};
+	EltKpi		kpi;
 
 	life.grow = grow_in_context;
+	if (sinks->kpi)
+		elt_kpi_init(&kpi, gen->since, gen->as_of, grow_in_context);
 	for (int s = 0; s < ELT_N_STATUS; s++)
 		status_text[s] = CStringGetTextDatum(elt_status_names[s]);
 	interval_text[0] = CStringGetTextDatum("month");
@@ -450,12 +510,17 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 			subs->put(subs, values, nulls);
 		}
 
-		if (sinks->facts || sinks->periods)
+		if (sinks->facts || sinks->periods || sinks->kpi)
 		{
-			FactCtx		c = {{gen, usage, user_id}, sinks->facts, sinks->periods, DatumGetInt64(user_id)};
+			FactCtx		c = {{gen, usage, user_id}, sinks->facts, sinks->periods,
+			sinks->kpi ? &kpi : NULL, DatumGetInt64(user_id), ELT_OPEN};
 
 			elt_life_usage_facts(&gen->pop, &life, gen->since, gen->as_of, put_fact,
 								 sinks->periods ? put_period : NULL, &c);
+			if (sinks->kpi)
+				elt_kpi_user(&kpi, &life);
+			if (sinks->last_active && c.last_day != ELT_OPEN)
+				put_last_active(sinks->last_active, c.user_id, c.last_day);
 		}
 		else if (usage)
 		{
@@ -469,6 +534,10 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 			progress(progress_arg, i - gen->first_user + 1);
 	}
 	MemoryContextDelete(rowcxt);
+	if (sinks->kpi)
+		elt_kpi_rows(&kpi, put_kpi, sinks->kpi);
+	if (sinks->last_active)
+		put_last_active(sinks->last_active, -1, gen->as_of);
 	/* the life's arrays were reused for every user; one call's worth */
 	if (life.segs)
 		pfree(life.segs);

@@ -143,9 +143,28 @@ static const char *const period_checks[] = {
 	"CHECK ((period_end > period_start))", "CHECK ((storage_used_mb >= 0))",
 	"CHECK ((storage_used_pct >= (0)::numeric))"};
 
-/* elt_raw's three tables, then the usage facts and periods */
+/* elt_mart.fct_kpi_daily (a few hundred rows: its constraints are checked
+ * row by row) and the KPI builder's state, elt.mart_last_active */
+static const EltColumn kpi_cols[] = {
+	{"date_key", INT4OID, -1, false}, {"date", DATEOID, -1, false},
+	{"signups", INT4OID, -1, false}, {"active_users", INT4OID, -1, false},
+	{"paying_users", INT4OID, -1, false}, {"churned_users", INT4OID, -1, false},
+	{"mrr", NUMERICOID, ((14 << 16) | 2) + VARHDRSZ, false},
+	{"arr", NUMERICOID, ((15 << 16) | 2) + VARHDRSZ, false},
+	{"actions_performed", INT8OID, -1, false}, {"api_calls", INT8OID, -1, false},
+	{"storage_used_mb", INT8OID, -1, false}, {"active_minutes", INT8OID, -1, false},
+	{"free_users", INT4OID, -1, false}, {"trials_started", INT4OID, -1, false},
+	{"trial_conversions", INT4OID, -1, false}, {"new_paying_users", INT4OID, -1, false},
+	{"reactivations", INT4OID, -1, false}, {"weekly_active_users", INT4OID, -1, false},
+	{"monthly_active_users", INT4OID, -1, false}};
+static const EltForeignKey kpi_fkeys[] = {{"date_key", "dim_date"}};
+static const EltColumn last_active_cols[] = {
+	{"user_id", INT8OID, -1, false}, {"last_active", DATEOID, -1, false},
+	{"prev_active", DATEOID, -1, true}};
+
+/* elt_raw's three tables, then the marts' tables the same pass writes */
 #define RAW_TABLES 3
-#define WAREHOUSE_TABLES 5
+#define WAREHOUSE_TABLES 7
 static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys),
 	user_checks, lengthof(user_checks)},
@@ -156,7 +175,9 @@ static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_mart", "fct_usage_daily", fact_cols, lengthof(fact_cols), fact_fkeys, lengthof(fact_fkeys),
 	fact_checks, lengthof(fact_checks)},
 	{"elt_mart", "fct_usage_period", period_cols, lengthof(period_cols), fact_fkeys, lengthof(fact_fkeys),
-	period_checks, lengthof(period_checks)}};
+	period_checks, lengthof(period_checks)},
+	{"elt_mart", "fct_kpi_daily", kpi_cols, lengthof(kpi_cols), kpi_fkeys, lengthof(kpi_fkeys), NULL, 0},
+	{"elt", "mart_last_active", last_active_cols, lengthof(last_active_cols), NULL, 0, NULL, 0}};
 
 /*
  * load writes the users of gen into the tables of specs (users,
@@ -188,6 +209,8 @@ load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, int ntable
 	{
 		sinks.facts = &bulk[3]->sink;
 		sinks.periods = &bulk[4]->sink;
+		sinks.kpi = &bulk[5]->sink;
+		sinks.last_active = &bulk[6]->sink;
 	}
 
 	INSTR_TIME_SET_CURRENT(progress.started);
@@ -219,8 +242,8 @@ PG_FUNCTION_INFO_V1(elt__load_warehouse);
 /*
  * elt__load_warehouse(users, seed, as_of, start_date, params) loads the
  * whole population into elt_raw and its usage facts into
- * elt_mart.fct_usage_daily and fct_usage_period, all emptied by the caller,
- * in one pass: the
+ * elt_mart.fct_usage_daily, fct_usage_period and fct_kpi_daily (with
+ * elt.mart_last_active), all emptied by the caller, in one pass: the
  * model knows each row's versions and quota period, which the SQL builder
  * would have to join and sort millions of rows to find.
  */

@@ -202,4 +202,52 @@ typedef void (*EltUsagePeriodFn) (void *arg, const EltLife *life, const EltUsage
 extern void elt_life_usage_facts(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 								 EltUsageFactFn fn, EltUsagePeriodFn period_fn, void *arg);
 
+/*
+ * The company KPIs of elt_mart.fct_kpi_daily, added up user by user
+ * (model_kpi.c): per-day counters over the reported days [lo, hi] and the
+ * 30 days before them.
+ */
+#define ELT_KPI_N 16
+
+typedef struct EltKpi
+{
+	EltDay		lo;
+	EltDay		hi;
+	EltDay		first;			/* lo - 30 */
+	int			ndays;
+	int64_t    *c[ELT_KPI_N];	/* per-day counters, from first */
+	EltDay		last_active;	/* the current user's last active day so far */
+	void	   *spans;			/* scratch: the current user's paid spans */
+	int			cap_spans;
+	void	   *(*grow) (void *ptr, size_t size);
+} EltKpi;
+
+/* One day's KPIs. */
+typedef struct EltKpiDay
+{
+	EltDay		day;
+	int64_t		signups;
+	int64_t		active_users;
+	int64_t		paying_users;
+	int64_t		churned_users;
+	int64_t		mrr_cents;
+	int64_t		actions;
+	int64_t		api_calls;
+	int64_t		storage_mb;
+	int64_t		minutes;
+	int64_t		free_users;
+	int64_t		trials_started;
+	int64_t		trial_conversions;
+	int64_t		new_paying;
+	int64_t		reactivations;
+	int64_t		wau;
+	int64_t		mau;
+} EltKpiDay;
+
+typedef void (*EltKpiRowFn) (void *arg, const EltKpiDay *day);
+extern void elt_kpi_init(EltKpi *k, EltDay lo, EltDay hi, void *(*grow) (void *ptr, size_t size));
+extern void elt_kpi_usage(EltKpi *k, const EltUsage *u);
+extern void elt_kpi_user(EltKpi *k, const EltLife *life);
+extern void elt_kpi_rows(const EltKpi *k, EltKpiRowFn fn, void *arg);
+
 #endif

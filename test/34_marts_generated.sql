@@ -1,8 +1,10 @@
--- pgTAP: the usage facts elt_generate writes in the same pass as elt_raw
--- (issue 16 item 1) equal, row for row, what the SQL builders give from the
--- same elt_raw: elt_mart.fct_usage_daily, elt_mart.fct_usage_period and
--- elt.mart_usage_totals.  Two implementations of the same rules (the
--- model's walk in src/model_facts.c, the builders in SQL) check each other,
+-- pgTAP: the facts elt_generate writes in the same pass as elt_raw (issue
+-- 16 item 1) equal, row for row, what the SQL builders give from the same
+-- elt_raw: elt_mart.fct_usage_daily, fct_usage_period and fct_kpi_daily,
+-- and the builders' state (elt.mart_usage_totals, elt.mart_last_active).
+-- Two implementations of the same rules (the
+-- model's walk in src/model_facts.c and model_kpi.c, the builders in SQL)
+-- check each other,
 -- for several seeds, sizes, dates and presets (windows starting on a 31st
 -- and in a leap year, so that quota periods are clamped to month ends),
 -- after elt_generate and after refreshes.  A foreign key of the user's own
@@ -25,11 +27,12 @@ CREATE FUNCTION pg_temp.frozen() RETURNS boolean LANGUAGE sql AS $f$
     WHERE i.lp_flags = 1 AND i.t_xmax = '0'
 $f$;
 
--- sql_differs(): moves the three tables aside, builds them again with the
--- SQL builders into emptied tables (DELETE: a table of the user's own may
--- reference them), and returns the rows of each table and the rows that
--- differ (EXCEPT ALL both ways, all three tables).
-CREATE FUNCTION pg_temp.sql_differs(OUT daily bigint, OUT period bigint, OUT totals bigint, OUT differ bigint)
+-- sql_differs(): moves the tables aside, builds them again with the SQL
+-- builders into emptied tables (DELETE: a table of the user's own may
+-- reference them), and returns the rows of some and the rows that differ
+-- (EXCEPT ALL both ways, all five tables).
+CREATE FUNCTION pg_temp.sql_differs(OUT daily bigint, OUT period bigint, OUT totals bigint, OUT kpi bigint,
+                                    OUT differ bigint)
 LANGUAGE plpgsql AS $f$
 DECLARE
     t text;
@@ -38,22 +41,31 @@ BEGIN
     CREATE TEMP TABLE g_daily AS TABLE elt_mart.fct_usage_daily;
     CREATE TEMP TABLE g_period AS TABLE elt_mart.fct_usage_period;
     CREATE TEMP TABLE g_totals AS TABLE elt.mart_usage_totals;
+    CREATE TEMP TABLE g_kpi AS TABLE elt_mart.fct_kpi_daily;
+    -- prev_active is what the last refresh moved last_active from, which a
+    -- full build does not keep (NULL): not compared
+    CREATE TEMP TABLE g_active AS SELECT a.user_id, a.last_active FROM elt.mart_last_active a;
     DELETE FROM elt_mart.fct_usage_daily;
     DELETE FROM elt_mart.fct_usage_period;
     DELETE FROM elt.mart_usage_totals;
+    DELETE FROM elt_mart.fct_kpi_daily;
+    DELETE FROM elt.mart_last_active;
     PERFORM elt_build_fct_usage_daily();
     PERFORM elt_build_fct_usage_period();
+    PERFORM elt_build_fct_kpi_daily();
     SELECT count(*) INTO daily FROM g_daily;
     SELECT count(*) INTO period FROM g_period;
     SELECT count(*) INTO totals FROM g_totals;
+    SELECT count(*) INTO kpi FROM g_kpi;
     differ := 0;
     FOR t IN VALUES ('elt_mart.fct_usage_daily|g_daily'), ('elt_mart.fct_usage_period|g_period'),
-                    ('elt.mart_usage_totals|g_totals') LOOP
-        EXECUTE format('SELECT count(*) FROM ((TABLE %1$s EXCEPT ALL TABLE %2$I) UNION ALL (TABLE %2$I EXCEPT ALL TABLE %1$s)) d',
+                    ('elt.mart_usage_totals|g_totals'), ('elt_mart.fct_kpi_daily|g_kpi'),
+                    ('(SELECT a.user_id, a.last_active FROM elt.mart_last_active a) a|g_active') LOOP
+        EXECUTE format('SELECT count(*) FROM ((SELECT * FROM %1$s EXCEPT ALL TABLE %2$I) UNION ALL (TABLE %2$I EXCEPT ALL SELECT * FROM %1$s)) d',
                        split_part(t, '|', 1), split_part(t, '|', 2)) INTO n;
         differ := differ + n;
     END LOOP;
-    DROP TABLE g_daily, g_period, g_totals;
+    DROP TABLE g_daily, g_period, g_totals, g_kpi, g_active;
 END $f$;
 
 CREATE TEMP TABLE cases (i int, users int, seed bigint, as_of date, start_date date, params jsonb);
@@ -63,7 +75,7 @@ INSERT INTO cases VALUES
     (3, 600, 42, '2025-01-31', '2024-01-31', '{"preset": "enterprise"}'),
     (4, 800, 7, '2024-03-01', '2023-03-31', '{"preset": "freemium"}');
 CREATE TEMP TABLE outcome (i int, users int, seed bigint, as_of date, frozen boolean,
-                           daily bigint, period bigint, totals bigint, differ bigint);
+                           daily bigint, period bigint, totals bigint, kpi bigint, differ bigint);
 DO $$
 DECLARE c record; r record; f boolean;
 BEGIN
@@ -71,22 +83,22 @@ BEGIN
         PERFORM elt_generate(c.users, c.seed, c.as_of, c.start_date, params => c.params);
         f := pg_temp.frozen();
         r := pg_temp.sql_differs();
-        INSERT INTO outcome VALUES (c.i, c.users, c.seed, c.as_of, f, r.daily, r.period, r.totals, r.differ);
+        INSERT INTO outcome VALUES (c.i, c.users, c.seed, c.as_of, f, r.daily, r.period, r.totals, r.kpi, r.differ);
     END LOOP;
 END $$;
 SELECT ok(frozen, format('%s users, seed %s, as of %s: elt_generate wrote the usage facts in its load', users, seed, as_of))
 FROM outcome ORDER BY i;
-SELECT is(differ, 0::bigint, format('%s users, seed %s, as of %s: the generated usage facts, periods and quota totals (%s, %s, %s rows) are those the SQL builders give',
-                                    users, seed, as_of, daily, period, totals))
+SELECT is(differ, 0::bigint, format('%s users, seed %s, as of %s: the generated usage facts, periods, quota totals and KPIs (%s, %s, %s, %s rows) are those the SQL builders give',
+                                    users, seed, as_of, daily, period, totals, kpi))
 FROM outcome ORDER BY i;
-SELECT ok(daily > 1000 AND period > 100 AND totals > 10, format('%s users, seed %s: every table has rows to compare', users, seed))
+SELECT ok(daily > 1000 AND period > 100 AND totals > 10 AND kpi = 360, format('%s users, seed %s: every table has rows to compare', users, seed))
 FROM outcome WHERE i = 2;
 
 -- after refreshes: the generated days and the refreshed ones (built by the
 -- builders' incremental path) are those of a full build
 SELECT elt_generate(500, 5, '2025-04-27', '2024-05-31');
 SELECT is((SELECT days_applied FROM elt_refresh(5)), 5, 'refresh(5) across a month end and a period clamped to the 30th');
-SELECT is(d.differ, 0::bigint, 'generated days + 5 refreshed days: the usage facts are those the SQL builders give')
+SELECT is(d.differ, 0::bigint, 'generated days + 5 refreshed days: the facts are those the SQL builders give')
 FROM pg_temp.sql_differs() d;
 SELECT is((SELECT days_applied FROM elt_refresh(1)), 1, 'one more day');
 SELECT is(d.differ, 0::bigint, 'and after the builders'' rows were refreshed once more: still the full build''s')

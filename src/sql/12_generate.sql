@@ -37,11 +37,12 @@ REVOKE ALL ON FUNCTION elt.elt__load_raw(integer, bigint, date, date, jsonb) FRO
 CREATE OR REPLACE FUNCTION elt.elt__load_warehouse(
     users integer, seed bigint, as_of date, start_date date, params jsonb,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint,
-    OUT usage_daily_rows bigint, OUT usage_period_rows bigint)
+    OUT usage_daily_rows bigint, OUT usage_period_rows bigint, OUT kpi_daily_rows bigint,
+    OUT last_active_rows bigint)
 AS 'MODULE_PATHNAME', 'elt__load_warehouse'
 LANGUAGE c VOLATILE;
 COMMENT ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) IS
-'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, elt_mart.fct_usage_daily and fct_usage_period, which must all be empty; the facts'' keys to the dimensions are checked once the dimensions are built (elt__usage_facts_loaded).';
+'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, elt_mart.fct_usage_daily, fct_usage_period and fct_kpi_daily and the KPI builder''s state elt.mart_last_active, which must all be empty; the facts'' keys to the dimensions are checked once the dimensions are built (elt__facts_loaded).';
 REVOKE ALL ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION elt.elt__load_day(
@@ -159,7 +160,7 @@ DECLARE
     v_counts  jsonb := '{}';
     v_mart    record;
     v_dist    boolean;
-    v_facts   boolean;   -- the usage facts are written with elt_raw
+    v_facts   boolean;   -- facts are written with elt_raw
 BEGIN
     -- every argument is checked before anything is written
     PERFORM elt.elt__check_population(users, seed, as_of, start_date, params);
@@ -181,8 +182,9 @@ BEGIN
     -- (elt__sync_lookups).  The big tables are reloaded.
     v_dist := elt.elt__distributed();
     v_facts := build_marts AND NOT v_dist
-               AND elt.elt__bulk_loadable('elt_mart.fct_usage_daily'::pg_catalog.regclass)
-               AND elt.elt__bulk_loadable('elt_mart.fct_usage_period'::pg_catalog.regclass);
+               AND elt.elt__bulk_loadable('elt.mart_last_active'::pg_catalog.regclass)
+               AND NOT EXISTS (SELECT FROM elt.elt__mart_tables() m
+                               WHERE m.loaded AND NOT elt.elt__bulk_loadable(m.tab::pg_catalog.regclass));
     v_counts := v_counts || elt.elt__sync_lookups();
     IF v_dist THEN
         -- On Citus (see 60_distribute.sql) the lookups are reference tables
@@ -195,13 +197,15 @@ BEGIN
         -- transaction over those connections.
         v_raw := elt.elt__load_distributed(users, seed, as_of, v_start, params, build_marts);
     ELSIF v_facts THEN
-        -- The usage facts are written in the same pass as the raw rows
-        -- (the model knows each row's versions and quota period; the SQL
-        -- builders would join and sort millions of rows to find them), into
+        -- The facts marked loaded in elt__mart_tables are written in the
+        -- same pass as the raw rows (the model knows each usage row's
+        -- versions and quota period, and adds up the KPIs user by user; the
+        -- SQL builders would join and sort millions of rows for them), into
         -- emptied tables: their readers wait for this transaction, as
         -- readers of the raw tables do.
-        TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users,
-                 elt_mart.fct_usage_daily, elt_mart.fct_usage_period;
+        TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users, elt.mart_last_active;
+        EXECUTE (SELECT format('TRUNCATE %s', string_agg(m.tab, ', ' ORDER BY m.ord))
+                 FROM elt.elt__mart_tables() m WHERE m.loaded);
         v_raw := elt.elt__load_warehouse(users, seed, as_of, v_start, params);
     ELSE
         TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;

@@ -41,28 +41,28 @@
 -- elt__build_scd2_dim read the SCD2 parts.
 CREATE OR REPLACE FUNCTION elt.elt__mart_tables()
 RETURNS TABLE (ord integer, tab text, name text, kind text, builder text, incremental boolean,
-               key_column name, source text, id_column name, day_column name)
+               key_column name, source text, id_column name, day_column name, loaded boolean)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 SELECT m.ord, 'elt_mart.' || m.name, m.name, m.kind, 'elt_build_' || m.name, m.incremental,
-       m.key_column, m.source, m.id_column, m.day_column
-FROM (VALUES (1, 'dim_date',         'dimension', false, 'date_key'::name,   NULL::text,              NULL::name,        NULL::name),
-             (2, 'dim_plan',         'dimension', false, 'plan_key',         NULL,                    NULL,              NULL),
-             (3, 'dim_user',         'dimension', true,  'user_key',         'elt_raw.users',         'user_id',         NULL),
-             (4, 'dim_subscription', 'dimension', true,  'subscription_key', 'elt_raw.subscriptions', 'subscription_id', NULL),
-             (5, 'fct_usage_daily',  'fact',      true,  NULL,               NULL,                    NULL,              'usage_date'),
-             (6, 'fct_mrr_monthly',  'fact',      true,  NULL,               NULL,                    NULL,              'month_start'),
-             (7, 'fct_kpi_daily',    'fact',      true,  NULL,               NULL,                    NULL,              'date'),
-             (8, 'fct_subscription_events', 'fact', true, NULL,              NULL,                    NULL,              'event_date'),
-             (9, 'fct_usage_period', 'fact',      true,  NULL,               NULL,                    NULL,              'period_start'),
-             (10, 'fct_cohort_retention', 'fact', true, NULL,               NULL,                    NULL,              'month_start'),
-             (11, 'fct_saas_metrics_monthly', 'fact', true, NULL,           NULL,                    NULL,              'month_start'))
-     AS m(ord, name, kind, incremental, key_column, source, id_column, day_column)
+       m.key_column, m.source, m.id_column, m.day_column, m.loaded
+FROM (VALUES (1, 'dim_date',         'dimension', false, 'date_key'::name,   NULL::text,              NULL::name,        NULL::name,     false),
+             (2, 'dim_plan',         'dimension', false, 'plan_key',         NULL,                    NULL,              NULL,           false),
+             (3, 'dim_user',         'dimension', true,  'user_key',         'elt_raw.users',         'user_id',         NULL,           false),
+             (4, 'dim_subscription', 'dimension', true,  'subscription_key', 'elt_raw.subscriptions', 'subscription_id', NULL,           false),
+             (5, 'fct_usage_daily',  'fact',      true,  NULL,               NULL,                    NULL,              'usage_date',   true),
+             (6, 'fct_mrr_monthly',  'fact',      true,  NULL,               NULL,                    NULL,              'month_start',  false),
+             (7, 'fct_kpi_daily',    'fact',      true,  NULL,               NULL,                    NULL,              'date',         true),
+             (8, 'fct_subscription_events', 'fact', true, NULL,              NULL,                    NULL,              'event_date',   false),
+             (9, 'fct_usage_period', 'fact',      true,  NULL,               NULL,                    NULL,              'period_start', true),
+             (10, 'fct_cohort_retention', 'fact', true, NULL,               NULL,                    NULL,              'month_start',  false),
+             (11, 'fct_saas_metrics_monthly', 'fact', true, NULL,           NULL,                    NULL,              'month_start',  false))
+     AS m(ord, name, kind, incremental, key_column, source, id_column, day_column, loaded)
 ORDER BY m.ord
 $fn$;
 COMMENT ON FUNCTION elt.elt__mart_tables() IS
-'Internal: the one list of the elt_mart tables: order, qualified and short name, kind (dimension or fact), builder function, whether it builds incrementally, dimension key column, the source and id column of the SCD2 dimensions, and the day column of the facts.';
+'Internal: the one list of the elt_mart tables: order, qualified and short name, kind (dimension or fact), builder function, whether it builds incrementally, dimension key column, the source and id column of the SCD2 dimensions, the day column of the facts, and whether elt_generate writes it in its load (elt__load_warehouse) rather than with its builder.';
 
 -- Internal: checks a builder's since, takes the locks of a build, and
 -- returns the simulated window.

@@ -196,12 +196,13 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__keep_usage_totals(boolean, date) IS
 'Internal: keeps elt.mart_usage_totals (the quota totals of the periods that can still continue) in step with elt_mart.fct_usage_daily: folds in the totals of the rows from since on when added (only days after the facts were added), otherwise recomputes it from the last 31 days of facts.';
 
--- Internal: what the builders of the usage facts do after writing, for
--- the rows elt_generate wrote in its load (elt__load_warehouse), before the
+-- Internal: what a fact builder does after writing, for the facts
+-- elt_generate wrote in its load (elt__load_warehouse), before the
 -- dimensions they reference were built: their foreign keys checked now,
--- and for fct_usage_daily the quota totals brought in step.  Returns the
+-- and for fct_usage_daily the quota totals brought in step (the load wrote
+-- fct_kpi_daily's state, elt.mart_last_active, itself).  Returns the
 -- table's rows.
-CREATE OR REPLACE FUNCTION elt.elt__usage_facts_loaded(tab regclass)
+CREATE OR REPLACE FUNCTION elt.elt__facts_loaded(tab regclass)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -218,10 +219,10 @@ BEGIN
     RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION elt.elt__usage_facts_loaded(regclass) IS
-'Internal: after elt_generate loaded elt_mart.fct_usage_daily or fct_usage_period with elt_raw (elt__load_warehouse) and built the dimensions, checks the table''s foreign keys (and for fct_usage_daily brings elt.mart_usage_totals in step); returns its row count.';
+COMMENT ON FUNCTION elt.elt__facts_loaded(regclass) IS
+'Internal: after elt_generate loaded a fact table with elt_raw (elt__load_warehouse) and built the dimensions, checks the table''s foreign keys (and for fct_usage_daily brings elt.mart_usage_totals in step); returns its row count.';
 REVOKE ALL ON FUNCTION elt.elt__keep_usage_totals(boolean, date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__usage_facts_loaded(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.elt__facts_loaded(regclass) FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- fct_mrr_monthly

@@ -26,11 +26,11 @@ COMMENT ON FUNCTION elt.elt__analyze_marts(text) IS
 -- Internal: the build itself, full (since NULL) or from a day on, in the
 -- order of elt__mart_tables.  Dimension rows are inserted or updated
 -- first, facts merged next (which removes fact rows gone from the source),
--- dimension rows gone from the source last.  usage_facts_loaded: elt_generate
--- wrote fct_usage_daily and fct_usage_period in its load
+-- dimension rows gone from the source last.  facts_loaded: elt_generate
+-- wrote the facts marked loaded in elt__mart_tables in its load
 -- (elt__load_warehouse), so their keys are only checked once the dimensions
 -- are there.
-CREATE OR REPLACE FUNCTION elt.elt__build(since date, usage_facts_loaded boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION elt.elt__build(since date, facts_loaded boolean DEFAULT false)
 RETURNS TABLE (table_name text, rows_written bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -66,8 +66,8 @@ BEGIN
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'fact' ORDER BY t.ord LOOP
         table_name := m.tab;
         v_t := clock_timestamp();
-        IF usage_facts_loaded AND m.name IN ('fct_usage_daily', 'fct_usage_period') THEN
-            rows_written := elt.elt__usage_facts_loaded(m.tab::pg_catalog.regclass);
+        IF facts_loaded AND m.loaded THEN
+            rows_written := elt.elt__facts_loaded(m.tab::pg_catalog.regclass);
         ELSE
             EXECUTE format('SELECT @extschema@.%I($1)', m.builder) INTO rows_written USING since;
         END IF;
@@ -92,18 +92,18 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__build(date, boolean) IS
-'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table. usage_facts_loaded: elt_generate already wrote elt_mart.fct_usage_daily and fct_usage_period (their keys are checked instead).';
+'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table. facts_loaded: elt_generate already wrote the facts elt__mart_tables marks loaded (their keys are checked instead).';
 
 -- Internal: a full build of every mart table (elt__build), then the row
 -- count of each; what elt_build_marts and elt_generate do.
-CREATE OR REPLACE FUNCTION elt.elt__build_marts(usage_facts_loaded boolean)
+CREATE OR REPLACE FUNCTION elt.elt__build_marts(facts_loaded boolean)
 RETURNS TABLE (table_name text, row_count bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
 BEGIN
-    PERFORM elt.elt__build(NULL::pg_catalog.date, usage_facts_loaded);
+    PERFORM elt.elt__build(NULL::pg_catalog.date, facts_loaded);
     -- built over the current elt_raw: elt_refresh keeps them up to date
     -- from now on, as after elt_generate(build_marts => true)
     UPDATE elt.settings SET marts_built = true WHERE NOT marts_built;
@@ -114,7 +114,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__build_marts(boolean) IS
-'Internal: builds every elt_mart table (elt__build), records that the marts are built, and returns each table''s row count; usage_facts_loaded as for elt__build.';
+'Internal: builds every elt_mart table (elt__build), records that the marts are built, and returns each table''s row count; facts_loaded as for elt__build.';
 
 -- A full build of every mart table, then the row count of each.
 CREATE OR REPLACE FUNCTION @extschema@.elt_build_marts()
