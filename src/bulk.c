@@ -161,11 +161,12 @@ check_unhonoured(Relation rel, const EltTableSpec *spec)
 		for (int k = 0; !own && fk->nkeys == 1 && k < spec->nfkeys; k++)
 		{
 			const char *col = spec->fkeys[k].column;
+			const char *refcol = spec->fkeys[k].refcolumn ? spec->fkeys[k].refcolumn : col;
 
 			own = (spec->fkeys_by_column ||
 				   fk->confrelid == get_relname_relid(spec->fkeys[k].reftable, RelationGetNamespace(rel))) &&
 				strcmp(get_attname(fk->conrelid, fk->conkey[0], false), col) == 0 &&
-				strcmp(get_attname(fk->confrelid, fk->confkey[0], false), col) == 0;
+				strcmp(get_attname(fk->confrelid, fk->confkey[0], false), refcol) == 0;
 		}
 		if (!own)
 			ereport(ERROR,

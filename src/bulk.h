@@ -20,12 +20,14 @@ typedef struct EltColumn
 	bool		nulls;
 } EltColumn;
 
-/* A foreign key the caller's rows satisfy by construction: a column that
- * references the same-named column of a table in the same schema. */
+/* A foreign key the caller's rows satisfy by construction (or that the
+ * caller checks afterwards): a column that references a column of a table
+ * in the same schema, the same-named one unless refcolumn says. */
 typedef struct EltForeignKey
 {
 	const char *column;
 	const char *reftable;
+	const char *refcolumn;		/* NULL: column */
 } EltForeignKey;
 
 /* What the caller writes into one table. */

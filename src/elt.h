@@ -60,6 +60,7 @@ typedef struct EltSinks
 	EltSink    *periods;		/* elt_mart.fct_usage_period */
 	EltSink    *kpi;			/* elt_mart.fct_kpi_daily */
 	EltSink    *last_active;	/* elt.mart_last_active */
+	EltSink    *events;			/* elt_mart.fct_subscription_events */
 } EltSinks;
 
 extern void elt_emit(const EltGen *gen, const EltSinks *sinks,

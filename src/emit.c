@@ -2,8 +2,9 @@
  * emit.c: from the model's lives to rows.  Argument checks shared by every
  * generator function, and the one loop that turns users' lives into rows of
  * elt_raw.users, elt_raw.subscriptions and elt_raw.usage (and of
- * elt_mart.fct_usage_daily, fct_usage_period and fct_kpi_daily, with the
- * builders' state in elt.mart_last_active, for elt_generate) for any sink.
+ * elt_mart.fct_usage_daily, fct_usage_period, fct_kpi_daily and
+ * fct_subscription_events, with the KPI builder's state in
+ * elt.mart_last_active, for elt_generate) for any sink.
  */
 #include "postgres.h"
 
@@ -363,6 +364,45 @@ put_last_active(EltSink *sink, int64 user_id, EltDay day)
 	sink->put(sink, values, nulls);
 }
 
+typedef struct EventCtx
+{
+	const EltGen *gen;
+	EltSink    *sink;
+	int64		user_id;
+	const Datum *type_text;		/* the event types as text */
+} EventCtx;
+
+/* put_event turns one subscription event into a row of
+ * elt_mart.fct_subscription_events. */
+static void
+put_event(void *arg, const EltLife *life, const EltEvent *e)
+{
+	EventCtx   *c = arg;
+	int64		sub_id = (int64) elt_subscription_id(&c->gen->pop, life->index, life->segs[e->segment].ordinal);
+	Datum		values[12];
+	bool		nulls[12] = {false};
+	int			y,
+				m,
+				d;
+
+	elt_ymd_from_day(e->day, &y, &m, &d);
+	values[0] = DateADTGetDatum(e->day);
+	values[1] = Int64GetDatum(sub_id);
+	values[2] = c->type_text[e->type];
+	values[3] = Int32GetDatum(y * 10000 + m * 100 + d);
+	values[4] = Int64GetDatum(c->user_id);
+	values[5] = Int64GetDatum(e->user_version < 0 ? -1 : c->user_id * 65536 + e->user_version);
+	values[6] = Int64GetDatum(e->sub_version < 0 ? -1 : sub_id * 65536 + e->sub_version);
+	nulls[7] = e->from_plan == 0;
+	values[7] = Int32GetDatum(e->from_plan);
+	nulls[8] = e->to_plan == 0;
+	values[8] = Int32GetDatum(e->to_plan);
+	values[9] = cents(e->mrr_before_cents);
+	values[10] = cents(e->mrr_after_cents);
+	values[11] = cents(e->mrr_after_cents - e->mrr_before_cents);
+	c->sink->put(c->sink, values, nulls);
+}
+
 /*
  * A few MRR amounts recur over and over (prices, their yearly and
  * discounted forms): their numerics are made once per call, in the
@@ -427,6 +467,7 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	char		email[ELT_EMAIL_MAX];
 	MrrCache	mrr = {CurrentMemoryContext};
 	EltKpi		kpi;
+	Datum		event_text[ELT_N_EVENTS];
 
 	life.grow = grow_in_context;
 	if (sinks->kpi)
@@ -435,6 +476,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 		status_text[s] = CStringGetTextDatum(elt_status_names[s]);
 	interval_text[0] = CStringGetTextDatum("month");
 	interval_text[1] = CStringGetTextDatum("year");
+	for (int t = 0; t < ELT_N_EVENTS; t++)
+		event_text[t] = CStringGetTextDatum(elt_event_names[t]);
 
 	for (int64 i = gen->first_user; i <= gen->last_user; i++)
 	{
@@ -521,6 +564,12 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 				elt_kpi_user(&kpi, &life);
 			if (sinks->last_active && c.last_day != ELT_OPEN)
 				put_last_active(sinks->last_active, c.user_id, c.last_day);
+		}
+		if (sinks->events)
+		{
+			EventCtx	c = {gen, sinks->events, DatumGetInt64(user_id), event_text};
+
+			elt_life_events(&gen->pop, &life, gen->as_of, put_event, &c);
 		}
 		else if (usage)
 		{

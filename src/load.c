@@ -162,9 +162,24 @@ static const EltColumn last_active_cols[] = {
 	{"user_id", INT8OID, -1, false}, {"last_active", DATEOID, -1, false},
 	{"prev_active", DATEOID, -1, true}};
 
+/* elt_mart.fct_subscription_events (its constraints are checked row by row:
+ * a few rows per user) */
+static const EltColumn event_cols[] = {
+	{"event_date", DATEOID, -1, false}, {"subscription_id", INT8OID, -1, false},
+	{"event_type", TEXTOID, -1, false}, {"date_key", INT4OID, -1, false},
+	{"user_id", INT8OID, -1, false}, {"user_key", INT8OID, -1, false},
+	{"subscription_key", INT8OID, -1, false}, {"from_plan_key", INT4OID, -1, true},
+	{"to_plan_key", INT4OID, -1, true},
+	{"mrr_before", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false},
+	{"mrr_after", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false},
+	{"mrr_change", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false}};
+static const EltForeignKey event_fkeys[] = {
+	{"date_key", "dim_date"}, {"user_key", "dim_user"}, {"subscription_key", "dim_subscription"},
+	{"from_plan_key", "dim_plan", "plan_key"}, {"to_plan_key", "dim_plan", "plan_key"}};
+
 /* elt_raw's three tables, then the marts' tables the same pass writes */
 #define RAW_TABLES 3
-#define WAREHOUSE_TABLES 7
+#define WAREHOUSE_TABLES 8
 static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys),
 	user_checks, lengthof(user_checks)},
@@ -177,7 +192,9 @@ static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_mart", "fct_usage_period", period_cols, lengthof(period_cols), fact_fkeys, lengthof(fact_fkeys),
 	period_checks, lengthof(period_checks)},
 	{"elt_mart", "fct_kpi_daily", kpi_cols, lengthof(kpi_cols), kpi_fkeys, lengthof(kpi_fkeys), NULL, 0},
-	{"elt", "mart_last_active", last_active_cols, lengthof(last_active_cols), NULL, 0, NULL, 0}};
+	{"elt", "mart_last_active", last_active_cols, lengthof(last_active_cols), NULL, 0, NULL, 0},
+	{"elt_mart", "fct_subscription_events", event_cols, lengthof(event_cols), event_fkeys, lengthof(event_fkeys),
+	NULL, 0}};
 
 /*
  * load writes the users of gen into the tables of specs (users,
@@ -211,6 +228,7 @@ load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, int ntable
 		sinks.periods = &bulk[4]->sink;
 		sinks.kpi = &bulk[5]->sink;
 		sinks.last_active = &bulk[6]->sink;
+		sinks.events = &bulk[7]->sink;
 	}
 
 	INSTR_TIME_SET_CURRENT(progress.started);
@@ -242,8 +260,9 @@ PG_FUNCTION_INFO_V1(elt__load_warehouse);
 /*
  * elt__load_warehouse(users, seed, as_of, start_date, params) loads the
  * whole population into elt_raw and its usage facts into
- * elt_mart.fct_usage_daily, fct_usage_period and fct_kpi_daily (with
- * elt.mart_last_active), all emptied by the caller, in one pass: the
+ * elt_mart.fct_usage_daily, fct_usage_period, fct_kpi_daily (with
+ * elt.mart_last_active) and fct_subscription_events, all emptied by the
+ * caller, in one pass: the
  * model knows each row's versions and quota period, which the SQL builder
  * would have to join and sort millions of rows to find.
  */

@@ -202,6 +202,45 @@ typedef void (*EltUsagePeriodFn) (void *arg, const EltLife *life, const EltUsage
 extern void elt_life_usage_facts(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 								 EltUsageFactFn fn, EltUsagePeriodFn period_fn, void *arg);
 
+/* The subscription events of elt_mart.fct_subscription_events (model_events.c). */
+typedef enum EltEventType
+{
+	ELT_EV_TRIAL_STARTED = 0,
+	ELT_EV_TRIAL_CONVERTED,
+	ELT_EV_TRIAL_EXPIRED,
+	ELT_EV_NEW,
+	ELT_EV_RENEWAL,
+	ELT_EV_UPGRADE,
+	ELT_EV_DOWNGRADE,
+	ELT_EV_SEAT_CHANGE,
+	ELT_EV_PAYMENT_FAILED,
+	ELT_EV_PAYMENT_RECOVERED,
+	ELT_EV_CANCELLATION_REQUESTED,
+	ELT_EV_CHURN_VOLUNTARY,
+	ELT_EV_CHURN_INVOLUNTARY,
+	ELT_EV_REACTIVATION
+} EltEventType;
+
+#define ELT_N_EVENTS 14
+extern const char *const elt_event_names[ELT_N_EVENTS];
+
+typedef struct EltEvent
+{
+	EltDay		day;
+	int			segment;		/* the subscription */
+	int			type;			/* an EltEventType */
+	int			from_plan;		/* 0: none */
+	int			to_plan;		/* 0: none */
+	int64_t		mrr_before_cents;
+	int64_t		mrr_after_cents;
+	int			user_version;	/* ordinals of the versions valid that day, -1: none */
+	int			sub_version;
+} EltEvent;
+
+typedef void (*EltEventFn) (void *arg, const EltLife *life, const EltEvent *e);
+extern void elt_life_events(const EltPop *pop, const EltLife *life, EltDay clock,
+							EltEventFn fn, void *arg);
+
 /*
  * The company KPIs of elt_mart.fct_kpi_daily, added up user by user
  * (model_kpi.c): per-day counters over the reported days [lo, hi] and the

@@ -4,52 +4,12 @@
  * the facts in the same pass as elt_raw.usage: the versions of the user and
  * of the subscription valid that day (their ordinals make the dimension
  * keys) and the subscription's monthly quota period with its running
- * totals; and the periods themselves, for elt_mart.fct_usage_period.  The rules are those of elt_build_fct_usage_daily
- * (33_mart_facts.sql), which builds the same rows from elt_raw in SQL; a
- * test holds the two to each other.  Plain C.
+ * totals; and the periods themselves, for elt_mart.fct_usage_period.  The
+ * rules are those of elt_build_fct_usage_daily and
+ * elt_build_fct_usage_period, which build the same rows from elt_raw in
+ * SQL; a test holds the two to each other.  Plain C.
  */
 #include "model_priv.h"
-
-/* ordinal_user returns how many user versions start before day from (versions
- * are numbered by valid_from, as the dimensions number them). */
-static int
-ordinal_user(const EltLife *life, EltDay from)
-{
-	int			n = 0;
-
-	for (int v = 0; v < life->nuvers; v++)
-		n += life->uvers[v].valid_from < from;
-	return n;
-}
-
-/* user_version returns the ordinal of the user version valid on day d, or
- * -1 when none is. */
-static int
-user_version(const EltLife *life, EltDay d)
-{
-	for (int v = 0; v < life->nuvers; v++)
-		if (life->uvers[v].valid_from <= d && d < life->uvers[v].valid_to)
-			return ordinal_user(life, life->uvers[v].valid_from);
-	return -1;
-}
-
-/* sub_version returns the ordinal, among the versions of subscription
- * (segment) seg, of the one valid on day d, or -1 when none is. */
-static int
-sub_version(const EltLife *life, int seg, EltDay d)
-{
-	const EltSubVersion *hit = NULL;
-	int			n = 0;
-
-	for (int v = 0; v < life->nsvers && hit == NULL; v++)
-		if (life->svers[v].segment == seg && life->svers[v].valid_from <= d && d < life->svers[v].valid_to)
-			hit = &life->svers[v];
-	if (hit == NULL)
-		return -1;
-	for (int v = 0; v < life->nsvers; v++)
-		n += life->svers[v].segment == seg && life->svers[v].valid_from < hit->valid_from;
-	return n;
-}
 
 /* period_start returns the first day of the quota period of a subscription
  * starting on start that holds day d (start + whole months, clamped to the
@@ -103,8 +63,8 @@ one_fact(void *arg, const EltLife *life, const EltUsage *u)
 	EltUsageFact f;
 
 	f.usage = u;
-	f.user_version = user_version(life, u->day);
-	f.sub_version = sub_version(life, u->segment, u->day);
+	f.user_version = elt_user_version_on(life, u->day);
+	f.sub_version = elt_sub_version_on(life, u->segment, u->day);
 	f.period_start = period_start(life->segs[u->segment].start, u->day);
 	if (f.period_start != ELT_OPEN)
 	{

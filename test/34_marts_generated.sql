@@ -1,10 +1,11 @@
 -- pgTAP: the facts elt_generate writes in the same pass as elt_raw (issue
 -- 16 item 1) equal, row for row, what the SQL builders give from the same
--- elt_raw: elt_mart.fct_usage_daily, fct_usage_period and fct_kpi_daily,
--- and the builders' state (elt.mart_usage_totals, elt.mart_last_active).
+-- elt_raw: elt_mart.fct_usage_daily, fct_usage_period, fct_kpi_daily and
+-- fct_subscription_events, and the builders' state (elt.mart_usage_totals,
+-- elt.mart_last_active).
 -- Two implementations of the same rules (the
--- model's walk in src/model_facts.c and model_kpi.c, the builders in SQL)
--- check each other,
+-- model's walk in src/model_facts.c, model_kpi.c and model_events.c, the
+-- builders in SQL) check each other,
 -- for several seeds, sizes, dates and presets (windows starting on a 31st
 -- and in a leap year, so that quota periods are clamped to month ends),
 -- after elt_generate and after refreshes.  A foreign key of the user's own
@@ -32,7 +33,7 @@ $f$;
 -- reference them), and returns the rows of some and the rows that differ
 -- (EXCEPT ALL both ways, all five tables).
 CREATE FUNCTION pg_temp.sql_differs(OUT daily bigint, OUT period bigint, OUT totals bigint, OUT kpi bigint,
-                                    OUT differ bigint)
+                                    OUT events bigint, OUT differ bigint)
 LANGUAGE plpgsql AS $f$
 DECLARE
     t text;
@@ -42,6 +43,7 @@ BEGIN
     CREATE TEMP TABLE g_period AS TABLE elt_mart.fct_usage_period;
     CREATE TEMP TABLE g_totals AS TABLE elt.mart_usage_totals;
     CREATE TEMP TABLE g_kpi AS TABLE elt_mart.fct_kpi_daily;
+    CREATE TEMP TABLE g_events AS TABLE elt_mart.fct_subscription_events;
     -- prev_active is what the last refresh moved last_active from, which a
     -- full build does not keep (NULL): not compared
     CREATE TEMP TABLE g_active AS SELECT a.user_id, a.last_active FROM elt.mart_last_active a;
@@ -50,22 +52,26 @@ BEGIN
     DELETE FROM elt.mart_usage_totals;
     DELETE FROM elt_mart.fct_kpi_daily;
     DELETE FROM elt.mart_last_active;
+    DELETE FROM elt_mart.fct_subscription_events;
     PERFORM elt_build_fct_usage_daily();
     PERFORM elt_build_fct_usage_period();
     PERFORM elt_build_fct_kpi_daily();
+    PERFORM elt_build_fct_subscription_events();
     SELECT count(*) INTO daily FROM g_daily;
     SELECT count(*) INTO period FROM g_period;
     SELECT count(*) INTO totals FROM g_totals;
     SELECT count(*) INTO kpi FROM g_kpi;
+    SELECT count(*) INTO events FROM g_events;
     differ := 0;
     FOR t IN VALUES ('elt_mart.fct_usage_daily|g_daily'), ('elt_mart.fct_usage_period|g_period'),
                     ('elt.mart_usage_totals|g_totals'), ('elt_mart.fct_kpi_daily|g_kpi'),
+                    ('elt_mart.fct_subscription_events|g_events'),
                     ('(SELECT a.user_id, a.last_active FROM elt.mart_last_active a) a|g_active') LOOP
         EXECUTE format('SELECT count(*) FROM ((SELECT * FROM %1$s EXCEPT ALL TABLE %2$I) UNION ALL (TABLE %2$I EXCEPT ALL SELECT * FROM %1$s)) d',
                        split_part(t, '|', 1), split_part(t, '|', 2)) INTO n;
         differ := differ + n;
     END LOOP;
-    DROP TABLE g_daily, g_period, g_totals, g_kpi, g_active;
+    DROP TABLE g_daily, g_period, g_totals, g_kpi, g_active, g_events;
 END $f$;
 
 CREATE TEMP TABLE cases (i int, users int, seed bigint, as_of date, start_date date, params jsonb);
@@ -75,7 +81,7 @@ INSERT INTO cases VALUES
     (3, 600, 42, '2025-01-31', '2024-01-31', '{"preset": "enterprise"}'),
     (4, 800, 7, '2024-03-01', '2023-03-31', '{"preset": "freemium"}');
 CREATE TEMP TABLE outcome (i int, users int, seed bigint, as_of date, frozen boolean,
-                           daily bigint, period bigint, totals bigint, kpi bigint, differ bigint);
+                           daily bigint, period bigint, totals bigint, kpi bigint, events bigint, differ bigint);
 DO $$
 DECLARE c record; r record; f boolean;
 BEGIN
@@ -83,15 +89,15 @@ BEGIN
         PERFORM elt_generate(c.users, c.seed, c.as_of, c.start_date, params => c.params);
         f := pg_temp.frozen();
         r := pg_temp.sql_differs();
-        INSERT INTO outcome VALUES (c.i, c.users, c.seed, c.as_of, f, r.daily, r.period, r.totals, r.kpi, r.differ);
+        INSERT INTO outcome VALUES (c.i, c.users, c.seed, c.as_of, f, r.daily, r.period, r.totals, r.kpi, r.events, r.differ);
     END LOOP;
 END $$;
 SELECT ok(frozen, format('%s users, seed %s, as of %s: elt_generate wrote the usage facts in its load', users, seed, as_of))
 FROM outcome ORDER BY i;
-SELECT is(differ, 0::bigint, format('%s users, seed %s, as of %s: the generated usage facts, periods, quota totals and KPIs (%s, %s, %s, %s rows) are those the SQL builders give',
-                                    users, seed, as_of, daily, period, totals, kpi))
+SELECT is(differ, 0::bigint, format('%s users, seed %s, as of %s: the generated usage facts, periods, quota totals, KPIs and subscription events (%s, %s, %s, %s, %s rows) are those the SQL builders give',
+                                    users, seed, as_of, daily, period, totals, kpi, events))
 FROM outcome ORDER BY i;
-SELECT ok(daily > 1000 AND period > 100 AND totals > 10 AND kpi = 360, format('%s users, seed %s: every table has rows to compare', users, seed))
+SELECT ok(daily > 1000 AND period > 100 AND totals > 10 AND kpi = 360 AND events > 1000, format('%s users, seed %s: every table has rows to compare', users, seed))
 FROM outcome WHERE i = 2;
 
 -- after refreshes: the generated days and the refreshed ones (built by the

@@ -54,7 +54,7 @@ FROM (VALUES (1, 'dim_date',         'dimension', false, 'date_key'::name,   NUL
              (5, 'fct_usage_daily',  'fact',      true,  NULL,               NULL,                    NULL,              'usage_date',   true),
              (6, 'fct_mrr_monthly',  'fact',      true,  NULL,               NULL,                    NULL,              'month_start',  false),
              (7, 'fct_kpi_daily',    'fact',      true,  NULL,               NULL,                    NULL,              'date',         true),
-             (8, 'fct_subscription_events', 'fact', true, NULL,              NULL,                    NULL,              'event_date',   false),
+             (8, 'fct_subscription_events', 'fact', true, NULL,              NULL,                    NULL,              'event_date',   true),
              (9, 'fct_usage_period', 'fact',      true,  NULL,               NULL,                    NULL,              'period_start', true),
              (10, 'fct_cohort_retention', 'fact', true, NULL,               NULL,                    NULL,              'month_start',  false),
              (11, 'fct_saas_metrics_monthly', 'fact', true, NULL,           NULL,                    NULL,              'month_start',  false))
