@@ -19,6 +19,8 @@
 #define ELT_USER_NATTS 10
 #define ELT_SUB_NATTS 15
 #define ELT_USAGE_NATTS 9
+#define ELT_DIM_USER_NATTS 24
+#define ELT_DIM_SUB_NATTS 27
 
 typedef struct EltSink
 {
@@ -61,10 +63,18 @@ typedef struct EltSinks
 	EltSink    *kpi;			/* elt_mart.fct_kpi_daily */
 	EltSink    *last_active;	/* elt.mart_last_active */
 	EltSink    *events;			/* elt_mart.fct_subscription_events */
+	EltSink    *dim_user;		/* elt_mart.dim_user */
+	EltSink    *dim_sub;		/* elt_mart.dim_subscription */
 } EltSinks;
 
 extern void elt_emit(const EltGen *gen, const EltSinks *sinks,
 					 EltProgressFn progress, void *progress_arg);
+
+/* dims.c: rows of the dimensions from the rows of elt_raw and the life */
+extern void elt_put_dim_user(EltSink *sink, const EltLife *life, int v, const Datum *raw,
+							 const bool *rawnulls, EltDay clock, EltDay first_paid);
+extern void elt_put_dim_subscription(EltSink *sink, const EltLife *life, int v, const Datum *raw,
+									 const bool *rawnulls, const EltSubOrigin *origins);
 
 static inline TimestampTz
 elt_day_timestamp(EltDay day)

@@ -2,9 +2,10 @@
  * emit.c: from the model's lives to rows.  Argument checks shared by every
  * generator function, and the one loop that turns users' lives into rows of
  * elt_raw.users, elt_raw.subscriptions and elt_raw.usage (and of
- * elt_mart.fct_usage_daily, fct_usage_period, fct_kpi_daily and
- * fct_subscription_events, with the KPI builder's state in
- * elt.mart_last_active, for elt_generate) for any sink.
+ * elt_mart's dimensions of users and subscriptions, fct_usage_daily,
+ * fct_usage_period, fct_kpi_daily and fct_subscription_events, with the
+ * KPI builder's state in elt.mart_last_active, for elt_generate) for any
+ * sink.
  */
 #include "postgres.h"
 
@@ -482,6 +483,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	for (int64 i = gen->first_user; i <= gen->last_user; i++)
 	{
 		Datum		user_id;
+		EltDay		first_paid = ELT_OPEN;
+		EltSubOrigin *origins = NULL;
 
 		CHECK_FOR_INTERRUPTS();
 		if (gen->hash_filter)
@@ -503,6 +506,13 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 			continue;
 		old = MemoryContextSwitchTo(rowcxt);
 		user_id = Int64GetDatum((int64) elt_user_id(&gen->pop, i));
+		if (sinks->dim_user)
+			first_paid = elt_first_paid_day(&life);
+		if (sinks->dim_sub)
+		{
+			origins = palloc(sizeof(EltSubOrigin) * Max(life.nsegs, 1));
+			elt_sub_origins(&gen->pop, &life, origins);
+		}
 
 		for (int v = 0; users && v < life.nuvers; v++)
 		{
@@ -524,6 +534,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 			values[8] = TimestampTzGetDatum(elt_day_timestamp(uv->valid_from));
 			set_day_or_null(&values[9], &nulls[9], uv->valid_to, true);
 			users->put(users, values, nulls);
+			if (sinks->dim_user)
+				elt_put_dim_user(sinks->dim_user, &life, v, values, nulls, gen->as_of, first_paid);
 		}
 
 		for (int v = 0; subs && v < life.nsvers; v++)
@@ -551,6 +563,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 			set_day_or_null(&values[13], &nulls[13], seg->trial_end, false);
 			values[14] = mrr_numeric(&mrr, sv->mrr_cents);
 			subs->put(subs, values, nulls);
+			if (sinks->dim_sub)
+				elt_put_dim_subscription(sinks->dim_sub, &life, v, values, nulls, origins);
 		}
 
 		if (sinks->facts || sinks->periods || sinks->kpi)

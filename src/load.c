@@ -177,9 +177,40 @@ static const EltForeignKey event_fkeys[] = {
 	{"date_key", "dim_date"}, {"user_key", "dim_user"}, {"subscription_key", "dim_subscription"},
 	{"from_plan_key", "dim_plan", "plan_key"}, {"to_plan_key", "dim_plan", "plan_key"}};
 
+/* elt_mart.dim_user and dim_subscription (their constraints are checked
+ * row by row) */
+static const EltColumn dim_user_cols[ELT_DIM_USER_NATTS] = {
+	{"user_key", INT8OID, -1, false}, {"user_id", INT8OID, -1, false},
+	{"version_ordinal", INT4OID, -1, false}, {"first_name", TEXTOID, -1, false},
+	{"last_name", TEXTOID, -1, false}, {"full_name", TEXTOID, -1, false},
+	{"email", TEXTOID, -1, false}, {"signup_date", DATEOID, -1, false},
+	{"plan_id", INT4OID, -1, false}, {"plan_name", TEXTOID, -1, false},
+	{"region_id", INT4OID, -1, false}, {"region_name", TEXTOID, -1, false},
+	{"referral_source_id", INT4OID, -1, false}, {"referral_source_name", TEXTOID, -1, false},
+	{"valid_from", TIMESTAMPTZOID, -1, false}, {"valid_to", TIMESTAMPTZOID, -1, true},
+	{"is_current", BOOLOID, -1, false}, {"cohort_month", DATEOID, -1, false},
+	{"signup_date_key", INT4OID, -1, false}, {"acquisition_channel", TEXTOID, -1, false},
+	{"first_paid_date", DATEOID, -1, true}, {"lifecycle_status", TEXTOID, -1, false},
+	{"is_paying", BOOLOID, -1, false}, {"is_unknown", BOOLOID, -1, false}};
+static const EltColumn dim_sub_cols[ELT_DIM_SUB_NATTS] = {
+	{"subscription_key", INT8OID, -1, false}, {"subscription_id", INT8OID, -1, false},
+	{"version_ordinal", INT4OID, -1, false}, {"user_id", INT8OID, -1, false},
+	{"plan_id", INT4OID, -1, false}, {"plan_name", TEXTOID, -1, false},
+	{"monthly_price", NUMERICOID, ((10 << 16) | 2) + VARHDRSZ, false}, {"is_paid", BOOLOID, -1, false},
+	{"payment_method_id", INT4OID, -1, false}, {"payment_method_name", TEXTOID, -1, false},
+	{"status", TEXTOID, -1, false}, {"start_date", DATEOID, -1, false},
+	{"end_date", DATEOID, -1, true}, {"renewal_count", INT4OID, -1, false},
+	{"valid_from", TIMESTAMPTZOID, -1, false}, {"valid_to", TIMESTAMPTZOID, -1, true},
+	{"is_current", BOOLOID, -1, false}, {"billing_interval", TEXTOID, -1, false},
+	{"seats", INT4OID, -1, false}, {"discount_pct", INT4OID, -1, false},
+	{"trial_end", DATEOID, -1, true}, {"mrr", NUMERICOID, ((10 << 16) | 2) + VARHDRSZ, false},
+	{"cancel_date", DATEOID, -1, true}, {"previous_plan_id", INT4OID, -1, true},
+	{"previous_plan_name", TEXTOID, -1, true}, {"change_type", TEXTOID, -1, false},
+	{"is_unknown", BOOLOID, -1, false}};
+
 /* elt_raw's three tables, then the marts' tables the same pass writes */
 #define RAW_TABLES 3
-#define WAREHOUSE_TABLES 8
+#define WAREHOUSE_TABLES 10
 static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys),
 	user_checks, lengthof(user_checks)},
@@ -194,7 +225,9 @@ static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_mart", "fct_kpi_daily", kpi_cols, lengthof(kpi_cols), kpi_fkeys, lengthof(kpi_fkeys), NULL, 0},
 	{"elt", "mart_last_active", last_active_cols, lengthof(last_active_cols), NULL, 0, NULL, 0},
 	{"elt_mart", "fct_subscription_events", event_cols, lengthof(event_cols), event_fkeys, lengthof(event_fkeys),
-	NULL, 0}};
+	NULL, 0},
+	{"elt_mart", "dim_user", dim_user_cols, ELT_DIM_USER_NATTS, NULL, 0, NULL, 0},
+	{"elt_mart", "dim_subscription", dim_sub_cols, ELT_DIM_SUB_NATTS, NULL, 0, NULL, 0}};
 
 /*
  * load writes the users of gen into the tables of specs (users,
@@ -229,6 +262,8 @@ load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, int ntable
 		sinks.kpi = &bulk[5]->sink;
 		sinks.last_active = &bulk[6]->sink;
 		sinks.events = &bulk[7]->sink;
+		sinks.dim_user = &bulk[8]->sink;
+		sinks.dim_sub = &bulk[9]->sink;
 	}
 
 	INSTR_TIME_SET_CURRENT(progress.started);
@@ -260,9 +295,9 @@ PG_FUNCTION_INFO_V1(elt__load_warehouse);
 /*
  * elt__load_warehouse(users, seed, as_of, start_date, params) loads the
  * whole population into elt_raw and its usage facts into
- * elt_mart.fct_usage_daily, fct_usage_period, fct_kpi_daily (with
- * elt.mart_last_active) and fct_subscription_events, all emptied by the
- * caller, in one pass: the
+ * elt_mart.dim_user, dim_subscription, fct_usage_daily, fct_usage_period,
+ * fct_kpi_daily (with elt.mart_last_active) and fct_subscription_events,
+ * all emptied by the caller, in one pass: the
  * model knows each row's versions and quota period, which the SQL builder
  * would have to join and sort millions of rows to find.
  */

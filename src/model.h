@@ -202,6 +202,42 @@ typedef void (*EltUsagePeriodFn) (void *arg, const EltLife *life, const EltUsage
 extern void elt_life_usage_facts(const EltPop *pop, const EltLife *life, EltDay from, EltDay to,
 								 EltUsageFactFn fn, EltUsagePeriodFn period_fn, void *arg);
 
+/* What the dimensions derive from a life (model_dims.c). */
+typedef enum EltLifecycle
+{
+	ELT_LC_FREE = 0,
+	ELT_LC_TRIALING,
+	ELT_LC_PAYING,
+	ELT_LC_PAST_DUE,
+	ELT_LC_CHURNED
+} EltLifecycle;
+
+#define ELT_N_LIFECYCLE 5
+extern const char *const elt_lifecycle_names[ELT_N_LIFECYCLE];
+
+typedef enum EltChangeType
+{
+	ELT_CT_FIRST = 0,
+	ELT_CT_AFTER_TRIAL,
+	ELT_CT_UPGRADE,
+	ELT_CT_DOWNGRADE,
+	ELT_CT_RETURN
+} EltChangeType;
+
+#define ELT_N_CHANGE_TYPES 5
+extern const char *const elt_change_type_names[ELT_N_CHANGE_TYPES];
+
+/* How a subscription follows the user's previous one. */
+typedef struct EltSubOrigin
+{
+	int			previous_plan;	/* 0: no previous subscription */
+	int			change_type;	/* an EltChangeType */
+} EltSubOrigin;
+
+extern EltDay elt_first_paid_day(const EltLife *life);
+extern int	elt_user_lifecycle(const EltLife *life, EltDay day);
+extern void elt_sub_origins(const EltPop *pop, const EltLife *life, EltSubOrigin *origins);
+
 /* The subscription events of elt_mart.fct_subscription_events (model_events.c). */
 typedef enum EltEventType
 {

@@ -21,7 +21,6 @@ const char *const elt_event_names[ELT_N_EVENTS] = {
 typedef struct Sub
 {
 	int			segment;
-	uint64_t	id;
 	int		   *vers;			/* its versions (indexes into svers), by valid_from */
 	int			nvers;
 	int			price;			/* the plan's monthly price */
@@ -30,7 +29,6 @@ typedef struct Sub
 	EltDay		changed_on;		/* end of a version expired by a plan change, ELT_OPEN: none */
 	int			how;			/* how its first paying version came */
 	/* the user's previous subscription (by start, then id) */
-	bool		has_q;
 	int			q_plan;
 	int64_t		q_mrr;
 } Sub;
@@ -140,7 +138,6 @@ elt_life_events(const EltPop *pop, const EltLife *life, EltDay clock, EltEventFn
 		const EltSegment *seg = &life->segs[g];
 
 		s->segment = g;
-		s->id = elt_subscription_id(pop, life->index, seg->ordinal);
 		s->vers = &vers[used];
 		s->nvers = 0;
 		for (int v = 0; v < life->nsvers; v++)
@@ -178,28 +175,12 @@ elt_life_events(const EltPop *pop, const EltLife *life, EltDay clock, EltEventFn
 	{
 		int		   *order = life->grow(NULL, sizeof(int) * n);
 
-		for (int g = 0; g < n; g++)
-		{
-			int			i;
-
-			for (i = g; i > 0; i--)
-			{
-				const Sub  *a = &subs[order[i - 1]];
-				EltDay		as = life->segs[a->segment].start,
-							gs = life->segs[g].start;
-
-				if (as < gs || (as == gs && a->id < subs[g].id))
-					break;
-				order[i] = order[i - 1];
-			}
-			order[i] = g;
-		}
+		elt_segment_order(pop, life, order);
 		for (int k = 0; k < n; k++)
 		{
 			Sub		   *s = &subs[order[k]];
 			const Sub  *q = k > 0 ? &subs[order[k - 1]] : NULL;
 
-			s->has_q = q != NULL;
 			s->q_plan = q ? life->segs[q->segment].plan_id : 0;
 			s->q_mrr = q ? q->last_mrr : 0;
 			/* a plan change: the previous one paid, and a change ended it the day this starts */

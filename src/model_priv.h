@@ -238,4 +238,30 @@ elt_sub_version_on(const EltLife *life, int seg, EltDay d)
 	return n;
 }
 
+/*
+ * elt_segment_order fills order with the user's subscriptions (segments)
+ * by start date, then subscription id: the order in which the marts take
+ * "the user's previous subscription".
+ */
+static inline void
+elt_segment_order(const EltPop *pop, const EltLife *life, int *order)
+{
+	for (int g = 0; g < life->nsegs; g++)
+	{
+		EltDay		gs = life->segs[g].start;
+		uint64_t	gid = elt_subscription_id(pop, life->index, life->segs[g].ordinal);
+		int			i;
+
+		for (i = g; i > 0; i--)
+		{
+			const EltSegment *a = &life->segs[order[i - 1]];
+
+			if (a->start < gs || (a->start == gs && elt_subscription_id(pop, life->index, a->ordinal) < gid))
+				break;
+			order[i] = order[i - 1];
+		}
+		order[i] = g;
+	}
+}
+
 #endif

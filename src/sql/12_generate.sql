@@ -54,25 +54,94 @@ COMMENT ON FUNCTION elt.elt__load_day(integer, bigint, date, date, jsonb) IS
 'Internal: one pass over the population writes what day adds (elt_refresh''s day): the new current versions into pg_temp.elt_refresh_users and pg_temp.elt_refresh_subscriptions, which must be empty, and the day''s usage appended to pg_temp.elt_refresh_usage.';
 REVOKE ALL ON FUNCTION elt.elt__load_day(integer, bigint, date, date, jsonb) FROM PUBLIC;
 
--- Internal: whether elt_generate may empty a mart table with TRUNCATE and
--- bulk-load it: no foreign key points at it (TRUNCATE refuses one of the
--- user's own, and ON DELETE actions would not run), no trigger or rule of
--- its own (the loader fires none), no row-level security, and the caller
--- may truncate it.  Otherwise the SQL builder writes it, row by row.
-CREATE OR REPLACE FUNCTION elt.elt__bulk_loadable(tab regclass)
+-- Internal: the tables elt_generate empties to write them in its load:
+-- the marts elt__mart_tables marks loaded, the marts with foreign keys to
+-- them (emptied with them; their builders write them after the load), and
+-- the KPI builder's state, in list order.
+CREATE OR REPLACE FUNCTION elt.elt__loaded_tables()
+RETURNS regclass[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT ARRAY(SELECT m.tab::pg_catalog.regclass FROM elt.elt__mart_tables() m
+             WHERE m.loaded
+                OR EXISTS (SELECT FROM pg_catalog.pg_constraint k
+                           JOIN elt.elt__mart_tables() l ON l.loaded AND k.confrelid = l.tab::pg_catalog.regclass
+                           WHERE k.contype = 'f' AND k.conrelid = m.tab::pg_catalog.regclass)
+             ORDER BY m.ord)
+       || 'elt.mart_last_active'::pg_catalog.regclass
+$fn$;
+COMMENT ON FUNCTION elt.elt__loaded_tables() IS
+'Internal: the tables elt_generate empties and writes in its load (elt__load_warehouse) or right after it: the marts elt__mart_tables marks loaded, the marts referencing them, and elt.mart_last_active.';
+REVOKE ALL ON FUNCTION elt.elt__loaded_tables() FROM PUBLIC;
+
+-- Internal: whether elt_generate may empty table tab with TRUNCATE (with
+-- the tables of together) and bulk-load it: no other table has a foreign
+-- key to it (TRUNCATE refuses one of the user's own, and ON DELETE actions
+-- would not run), no trigger or rule of its own (the loader fires none),
+-- no row-level security, and the caller may truncate it.  Otherwise the
+-- SQL builders write the marts, row by row.
+CREATE OR REPLACE FUNCTION elt.elt__bulk_loadable(tab regclass, together regclass[])
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.contype = 'f' AND k.confrelid = tab)
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k
+                   WHERE k.contype = 'f' AND k.confrelid = tab AND k.conrelid <> ALL (together))
    AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid = tab AND NOT t.tgisinternal)
    AND NOT EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class = tab)
    AND NOT (SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = tab)
    AND pg_catalog.has_table_privilege(tab, 'TRUNCATE')
 $fn$;
-COMMENT ON FUNCTION elt.elt__bulk_loadable(regclass) IS
-'Internal: whether elt_generate may empty table tab with TRUNCATE and bulk-load it (no foreign key points at it, no trigger, rule or row-level security of its own, TRUNCATE privilege).';
-REVOKE ALL ON FUNCTION elt.elt__bulk_loadable(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION elt.elt__bulk_loadable(regclass, regclass[]) IS
+'Internal: whether elt_generate may empty table tab with TRUNCATE, together with the tables of together, and bulk-load it (no other table''s foreign key points at it, no trigger, rule or row-level security of its own, TRUNCATE privilege).';
+REVOKE ALL ON FUNCTION elt.elt__bulk_loadable(regclass, regclass[]) FROM PUBLIC;
+
+-- Internal: empties tabs in one TRUNCATE, keeping aside the Unknown
+-- members (key -1) of the dimensions among them, which it returns as
+-- {table: rows} for elt__restore_unknown.
+CREATE OR REPLACE FUNCTION elt.elt__empty_tables(tabs regclass[])
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    m      record;
+    v_rows jsonb;
+    v_kept jsonb := '{}';
+BEGIN
+    FOR m IN SELECT * FROM elt.elt__mart_tables() t
+             WHERE t.kind = 'dimension' AND t.tab::pg_catalog.regclass = ANY (tabs) ORDER BY t.ord LOOP
+        EXECUTE format('SELECT jsonb_agg(to_jsonb(t)) FROM %s t WHERE t.%I = -1', m.tab, m.key_column) INTO v_rows;
+        v_kept := v_kept || jsonb_build_object(m.tab, COALESCE(v_rows, '[]'));
+    END LOOP;
+    EXECUTE (SELECT format('TRUNCATE %s', string_agg(t::text, ', ')) FROM unnest(tabs) t);
+    RETURN v_kept;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__empty_tables(regclass[]) IS
+'Internal: empties the tables in one TRUNCATE and returns the Unknown members (key -1) of the dimensions among them, as {table: rows}.';
+REVOKE ALL ON FUNCTION elt.elt__empty_tables(regclass[]) FROM PUBLIC;
+
+-- Internal: puts back the rows elt__empty_tables kept aside.
+CREATE OR REPLACE FUNCTION elt.elt__restore_unknown(kept jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    e record;
+BEGIN
+    FOR e IN SELECT * FROM jsonb_each(kept) LOOP
+        EXECUTE format('INSERT INTO %1$s SELECT * FROM jsonb_populate_recordset(NULL::%1$s, $1)',
+                       e.key::pg_catalog.regclass)
+            USING e.value;
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION elt.elt__restore_unknown(jsonb) IS
+'Internal: inserts the rows elt__empty_tables kept aside ({table: rows}).';
+REVOKE ALL ON FUNCTION elt.elt__restore_unknown(jsonb) FROM PUBLIC;
 
 -- Internal: the lock that lets one elt_generate or elt_refresh run at a
 -- time: a transaction-level advisory lock (pg_locks: locktype advisory,
@@ -160,7 +229,9 @@ DECLARE
     v_counts  jsonb := '{}';
     v_mart    record;
     v_dist    boolean;
-    v_facts   boolean;   -- facts are written with elt_raw
+    v_facts   boolean;   -- marts are written with elt_raw
+    v_load    regclass[];   -- the tables emptied for that
+    v_kept    jsonb;        -- their Unknown members
 BEGIN
     -- every argument is checked before anything is written
     PERFORM elt.elt__check_population(users, seed, as_of, start_date, params);
@@ -181,10 +252,9 @@ BEGIN
     -- The lookups are static: only their rows that differ are written
     -- (elt__sync_lookups).  The big tables are reloaded.
     v_dist := elt.elt__distributed();
+    v_load := elt.elt__loaded_tables();
     v_facts := build_marts AND NOT v_dist
-               AND elt.elt__bulk_loadable('elt.mart_last_active'::pg_catalog.regclass)
-               AND NOT EXISTS (SELECT FROM elt.elt__mart_tables() m
-                               WHERE m.loaded AND NOT elt.elt__bulk_loadable(m.tab::pg_catalog.regclass));
+               AND NOT EXISTS (SELECT FROM unnest(v_load) t WHERE NOT elt.elt__bulk_loadable(t, v_load));
     v_counts := v_counts || elt.elt__sync_lookups();
     IF v_dist THEN
         -- On Citus (see 60_distribute.sql) the lookups are reference tables
@@ -197,16 +267,16 @@ BEGIN
         -- transaction over those connections.
         v_raw := elt.elt__load_distributed(users, seed, as_of, v_start, params, build_marts);
     ELSIF v_facts THEN
-        -- The facts marked loaded in elt__mart_tables are written in the
-        -- same pass as the raw rows (the model knows each usage row's
-        -- versions and quota period, and adds up the KPIs user by user; the
+        -- The marts marked loaded in elt__mart_tables are written in the
+        -- same pass as the raw rows (the model knows each user's versions,
+        -- quota periods and events, and adds up the KPIs user by user; the
         -- SQL builders would join and sort millions of rows for them), into
         -- emptied tables: their readers wait for this transaction, as
         -- readers of the raw tables do.
-        TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users, elt.mart_last_active;
-        EXECUTE (SELECT format('TRUNCATE %s', string_agg(m.tab, ', ' ORDER BY m.ord))
-                 FROM elt.elt__mart_tables() m WHERE m.loaded);
+        TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
+        v_kept := elt.elt__empty_tables(v_load);
         v_raw := elt.elt__load_warehouse(users, seed, as_of, v_start, params);
+        PERFORM elt.elt__restore_unknown(v_kept);
     ELSE
         TRUNCATE elt_raw.usage, elt_raw.subscriptions, elt_raw.users;
         v_raw := elt.elt__load_raw(users, seed, as_of, v_start, params);

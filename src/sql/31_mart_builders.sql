@@ -49,8 +49,8 @@ SELECT m.ord, 'elt_mart.' || m.name, m.name, m.kind, 'elt_build_' || m.name, m.i
        m.key_column, m.source, m.id_column, m.day_column, m.loaded
 FROM (VALUES (1, 'dim_date',         'dimension', false, 'date_key'::name,   NULL::text,              NULL::name,        NULL::name,     false),
              (2, 'dim_plan',         'dimension', false, 'plan_key',         NULL,                    NULL,              NULL,           false),
-             (3, 'dim_user',         'dimension', true,  'user_key',         'elt_raw.users',         'user_id',         NULL,           false),
-             (4, 'dim_subscription', 'dimension', true,  'subscription_key', 'elt_raw.subscriptions', 'subscription_id', NULL,           false),
+             (3, 'dim_user',         'dimension', true,  'user_key',         'elt_raw.users',         'user_id',         NULL,           true),
+             (4, 'dim_subscription', 'dimension', true,  'subscription_key', 'elt_raw.subscriptions', 'subscription_id', NULL,           true),
              (5, 'fct_usage_daily',  'fact',      true,  NULL,               NULL,                    NULL,              'usage_date',   true),
              (6, 'fct_mrr_monthly',  'fact',      true,  NULL,               NULL,                    NULL,              'month_start',  false),
              (7, 'fct_kpi_daily',    'fact',      true,  NULL,               NULL,                    NULL,              'date',         true),

@@ -27,9 +27,9 @@ COMMENT ON FUNCTION elt.elt__analyze_marts(text) IS
 -- order of elt__mart_tables.  Dimension rows are inserted or updated
 -- first, facts merged next (which removes fact rows gone from the source),
 -- dimension rows gone from the source last.  facts_loaded: elt_generate
--- wrote the facts marked loaded in elt__mart_tables in its load
--- (elt__load_warehouse), so their keys are only checked once the dimensions
--- are there.
+-- wrote the marts marked loaded in elt__mart_tables in its load
+-- (elt__load_warehouse): the facts' keys are only checked once the
+-- dimensions are there.
 CREATE OR REPLACE FUNCTION elt.elt__build(since date, facts_loaded boolean DEFAULT false)
 RETURNS TABLE (table_name text, rows_written bigint)
 LANGUAGE plpgsql
@@ -50,8 +50,13 @@ BEGIN
     PERFORM elt.elt__mart_begin();
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
         v_t := clock_timestamp();
-        EXECUTE format('SELECT @extschema@.%I(%s)', m.builder, CASE WHEN m.incremental THEN '$1, false' ELSE 'false' END)
-            INTO n USING since;
+        IF facts_loaded AND m.loaded THEN
+            -- written by the load: nothing to build, nothing to purge
+            EXECUTE format('SELECT count(*) FROM %s', m.tab) INTO n;
+        ELSE
+            EXECUTE format('SELECT @extschema@.%I(%s)', m.builder, CASE WHEN m.incremental THEN '$1, false' ELSE 'false' END)
+                INTO n USING since;
+        END IF;
         n_dim := n_dim || n;
         -- what each table costs (SET client_min_messages = debug1 to see it)
         RAISE DEBUG '%: % built in % ms, % rows written', v_what, m.tab,
@@ -81,7 +86,7 @@ BEGIN
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
         table_name := m.tab;
         v_t := clock_timestamp();
-        rows_written := n_dim[m.ord] + elt.elt__purge_dim(m.name, since);
+        rows_written := n_dim[m.ord] + CASE WHEN facts_loaded AND m.loaded THEN 0 ELSE elt.elt__purge_dim(m.name, since) END;
         RAISE DEBUG '%: % purged in % ms', v_what, m.tab,
             round(extract(epoch FROM clock_timestamp() - v_t) * 1000);
         RETURN NEXT;
