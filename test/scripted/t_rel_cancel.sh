@@ -105,9 +105,9 @@ work=$(mktemp -d)
 for frac in 0.1 0.25 0.45; do
     timed_out elt_generate "$GEN" "$gen_t" $frac
 done
-# (the load also empties the facts it writes, so a dimension, which only
+# (the load also empties the marts it writes, so the calendar, which only
 # the mart build locks, tells the phases apart)
-cancelled elt_generate "$GEN" "while loading elt_raw" "elt_raw.usage:AccessExclusiveLock" elt_mart.dim_user
+cancelled elt_generate "$GEN" "while loading elt_raw" "elt_raw.usage:AccessExclusiveLock" elt_mart.dim_date
 cancelled elt_generate "$GEN" "while building elt_mart" "elt_mart.fct_kpi_daily:ShareRowExclusiveLock" none
 for frac in 0.1 0.25 0.45; do
     timed_out "elt_refresh(40)" "$REF" "$ref_t" $frac

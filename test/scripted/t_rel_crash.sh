@@ -67,9 +67,9 @@ killed() {
     same_sums "$before" "$(sums)" "after the crash every table is exactly as before the call"
 }
 
-# (the load also empties the facts it writes, so a dimension, which only
+# (the load also empties the marts it writes, so the calendar, which only
 # the mart build locks, tells the phases apart)
-killed "while loading elt_raw" "elt_raw.usage:AccessExclusiveLock" elt_mart.dim_user
+killed "while loading elt_raw" "elt_raw.usage:AccessExclusiveLock" elt_mart.dim_date
 killed "while building elt_mart" "elt_mart.fct_kpi_daily:ShareRowExclusiveLock" none
 check "$(q -c "SELECT count(*) FROM elt.run_log WHERE status <> 'ok'")" "0" "no run of the killed calls was logged"
 
