@@ -65,6 +65,7 @@ typedef struct EltSinks
 	EltSink    *events;			/* elt_mart.fct_subscription_events */
 	EltSink    *dim_user;		/* elt_mart.dim_user */
 	EltSink    *dim_sub;		/* elt_mart.dim_subscription */
+	EltSink    *mrr;			/* elt_mart.fct_mrr_monthly */
 } EltSinks;
 
 extern void elt_emit(const EltGen *gen, const EltSinks *sinks,

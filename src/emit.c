@@ -3,7 +3,8 @@
  * generator function, and the one loop that turns users' lives into rows of
  * elt_raw.users, elt_raw.subscriptions and elt_raw.usage (and of
  * elt_mart's dimensions of users and subscriptions, fct_usage_daily,
- * fct_usage_period, fct_kpi_daily and fct_subscription_events, with the
+ * fct_usage_period, fct_kpi_daily, fct_subscription_events and
+ * fct_mrr_monthly, with the
  * KPI builder's state in elt.mart_last_active, for elt_generate) for any
  * sink.
  */
@@ -404,6 +405,50 @@ put_event(void *arg, const EltLife *life, const EltEvent *e)
 	c->sink->put(c->sink, values, nulls);
 }
 
+typedef struct MrrCtx
+{
+	const EltGen *gen;
+	EltSink    *sink;
+	int64		user_id;
+	const Datum *movement_text;
+	const Datum *churn_text;
+} MrrCtx;
+
+/* put_mrr_month turns one month of a user into a row of
+ * elt_mart.fct_mrr_monthly. */
+static void
+put_mrr_month(void *arg, const EltLife *life, const EltMrrMonth *r)
+{
+	MrrCtx	   *c = arg;
+	int64		change = r->mrr_cents - r->prev_cents;
+	EltDay		keyday = r->month > c->gen->pop.start ? r->month : c->gen->pop.start;
+	Datum		values[15];
+	bool		nulls[15] = {false};
+	int			y,
+				m,
+				d;
+
+	elt_ymd_from_day(keyday, &y, &m, &d);
+	values[0] = DateADTGetDatum(r->month);
+	values[1] = Int64GetDatum(c->user_id);
+	values[2] = Int32GetDatum(y * 10000 + m * 100 + d);
+	values[3] = Int64GetDatum(r->user_version < 0 ? -1 : c->user_id * 65536 + r->user_version);
+	values[4] = Int32GetDatum(r->plan_id);
+	values[5] = cents(r->mrr_cents);
+	values[6] = cents(r->prev_cents);
+	values[7] = cents(change);
+	values[8] = c->movement_text[r->movement];
+	values[9] = cents(r->movement == ELT_MV_NEW ? r->mrr_cents : 0);
+	values[10] = cents(r->movement == ELT_MV_EXPANSION ? change : 0);
+	values[11] = cents(r->movement == ELT_MV_CONTRACTION ? change : 0);
+	values[12] = cents(r->movement == ELT_MV_CHURN ? -r->prev_cents : 0);
+	values[13] = cents(r->movement == ELT_MV_REACTIVATION ? r->mrr_cents : 0);
+	nulls[14] = r->churn_type < 0;
+	if (!nulls[14])
+		values[14] = c->churn_text[r->churn_type];
+	c->sink->put(c->sink, values, nulls);
+}
+
 /*
  * A few MRR amounts recur over and over (prices, their yearly and
  * discounted forms): their numerics are made once per call, in the
@@ -469,6 +514,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	MrrCache	mrr = {CurrentMemoryContext};
 	EltKpi		kpi;
 	Datum		event_text[ELT_N_EVENTS];
+	Datum		movement_text[ELT_N_MOVEMENTS];
+	Datum		churn_text[ELT_N_CHURN_TYPES];
 
 	life.grow = grow_in_context;
 	if (sinks->kpi)
@@ -479,6 +526,10 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	interval_text[1] = CStringGetTextDatum("year");
 	for (int t = 0; t < ELT_N_EVENTS; t++)
 		event_text[t] = CStringGetTextDatum(elt_event_names[t]);
+	for (int t = 0; t < ELT_N_MOVEMENTS; t++)
+		movement_text[t] = CStringGetTextDatum(elt_movement_names[t]);
+	for (int t = 0; t < ELT_N_CHURN_TYPES; t++)
+		churn_text[t] = CStringGetTextDatum(elt_churn_type_names[t]);
 
 	for (int64 i = gen->first_user; i <= gen->last_user; i++)
 	{
@@ -584,6 +635,12 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 			EventCtx	c = {gen, sinks->events, DatumGetInt64(user_id), event_text};
 
 			elt_life_events(&gen->pop, &life, gen->as_of, put_event, &c);
+		}
+		if (sinks->mrr)
+		{
+			MrrCtx		c = {gen, sinks->mrr, DatumGetInt64(user_id), movement_text, churn_text};
+
+			elt_life_mrr_months(&life, gen->pop.start, gen->as_of, put_mrr_month, &c);
 		}
 		else if (usage)
 		{

@@ -208,9 +208,27 @@ static const EltColumn dim_sub_cols[ELT_DIM_SUB_NATTS] = {
 	{"previous_plan_name", TEXTOID, -1, true}, {"change_type", TEXTOID, -1, false},
 	{"is_unknown", BOOLOID, -1, false}};
 
+/* elt_mart.fct_mrr_monthly (its constraints are checked row by row) */
+static const EltColumn mrr_cols[] = {
+	{"month_start", DATEOID, -1, false}, {"user_id", INT8OID, -1, false},
+	{"date_key", INT4OID, -1, false}, {"user_key", INT8OID, -1, false},
+	{"plan_key", INT4OID, -1, false},
+	{"mrr", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false},
+	{"previous_mrr", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false},
+	{"mrr_change", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false},
+	{"movement", TEXTOID, -1, false},
+	{"new_mrr", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false},
+	{"expansion_mrr", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false},
+	{"contraction_mrr", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false},
+	{"churned_mrr", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false},
+	{"reactivation_mrr", NUMERICOID, ((12 << 16) | 2) + VARHDRSZ, false},
+	{"churn_type", TEXTOID, -1, true}};
+static const EltForeignKey mrr_fkeys[] = {
+	{"date_key", "dim_date"}, {"user_key", "dim_user"}, {"plan_key", "dim_plan"}};
+
 /* elt_raw's three tables, then the marts' tables the same pass writes */
 #define RAW_TABLES 3
-#define WAREHOUSE_TABLES 10
+#define WAREHOUSE_TABLES 11
 static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys),
 	user_checks, lengthof(user_checks)},
@@ -227,7 +245,8 @@ static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_mart", "fct_subscription_events", event_cols, lengthof(event_cols), event_fkeys, lengthof(event_fkeys),
 	NULL, 0},
 	{"elt_mart", "dim_user", dim_user_cols, ELT_DIM_USER_NATTS, NULL, 0, NULL, 0},
-	{"elt_mart", "dim_subscription", dim_sub_cols, ELT_DIM_SUB_NATTS, NULL, 0, NULL, 0}};
+	{"elt_mart", "dim_subscription", dim_sub_cols, ELT_DIM_SUB_NATTS, NULL, 0, NULL, 0},
+	{"elt_mart", "fct_mrr_monthly", mrr_cols, lengthof(mrr_cols), mrr_fkeys, lengthof(mrr_fkeys), NULL, 0}};
 
 /*
  * load writes the users of gen into the tables of specs (users,
@@ -264,6 +283,7 @@ load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, int ntable
 		sinks.events = &bulk[7]->sink;
 		sinks.dim_user = &bulk[8]->sink;
 		sinks.dim_sub = &bulk[9]->sink;
+		sinks.mrr = &bulk[10]->sink;
 	}
 
 	INSTR_TIME_SET_CURRENT(progress.started);
@@ -296,8 +316,8 @@ PG_FUNCTION_INFO_V1(elt__load_warehouse);
  * elt__load_warehouse(users, seed, as_of, start_date, params) loads the
  * whole population into elt_raw and its usage facts into
  * elt_mart.dim_user, dim_subscription, fct_usage_daily, fct_usage_period,
- * fct_kpi_daily (with elt.mart_last_active) and fct_subscription_events,
- * all emptied by the caller, in one pass: the
+ * fct_kpi_daily (with elt.mart_last_active), fct_subscription_events and
+ * fct_mrr_monthly, all emptied by the caller, in one pass: the
  * model knows each row's versions and quota period, which the SQL builder
  * would have to join and sort millions of rows to find.
  */

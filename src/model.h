@@ -238,6 +238,46 @@ extern EltDay elt_first_paid_day(const EltLife *life);
 extern int	elt_user_lifecycle(const EltLife *life, EltDay day);
 extern void elt_sub_origins(const EltPop *pop, const EltLife *life, EltSubOrigin *origins);
 
+/* A user's month of elt_mart.fct_mrr_monthly (model_mrr.c). */
+typedef enum EltMovement
+{
+	ELT_MV_NEW = 0,
+	ELT_MV_EXPANSION,
+	ELT_MV_CONTRACTION,
+	ELT_MV_CHURN,
+	ELT_MV_REACTIVATION,
+	ELT_MV_RETAINED
+} EltMovement;
+
+#define ELT_N_MOVEMENTS 6
+extern const char *const elt_movement_names[ELT_N_MOVEMENTS];
+
+typedef enum EltChurnType
+{
+	ELT_CHURN_VOLUNTARY = 0,
+	ELT_CHURN_INVOLUNTARY,
+	ELT_CHURN_DOWNGRADE_TO_FREE
+} EltChurnType;
+
+#define ELT_N_CHURN_TYPES 3
+extern const char *const elt_churn_type_names[ELT_N_CHURN_TYPES];
+
+typedef struct EltMrrMonth
+{
+	EltDay		month;			/* first day of the month */
+	EltDay		md;				/* the day it is measured on: its last, or the clock */
+	int64_t		mrr_cents;
+	int64_t		prev_cents;		/* the month before's */
+	int			plan_id;		/* of the dearest paying version (else last month's) */
+	int			movement;		/* an EltMovement */
+	int			churn_type;		/* an EltChurnType for a churn, else -1 */
+	int			user_version;	/* ordinal of the user version valid on md, -1: none */
+} EltMrrMonth;
+
+typedef void (*EltMrrMonthFn) (void *arg, const EltLife *life, const EltMrrMonth *m);
+extern void elt_life_mrr_months(const EltLife *life, EltDay start, EltDay clock,
+								EltMrrMonthFn fn, void *arg);
+
 /* The subscription events of elt_mart.fct_subscription_events (model_events.c). */
 typedef enum EltEventType
 {

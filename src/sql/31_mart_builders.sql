@@ -52,7 +52,7 @@ FROM (VALUES (1, 'dim_date',         'dimension', false, 'date_key'::name,   NUL
              (3, 'dim_user',         'dimension', true,  'user_key',         'elt_raw.users',         'user_id',         NULL,           true),
              (4, 'dim_subscription', 'dimension', true,  'subscription_key', 'elt_raw.subscriptions', 'subscription_id', NULL,           true),
              (5, 'fct_usage_daily',  'fact',      true,  NULL,               NULL,                    NULL,              'usage_date',   true),
-             (6, 'fct_mrr_monthly',  'fact',      true,  NULL,               NULL,                    NULL,              'month_start',  false),
+             (6, 'fct_mrr_monthly',  'fact',      true,  NULL,               NULL,                    NULL,              'month_start',  true),
              (7, 'fct_kpi_daily',    'fact',      true,  NULL,               NULL,                    NULL,              'date',         true),
              (8, 'fct_subscription_events', 'fact', true, NULL,              NULL,                    NULL,              'event_date',   true),
              (9, 'fct_usage_period', 'fact',      true,  NULL,               NULL,                    NULL,              'period_start', true),
