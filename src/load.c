@@ -2,7 +2,7 @@
  * load.c: elt__load_raw(), the C half of elt_generate(): one pass over the
  * population writes elt_raw.users, elt_raw.subscriptions and elt_raw.usage
  * through the bulk loader, reporting progress every few seconds;
- * elt__load_warehouse(), the same pass writing elt_mart's usage facts too;
+ * elt__load_warehouse(), the same pass writing most of elt_mart too;
  * and elt__load_day(), the same pass for one day of elt_refresh.  The
  * foreign keys of these tables to the lookups hold by construction (the ids
  * come from the same C tables that filled the lookups in the same
@@ -101,9 +101,10 @@ static const char *const usage_checks[] = {
 
 /*
  * elt_mart.fct_usage_daily, which elt__load_warehouse writes in the same
- * pass (and fct_usage_period, below, with the same keys).  Its keys to the dimensions are the dimensions' own formula
- * (id * 65536 + version ordinal), but the dimensions are built after the
- * load, in SQL: the caller checks these keys then (elt__check_fkeys).
+ * pass (and fct_usage_period, below, with the same keys).  Its keys to the
+ * dimensions are the dimensions' own formula (id * 65536 + version
+ * ordinal); the loader does not check them, the caller does once every
+ * dimension is there (elt__facts_loaded).
  */
 static const EltColumn fact_cols[] = {
 	{"usage_date", DATEOID, -1, false}, {"subscription_id", INT8OID, -1, false},
@@ -250,8 +251,8 @@ static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 
 /*
  * load writes the users of gen into the tables of specs (users,
- * subscriptions, usage, and the usage facts and periods when ntables is
- * WAREHOUSE_TABLES) in one pass
+ * subscriptions, usage, and the marts when ntables is WAREHOUSE_TABLES)
+ * in one pass
  * (because each user's life is computed once for all of them) and returns
  * the rows per table as the function's result row (because the entry
  * points differ only in the tables and the users they take).
@@ -266,8 +267,8 @@ load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, int ntable
 	Datum		values[WAREHOUSE_TABLES];
 	bool		nulls[WAREHOUSE_TABLES] = {false};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE || tupdesc->natts != ntables)
+		elog(ERROR, "return type must be a row of %d counts", ntables);
 
 	for (int t = 0; t < ntables; t++)
 		bulk[t] = elt_bulk_open(&specs[t]);
@@ -314,12 +315,12 @@ PG_FUNCTION_INFO_V1(elt__load_warehouse);
 
 /*
  * elt__load_warehouse(users, seed, as_of, start_date, params) loads the
- * whole population into elt_raw and its usage facts into
- * elt_mart.dim_user, dim_subscription, fct_usage_daily, fct_usage_period,
- * fct_kpi_daily (with elt.mart_last_active), fct_subscription_events and
- * fct_mrr_monthly, all emptied by the caller, in one pass: the
- * model knows each row's versions and quota period, which the SQL builder
- * would have to join and sort millions of rows to find.
+ * whole population into elt_raw and into elt_mart.dim_user,
+ * dim_subscription, fct_usage_daily, fct_usage_period, fct_kpi_daily (with
+ * elt.mart_last_active), fct_subscription_events and fct_mrr_monthly, all
+ * emptied by the caller, in one pass: the model knows each user's versions,
+ * quota periods and events, which the SQL builders join and sort millions
+ * of rows to find.
  */
 Datum
 elt__load_warehouse(PG_FUNCTION_ARGS)

@@ -38,11 +38,12 @@ CREATE OR REPLACE FUNCTION elt.elt__load_warehouse(
     users integer, seed bigint, as_of date, start_date date, params jsonb,
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint,
     OUT usage_daily_rows bigint, OUT usage_period_rows bigint, OUT kpi_daily_rows bigint,
-    OUT last_active_rows bigint)
+    OUT last_active_rows bigint, OUT events_rows bigint, OUT dim_user_rows bigint,
+    OUT dim_subscription_rows bigint, OUT mrr_monthly_rows bigint)
 AS 'MODULE_PATHNAME', 'elt__load_warehouse'
 LANGUAGE c VOLATILE;
 COMMENT ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) IS
-'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, elt_mart.fct_usage_daily, fct_usage_period and fct_kpi_daily and the KPI builder''s state elt.mart_last_active, which must all be empty; the facts'' keys to the dimensions are checked once the dimensions are built (elt__facts_loaded).';
+'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, the elt_mart tables elt__mart_tables marks loaded and the KPI builder''s state elt.mart_last_active, which must all be empty; the facts'' keys to the dimensions are checked afterwards (elt__facts_loaded). Returns the rows per table.';
 REVOKE ALL ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION elt.elt__load_day(
