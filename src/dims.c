@@ -37,14 +37,12 @@ elt_put_dim_user(EltSink *sink, const EltLife *life, int v, const Datum *raw, co
 	Datum		values[ELT_DIM_USER_NATTS];
 	bool		nulls[ELT_DIM_USER_NATTS] = {false};
 	char		full[2 * NAMEDATALEN + 2];
-	int			ord = 0;
+	int			ord = elt_user_version_ordinal(life, v);
 	int			lc;
 	int			y,
 				m,
 				d;
 
-	for (int i = 0; i < life->nuvers; i++)
-		ord += life->uvers[i].valid_from < uv->valid_from;
 	lc = elt_user_lifecycle(life, uv->valid_to == ELT_OPEN ? clock : uv->valid_to - 1);
 	snprintf(full, sizeof(full), "%s %s", elt_first_names[life->first_name], elt_last_names[life->last_name]);
 	elt_ymd_from_day(life->signup, &y, &m, &d);
@@ -68,7 +66,7 @@ elt_put_dim_user(EltSink *sink, const EltLife *life, int v, const Datum *raw, co
 	nulls[15] = rawnulls[9];
 	values[16] = BoolGetDatum(uv->valid_to == ELT_OPEN);
 	values[17] = DateADTGetDatum(elt_day_from_ymd(y, m, 1));
-	values[18] = Int32GetDatum(y * 10000 + m * 100 + d);
+	values[18] = Int32GetDatum(elt_date_key(life->signup));
 	values[19] = values[13];
 	nulls[20] = first_paid == ELT_OPEN;
 	values[20] = DateADTGetDatum(first_paid);
@@ -93,10 +91,7 @@ elt_put_dim_subscription(EltSink *sink, const EltLife *life, int v, const Datum 
 	const EltSubOrigin *o = &origins[sv->segment];
 	Datum		values[ELT_DIM_SUB_NATTS];
 	bool		nulls[ELT_DIM_SUB_NATTS] = {false};
-	int			ord = 0;
-
-	for (int i = 0; i < life->nsvers; i++)
-		ord += life->svers[i].segment == sv->segment && life->svers[i].valid_from < sv->valid_from;
+	int			ord = elt_sub_version_ordinal(life, v);
 
 	values[0] = Int64GetDatum(DatumGetInt64(raw[0]) * 65536 + ord);
 	values[1] = raw[0];

@@ -228,9 +228,6 @@ put_fact(void *arg, const EltLife *life, const EltUsageFact *f)
 	int64		sub_id = (int64) elt_subscription_id(&c->usage.gen->pop, life->index, s->ordinal);
 	Datum		values[FACT_NATTS];
 	bool		nulls[FACT_NATTS] = {false};
-	int			y,
-				m,
-				d;
 
 	if (c->usage.sink)
 		put_usage(&c->usage, life, u);
@@ -239,10 +236,9 @@ put_fact(void *arg, const EltLife *life, const EltUsageFact *f)
 	c->last_day = u->day;
 	if (c->sink == NULL)
 		return;
-	elt_ymd_from_day(u->day, &y, &m, &d);
 	values[0] = DateADTGetDatum(u->day);
 	values[1] = Int64GetDatum(sub_id);
-	values[2] = Int32GetDatum(y * 10000 + m * 100 + d);
+	values[2] = Int32GetDatum(elt_date_key(u->day));
 	values[3] = Int64GetDatum(f->user_version < 0 ? -1 : c->user_id * 65536 + f->user_version);
 	values[4] = Int64GetDatum(f->sub_version < 0 ? -1 : sub_id * 65536 + f->sub_version);
 	values[5] = Int32GetDatum(s->plan_id);
@@ -285,17 +281,13 @@ put_period(void *arg, const EltLife *life, const EltUsagePeriod *p)
 	EltDay		end = elt_add_months(p->period_start, 1);
 	Datum		values[PERIOD_NATTS];
 	bool		nulls[PERIOD_NATTS] = {false};
-	int			y,
-				m,
-				d;
 
-	elt_ymd_from_day(p->period_start, &y, &m, &d);
 	values[0] = Int64GetDatum(sub_id);
 	values[1] = DateADTGetDatum(p->period_start);
 	values[2] = DateADTGetDatum(end);
 	/* the calendar holds the window's days only */
 	values[3] = Int32GetDatum(p->period_start < gen->pop.start || p->period_start > gen->as_of
-							  ? -1 : y * 10000 + m * 100 + d);
+							  ? -1 : elt_date_key(p->period_start));
 	values[4] = Int64GetDatum(c->user_id);
 	values[5] = Int64GetDatum(p->first.user_version < 0 ? -1 : c->user_id * 65536 + p->first.user_version);
 	values[6] = Int64GetDatum(p->first.sub_version < 0 ? -1 : sub_id * 65536 + p->first.sub_version);
@@ -328,12 +320,8 @@ put_kpi(void *arg, const EltKpiDay *k)
 	EltSink    *sink = arg;
 	Datum		values[19];
 	bool		nulls[19] = {false};
-	int			y,
-				m,
-				d;
 
-	elt_ymd_from_day(k->day, &y, &m, &d);
-	values[0] = Int32GetDatum(y * 10000 + m * 100 + d);
+	values[0] = Int32GetDatum(elt_date_key(k->day));
 	values[1] = DateADTGetDatum(k->day);
 	values[2] = Int32GetDatum((int32) k->signups);
 	values[3] = Int32GetDatum((int32) k->active_users);
@@ -383,15 +371,11 @@ put_event(void *arg, const EltLife *life, const EltEvent *e)
 	int64		sub_id = (int64) elt_subscription_id(&c->gen->pop, life->index, life->segs[e->segment].ordinal);
 	Datum		values[12];
 	bool		nulls[12] = {false};
-	int			y,
-				m,
-				d;
 
-	elt_ymd_from_day(e->day, &y, &m, &d);
 	values[0] = DateADTGetDatum(e->day);
 	values[1] = Int64GetDatum(sub_id);
 	values[2] = c->type_text[e->type];
-	values[3] = Int32GetDatum(y * 10000 + m * 100 + d);
+	values[3] = Int32GetDatum(elt_date_key(e->day));
 	values[4] = Int64GetDatum(c->user_id);
 	values[5] = Int64GetDatum(e->user_version < 0 ? -1 : c->user_id * 65536 + e->user_version);
 	values[6] = Int64GetDatum(e->sub_version < 0 ? -1 : sub_id * 65536 + e->sub_version);
@@ -424,14 +408,10 @@ put_mrr_month(void *arg, const EltLife *life, const EltMrrMonth *r)
 	EltDay		keyday = r->month > c->gen->pop.start ? r->month : c->gen->pop.start;
 	Datum		values[15];
 	bool		nulls[15] = {false};
-	int			y,
-				m,
-				d;
 
-	elt_ymd_from_day(keyday, &y, &m, &d);
 	values[0] = DateADTGetDatum(r->month);
 	values[1] = Int64GetDatum(c->user_id);
-	values[2] = Int32GetDatum(y * 10000 + m * 100 + d);
+	values[2] = Int32GetDatum(elt_date_key(keyday));
 	values[3] = Int64GetDatum(r->user_version < 0 ? -1 : c->user_id * 65536 + r->user_version);
 	values[4] = Int32GetDatum(r->plan_id);
 	values[5] = cents(r->mrr_cents);

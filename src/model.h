@@ -153,6 +153,52 @@ typedef struct EltLife
 	void	   *(*grow) (void *ptr, size_t size);
 } EltLife;
 
+/* elt_date_key returns a day as the calendar's key, yyyymmdd (dim_date). */
+static inline int32_t
+elt_date_key(EltDay day)
+{
+	int			y,
+				m,
+				d;
+
+	elt_ymd_from_day(day, &y, &m, &d);
+	return y * 10000 + m * 100 + d;
+}
+
+/* elt_user_version_ordinal returns user version v's ordinal: versions are
+ * numbered by valid_from, as the dimensions number them (their keys are
+ * id * 65536 + ordinal). */
+static inline int
+elt_user_version_ordinal(const EltLife *life, int v)
+{
+	int			n = 0;
+
+	for (int i = 0; i < life->nuvers; i++)
+		n += life->uvers[i].valid_from < life->uvers[v].valid_from;
+	return n;
+}
+
+/* elt_sub_version_ordinal returns subscription version v's ordinal among
+ * the versions of its subscription. */
+static inline int
+elt_sub_version_ordinal(const EltLife *life, int v)
+{
+	int			n = 0;
+
+	for (int i = 0; i < life->nsvers; i++)
+		n += life->svers[i].segment == life->svers[v].segment &&
+			life->svers[i].valid_from < life->svers[v].valid_from;
+	return n;
+}
+
+/* elt_span_end returns the end of the days a subscription version covers,
+ * min(end, valid_to): end_date of the view elt.subscription_spans. */
+static inline EltDay
+elt_span_end(const EltSubVersion *v)
+{
+	return v->end < v->valid_to ? v->end : v->valid_to;
+}
+
 extern void elt_params_init(EltParams *p, int preset);
 extern EltDay elt_signup_day(const EltPop *pop, int64_t index);
 extern double elt_signup_campaign(const EltPop *pop, EltDay day);

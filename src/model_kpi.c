@@ -130,7 +130,7 @@ elt_kpi_user(EltKpi *k, const EltLife *life)
 		const EltSubVersion *sv = &life->svers[v];
 		const EltSegment *seg = &life->segs[sv->segment];
 		EltDay		from = sv->valid_from;
-		EltDay		e = sv->end < sv->valid_to ? sv->end : sv->valid_to;
+		EltDay		e = elt_span_end(sv);
 		Span	   *spans = k->spans;
 
 		/* a version pays its MRR over [valid_from, min(end, valid_to)) */

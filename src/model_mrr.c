@@ -13,13 +13,6 @@ const char *const elt_movement_names[ELT_N_MOVEMENTS] = {
 	"new", "expansion", "contraction", "churn", "reactivation", "retained"};
 const char *const elt_churn_type_names[ELT_N_CHURN_TYPES] = {"voluntary", "involuntary", "downgrade_to_free"};
 
-/* a paying version's days [from, to) in the view elt.subscription_spans */
-static inline EltDay
-span_end(const EltSubVersion *v)
-{
-	return v->end < v->valid_to ? v->end : v->valid_to;
-}
-
 /*
  * measure gives the user's MRR on day md, summed over the paying versions
  * valid and running then (those ending before first_md never count), and
@@ -37,9 +30,9 @@ measure(const EltLife *life, EltDay md, EltDay first_md, int *plan)
 		const EltSubVersion *s = &life->svers[v];
 		int			p = life->segs[s->segment].plan_id;
 
-		if (s->mrr_cents <= 0 || (s->end != ELT_OPEN && s->end <= first_md) || span_end(s) <= s->valid_from)
+		if (s->mrr_cents <= 0 || (s->end != ELT_OPEN && s->end <= first_md) || elt_span_end(s) <= s->valid_from)
 			continue;
-		if (!(s->valid_from <= md && md < span_end(s)))
+		if (!(s->valid_from <= md && md < elt_span_end(s)))
 			continue;
 		mrr += s->mrr_cents;
 		if (s->mrr_cents > best || (s->mrr_cents == best && p < *plan))

@@ -199,25 +199,15 @@ elt_lognormal(uint64_t h, double sigma)
 	return elt_exp(sigma * elt_normal(h) - 0.5 * sigma * sigma);
 }
 
-/*
- * elt_user_version_on returns the ordinal of the user version valid on day
- * d, or -1 when none is: versions are numbered by valid_from, as the
- * dimensions number them (their keys are id * 65536 + ordinal).
- */
+/* elt_user_version_on returns the ordinal of the user version valid on
+ * day d, or -1 when none is. */
 static inline int
 elt_user_version_on(const EltLife *life, EltDay d)
 {
-	const EltUserVersion *hit = NULL;
-	int			n = 0;
-
-	for (int v = 0; v < life->nuvers && hit == NULL; v++)
-		if (life->uvers[v].valid_from <= d && d < life->uvers[v].valid_to)
-			hit = &life->uvers[v];
-	if (hit == NULL)
-		return -1;
 	for (int v = 0; v < life->nuvers; v++)
-		n += life->uvers[v].valid_from < hit->valid_from;
-	return n;
+		if (life->uvers[v].valid_from <= d && d < life->uvers[v].valid_to)
+			return elt_user_version_ordinal(life, v);
+	return -1;
 }
 
 /* elt_sub_version_on returns the ordinal, among the versions of
@@ -225,17 +215,10 @@ elt_user_version_on(const EltLife *life, EltDay d)
 static inline int
 elt_sub_version_on(const EltLife *life, int seg, EltDay d)
 {
-	const EltSubVersion *hit = NULL;
-	int			n = 0;
-
-	for (int v = 0; v < life->nsvers && hit == NULL; v++)
-		if (life->svers[v].segment == seg && life->svers[v].valid_from <= d && d < life->svers[v].valid_to)
-			hit = &life->svers[v];
-	if (hit == NULL)
-		return -1;
 	for (int v = 0; v < life->nsvers; v++)
-		n += life->svers[v].segment == seg && life->svers[v].valid_from < hit->valid_from;
-	return n;
+		if (life->svers[v].segment == seg && life->svers[v].valid_from <= d && d < life->svers[v].valid_to)
+			return elt_sub_version_ordinal(life, v);
+	return -1;
 }
 
 /*
