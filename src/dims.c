@@ -99,7 +99,7 @@ elt_put_dim_subscription(EltSink *sink, const EltLife *life, int v, const Datum 
 	values[3] = raw[1];
 	values[4] = raw[2];
 	values[5] = CStringGetTextDatum(plan->name);
-	values[6] = NumericGetDatum(int64_div_fast_to_numeric((int64) plan->monthly_price * 100, 2));
+	values[6] = elt_cents((int64) plan->monthly_price * 100);
 	values[7] = BoolGetDatum(plan->monthly_price > 0);
 	values[8] = raw[5];
 	values[9] = CStringGetTextDatum(lookup_name(elt_payments_tab, ELT_N_PAYMENTS, seg->payment_method_id));

@@ -11,6 +11,7 @@
 #include "fmgr.h"
 #include "utils/date.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 #include "model.h"
@@ -66,6 +67,8 @@ typedef struct EltSinks
 	EltSink    *dim_user;		/* elt_mart.dim_user */
 	EltSink    *dim_sub;		/* elt_mart.dim_subscription */
 	EltSink    *mrr;			/* elt_mart.fct_mrr_monthly */
+	EltSink    *cohorts;		/* elt_mart.fct_cohort_retention */
+	EltSink    *saas;			/* elt_mart.fct_saas_metrics_monthly */
 } EltSinks;
 
 extern void elt_emit(const EltGen *gen, const EltSinks *sinks,
@@ -76,6 +79,16 @@ extern void elt_put_dim_user(EltSink *sink, const EltLife *life, int v, const Da
 							 const bool *rawnulls, EltDay clock, EltDay first_paid);
 extern void elt_put_dim_subscription(EltSink *sink, const EltLife *life, int v, const Datum *raw,
 									 const bool *rawnulls, const EltSubOrigin *origins);
+
+/* metrics.c: rows of the monthly metrics marts from model_metrics.c's sums */
+extern void elt_put_metrics(EltSink *cohorts, EltSink *months, const EltMetrics *m);
+
+/* elt_cents gives an amount in cents as a numeric with two decimals. */
+static inline Datum
+elt_cents(int64 amount)
+{
+	return NumericGetDatum(int64_div_fast_to_numeric(amount, 2));
+}
 
 static inline TimestampTz
 elt_day_timestamp(EltDay day)

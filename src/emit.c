@@ -3,10 +3,10 @@
  * generator function, and the one loop that turns users' lives into rows of
  * elt_raw.users, elt_raw.subscriptions and elt_raw.usage (and of
  * elt_mart's dimensions of users and subscriptions, fct_usage_daily,
- * fct_usage_period, fct_kpi_daily, fct_subscription_events and
- * fct_mrr_monthly, with the
- * KPI builder's state in elt.mart_last_active, for elt_generate) for any
- * sink.
+ * fct_usage_period, fct_kpi_daily, fct_subscription_events,
+ * fct_mrr_monthly, fct_cohort_retention and fct_saas_metrics_monthly, with
+ * the KPI builder's state in elt.mart_last_active, for elt_generate) for
+ * any sink.
  */
 #include "postgres.h"
 
@@ -197,6 +197,7 @@ typedef struct FactCtx
 	EltSink    *sink;			/* fct_usage_daily, or NULL */
 	EltSink    *periods;		/* fct_usage_period, or NULL */
 	EltKpi	   *kpi;			/* the KPIs being added up, or NULL */
+	EltMetrics *metrics;		/* the monthly metrics being added up, or NULL */
 	int64		user_id;
 	EltDay		last_day;		/* the user's last usage day so far */
 } FactCtx;
@@ -233,6 +234,8 @@ put_fact(void *arg, const EltLife *life, const EltUsageFact *f)
 		put_usage(&c->usage, life, u);
 	if (c->kpi)
 		elt_kpi_usage(c->kpi, u);
+	if (c->metrics && u->day != c->last_day)
+		elt_metrics_usage(c->metrics, u->day);
 	c->last_day = u->day;
 	if (c->sink == NULL)
 		return;
@@ -306,13 +309,6 @@ put_period(void *arg, const EltLife *life, const EltUsagePeriod *p)
 	c->periods->put(c->periods, values, nulls);
 }
 
-/* cents gives an amount in cents as a numeric with two decimals. */
-static inline Datum
-cents(int64 amount)
-{
-	return NumericGetDatum(int64_div_fast_to_numeric(amount, 2));
-}
-
 /* put_kpi turns one day's KPIs into a row of elt_mart.fct_kpi_daily. */
 static void
 put_kpi(void *arg, const EltKpiDay *k)
@@ -327,8 +323,8 @@ put_kpi(void *arg, const EltKpiDay *k)
 	values[3] = Int32GetDatum((int32) k->active_users);
 	values[4] = Int32GetDatum((int32) k->paying_users);
 	values[5] = Int32GetDatum((int32) k->churned_users);
-	values[6] = cents(k->mrr_cents);
-	values[7] = cents(12 * k->mrr_cents);
+	values[6] = elt_cents(k->mrr_cents);
+	values[7] = elt_cents(12 * k->mrr_cents);
 	values[8] = Int64GetDatum(k->actions);
 	values[9] = Int64GetDatum(k->api_calls);
 	values[10] = Int64GetDatum(k->storage_mb);
@@ -383,16 +379,17 @@ put_event(void *arg, const EltLife *life, const EltEvent *e)
 	values[7] = Int32GetDatum(e->from_plan);
 	nulls[8] = e->to_plan == 0;
 	values[8] = Int32GetDatum(e->to_plan);
-	values[9] = cents(e->mrr_before_cents);
-	values[10] = cents(e->mrr_after_cents);
-	values[11] = cents(e->mrr_after_cents - e->mrr_before_cents);
+	values[9] = elt_cents(e->mrr_before_cents);
+	values[10] = elt_cents(e->mrr_after_cents);
+	values[11] = elt_cents(e->mrr_after_cents - e->mrr_before_cents);
 	c->sink->put(c->sink, values, nulls);
 }
 
 typedef struct MrrCtx
 {
 	const EltGen *gen;
-	EltSink    *sink;
+	EltSink    *sink;			/* or NULL */
+	EltMetrics *metrics;		/* or NULL */
 	int64		user_id;
 	const Datum *movement_text;
 	const Datum *churn_text;
@@ -409,20 +406,24 @@ put_mrr_month(void *arg, const EltLife *life, const EltMrrMonth *r)
 	Datum		values[15];
 	bool		nulls[15] = {false};
 
+	if (c->metrics)
+		elt_metrics_mrr_month(c->metrics, life, r);
+	if (c->sink == NULL)
+		return;
 	values[0] = DateADTGetDatum(r->month);
 	values[1] = Int64GetDatum(c->user_id);
 	values[2] = Int32GetDatum(elt_date_key(keyday));
 	values[3] = Int64GetDatum(r->user_version < 0 ? -1 : c->user_id * 65536 + r->user_version);
 	values[4] = Int32GetDatum(r->plan_id);
-	values[5] = cents(r->mrr_cents);
-	values[6] = cents(r->prev_cents);
-	values[7] = cents(change);
+	values[5] = elt_cents(r->mrr_cents);
+	values[6] = elt_cents(r->prev_cents);
+	values[7] = elt_cents(change);
 	values[8] = c->movement_text[r->movement];
-	values[9] = cents(r->movement == ELT_MV_NEW ? r->mrr_cents : 0);
-	values[10] = cents(r->movement == ELT_MV_EXPANSION ? change : 0);
-	values[11] = cents(r->movement == ELT_MV_CONTRACTION ? change : 0);
-	values[12] = cents(r->movement == ELT_MV_CHURN ? -r->prev_cents : 0);
-	values[13] = cents(r->movement == ELT_MV_REACTIVATION ? r->mrr_cents : 0);
+	values[9] = elt_cents(r->movement == ELT_MV_NEW ? r->mrr_cents : 0);
+	values[10] = elt_cents(r->movement == ELT_MV_EXPANSION ? change : 0);
+	values[11] = elt_cents(r->movement == ELT_MV_CONTRACTION ? change : 0);
+	values[12] = elt_cents(r->movement == ELT_MV_CHURN ? -r->prev_cents : 0);
+	values[13] = elt_cents(r->movement == ELT_MV_REACTIVATION ? r->mrr_cents : 0);
 	nulls[14] = r->churn_type < 0;
 	if (!nulls[14])
 		values[14] = c->churn_text[r->churn_type];
@@ -493,6 +494,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	char		email[ELT_EMAIL_MAX];
 	MrrCache	mrr = {CurrentMemoryContext};
 	EltKpi		kpi;
+	EltMetrics	metrics;
+	bool		want_metrics = sinks->cohorts || sinks->saas;
 	Datum		event_text[ELT_N_EVENTS];
 	Datum		movement_text[ELT_N_MOVEMENTS];
 	Datum		churn_text[ELT_N_CHURN_TYPES];
@@ -500,6 +503,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	life.grow = grow_in_context;
 	if (sinks->kpi)
 		elt_kpi_init(&kpi, gen->since, gen->as_of, grow_in_context);
+	if (want_metrics)
+		elt_metrics_init(&metrics, &gen->pop, gen->as_of, grow_in_context);
 	for (int s = 0; s < ELT_N_STATUS; s++)
 		status_text[s] = CStringGetTextDatum(elt_status_names[s]);
 	interval_text[0] = CStringGetTextDatum("month");
@@ -598,10 +603,11 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 				elt_put_dim_subscription(sinks->dim_sub, &life, v, values, nulls, origins);
 		}
 
-		if (sinks->facts || sinks->periods || sinks->kpi)
+		if (sinks->facts || sinks->periods || sinks->kpi || want_metrics)
 		{
 			FactCtx		c = {{gen, usage, user_id}, sinks->facts, sinks->periods,
-			sinks->kpi ? &kpi : NULL, DatumGetInt64(user_id), ELT_OPEN};
+				sinks->kpi ? &kpi : NULL, want_metrics ? &metrics : NULL,
+			DatumGetInt64(user_id), ELT_OPEN};
 
 			elt_life_usage_facts(&gen->pop, &life, gen->since, gen->as_of, put_fact,
 								 sinks->periods ? put_period : NULL, &c);
@@ -616,13 +622,16 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 
 			elt_life_events(&gen->pop, &life, gen->as_of, put_event, &c);
 		}
-		if (sinks->mrr)
+		if (sinks->mrr || want_metrics)
 		{
-			MrrCtx		c = {gen, sinks->mrr, DatumGetInt64(user_id), movement_text, churn_text};
+			MrrCtx		c = {gen, sinks->mrr, want_metrics ? &metrics : NULL, DatumGetInt64(user_id),
+			movement_text, churn_text};
 
 			elt_life_mrr_months(&life, gen->pop.start, gen->as_of, put_mrr_month, &c);
 		}
-		else if (usage)
+		if (want_metrics)
+			elt_metrics_user(&metrics, &life);
+		if (usage && !(sinks->facts || sinks->periods || sinks->kpi || want_metrics))
 		{
 			UsageCtx	c = {gen, usage, user_id};
 
@@ -636,6 +645,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	MemoryContextDelete(rowcxt);
 	if (sinks->kpi)
 		elt_kpi_rows(&kpi, put_kpi, sinks->kpi);
+	if (want_metrics)
+		elt_put_metrics(sinks->cohorts, sinks->saas, &metrics);
 	if (sinks->last_active)
 		put_last_active(sinks->last_active, -1, gen->as_of);
 	/* the life's arrays were reused for every user; one call's worth */

@@ -227,9 +227,44 @@ static const EltColumn mrr_cols[] = {
 static const EltForeignKey mrr_fkeys[] = {
 	{"date_key", "dim_date"}, {"user_key", "dim_user"}, {"plan_key", "dim_plan"}};
 
+/* elt_mart.fct_cohort_retention and fct_saas_metrics_monthly (a few
+ * hundred rows: their constraints are checked row by row) */
+static const EltColumn cohort_cols[] = {
+	{"cohort_kind", TEXTOID, -1, false}, {"cohort_month", DATEOID, -1, false},
+	{"months_since", INT4OID, -1, false}, {"month_start", DATEOID, -1, false},
+	{"cohort_date_key", INT4OID, -1, false}, {"date_key", INT4OID, -1, false},
+	{"accounts_start", INT4OID, -1, false}, {"accounts_retained", INT4OID, -1, false},
+	{"accounts_paying", INT4OID, -1, false},
+	{"starting_mrr", NUMERICOID, ((14 << 16) | 2) + VARHDRSZ, false},
+	{"mrr", NUMERICOID, ((14 << 16) | 2) + VARHDRSZ, false},
+	{"retained_mrr_gross", NUMERICOID, ((14 << 16) | 2) + VARHDRSZ, false},
+	{"logo_retention", NUMERICOID, ((9 << 16) | 6) + VARHDRSZ, true},
+	{"gross_mrr_retention", NUMERICOID, ((12 << 16) | 6) + VARHDRSZ, true},
+	{"net_mrr_retention", NUMERICOID, ((12 << 16) | 6) + VARHDRSZ, true}};
+static const EltForeignKey cohort_fkeys[] = {
+	{"cohort_date_key", "dim_date", "date_key"}, {"date_key", "dim_date"}};
+#define MONEY(name, p) {name, NUMERICOID, ((p << 16) | 2) + VARHDRSZ, false}
+#define RATE(name, p, s) {name, NUMERICOID, ((p << 16) | s) + VARHDRSZ, true}
+#define COUNT(name) {name, INT4OID, -1, false}
+static const EltColumn saas_cols[] = {
+	{"month_start", DATEOID, -1, false}, {"date_key", INT4OID, -1, false},
+	MONEY("mrr", 14), MONEY("arr", 15), MONEY("starting_mrr", 14), MONEY("new_mrr", 14),
+	MONEY("expansion_mrr", 14), MONEY("contraction_mrr", 14), MONEY("churned_mrr", 14),
+	MONEY("churned_voluntary_mrr", 14), MONEY("churned_involuntary_mrr", 14),
+	MONEY("reactivation_mrr", 14), MONEY("net_new_mrr", 14),
+	COUNT("customers_start"), COUNT("customers_end"), COUNT("new_customers"),
+	COUNT("reactivated_customers"), COUNT("churned_customers"), COUNT("churned_involuntary_customers"),
+	RATE("customer_churn_rate", 12, 6), RATE("gross_mrr_churn_rate", 12, 6),
+	RATE("net_mrr_churn_rate", 12, 6), RATE("nrr", 12, 6), RATE("grr", 12, 6),
+	RATE("arpa", 14, 2), RATE("ltv", 16, 2), RATE("quick_ratio", 12, 4),
+	COUNT("trials_started"), COUNT("trials_ended"), COUNT("trials_converted"),
+	RATE("trial_to_paid_rate", 9, 6),
+	COUNT("free_users_start"), COUNT("free_to_paid"), RATE("free_to_paid_rate", 9, 6)};
+static const EltForeignKey saas_fkeys[] = {{"date_key", "dim_date"}};
+
 /* elt_raw's three tables, then the marts' tables the same pass writes */
 #define RAW_TABLES 3
-#define WAREHOUSE_TABLES 11
+#define WAREHOUSE_TABLES 13
 static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys),
 	user_checks, lengthof(user_checks)},
@@ -247,7 +282,11 @@ static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	NULL, 0},
 	{"elt_mart", "dim_user", dim_user_cols, ELT_DIM_USER_NATTS, NULL, 0, NULL, 0},
 	{"elt_mart", "dim_subscription", dim_sub_cols, ELT_DIM_SUB_NATTS, NULL, 0, NULL, 0},
-	{"elt_mart", "fct_mrr_monthly", mrr_cols, lengthof(mrr_cols), mrr_fkeys, lengthof(mrr_fkeys), NULL, 0}};
+	{"elt_mart", "fct_mrr_monthly", mrr_cols, lengthof(mrr_cols), mrr_fkeys, lengthof(mrr_fkeys), NULL, 0},
+	{"elt_mart", "fct_cohort_retention", cohort_cols, lengthof(cohort_cols), cohort_fkeys, lengthof(cohort_fkeys),
+	NULL, 0},
+	{"elt_mart", "fct_saas_metrics_monthly", saas_cols, lengthof(saas_cols), saas_fkeys, lengthof(saas_fkeys),
+	NULL, 0}};
 
 /*
  * load writes the users of gen into the tables of specs (users,
@@ -285,6 +324,8 @@ load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, int ntable
 		sinks.dim_user = &bulk[8]->sink;
 		sinks.dim_sub = &bulk[9]->sink;
 		sinks.mrr = &bulk[10]->sink;
+		sinks.cohorts = &bulk[11]->sink;
+		sinks.saas = &bulk[12]->sink;
 	}
 
 	INSTR_TIME_SET_CURRENT(progress.started);
@@ -317,8 +358,9 @@ PG_FUNCTION_INFO_V1(elt__load_warehouse);
  * elt__load_warehouse(users, seed, as_of, start_date, params) loads the
  * whole population into elt_raw and into elt_mart.dim_user,
  * dim_subscription, fct_usage_daily, fct_usage_period, fct_kpi_daily (with
- * elt.mart_last_active), fct_subscription_events and fct_mrr_monthly, all
- * emptied by the caller, in one pass: the model knows each user's versions,
+ * elt.mart_last_active), fct_subscription_events, fct_mrr_monthly,
+ * fct_cohort_retention and fct_saas_metrics_monthly, all emptied by the
+ * caller, in one pass: the model knows each user's versions,
  * quota periods and events, which the SQL builders join and sort millions
  * of rows to find.
  */

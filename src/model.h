@@ -411,4 +411,69 @@ extern void elt_kpi_usage(EltKpi *k, const EltUsage *u);
 extern void elt_kpi_user(EltKpi *k, const EltLife *life);
 extern void elt_kpi_rows(const EltKpi *k, EltKpiRowFn fn, void *arg);
 
+/*
+ * The monthly metrics of elt_mart.fct_cohort_retention and
+ * fct_saas_metrics_monthly, added up user by user (model_metrics.c): per
+ * month of the window, and per cohort and month.  Amounts in cents.
+ */
+typedef struct EltCohortCell
+{
+	int64_t		accounts_start;
+	int64_t		accounts_retained;
+	int64_t		accounts_paying;
+	int64_t		starting_mrr;
+	int64_t		mrr;
+	int64_t		retained_mrr_gross;
+} EltCohortCell;
+
+typedef struct EltMonthMetrics
+{
+	int64_t		mrr;
+	int64_t		starting_mrr;
+	int64_t		new_mrr;
+	int64_t		expansion_mrr;
+	int64_t		contraction_mrr;	/* zero or negative */
+	int64_t		churned_voluntary_mrr;	/* zero or negative */
+	int64_t		churned_involuntary_mrr;	/* zero or negative */
+	int64_t		reactivation_mrr;
+	int64_t		customers_start;
+	int64_t		customers_end;
+	int64_t		new_customers;
+	int64_t		reactivated_customers;
+	int64_t		churned_customers;
+	int64_t		churned_involuntary_customers;
+	int64_t		trials_started;
+	int64_t		trials_ended;
+	int64_t		trials_converted;
+	int64_t		free_users_start;
+	int64_t		free_to_paid;
+} EltMonthMetrics;
+
+/* cohort kinds, in the order of EltMetrics.cells */
+#define ELT_COHORT_SIGNUP 0
+#define ELT_COHORT_FIRST_PAID 1
+
+typedef struct EltMetrics
+{
+	const EltPop *pop;
+	EltDay		start;			/* the window's first day */
+	EltDay		clock;
+	int			nmonths;		/* months of the window, the clock's included */
+	EltDay	   *month;			/* each month's first day, and one after the last */
+	EltMonthMetrics *months;
+	EltCohortCell *cells;		/* [kind][cohort month][month], kind-major */
+	/* the current user: MRR on each month's measurement day, usage seen */
+	int64_t    *user_mrr;
+	unsigned char *user_active;
+	int			cursor;			/* month of the user's last usage row */
+} EltMetrics;
+
+extern void elt_metrics_init(EltMetrics *m, const EltPop *pop, EltDay clock,
+							 void *(*grow) (void *ptr, size_t size));
+extern EltDay elt_metrics_md(const EltMetrics *m, int month);
+extern EltCohortCell *elt_metrics_cell(const EltMetrics *m, int kind, int cohort, int month);
+extern void elt_metrics_usage(EltMetrics *m, EltDay day);
+extern void elt_metrics_mrr_month(EltMetrics *m, const EltLife *life, const EltMrrMonth *r);
+extern void elt_metrics_user(EltMetrics *m, const EltLife *life);
+
 #endif

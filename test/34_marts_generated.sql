@@ -1,12 +1,13 @@
 -- pgTAP: the facts elt_generate writes in the same pass as elt_raw (issue
 -- 16 item 1) equal, row for row, what the SQL builders give from the same
 -- elt_raw: elt_mart.dim_user, dim_subscription, fct_usage_daily,
--- fct_usage_period, fct_kpi_daily, fct_subscription_events and
--- fct_mrr_monthly, and the builders' state (elt.mart_usage_totals,
+-- fct_usage_period, fct_kpi_daily, fct_subscription_events,
+-- fct_mrr_monthly, fct_cohort_retention and fct_saas_metrics_monthly, and
+-- the builders' state (elt.mart_usage_totals,
 -- elt.mart_last_active).
 -- Two implementations of the same rules (the
 -- model's walk in src/model_facts.c, model_kpi.c, model_events.c,
--- model_dims.c and model_mrr.c, the builders in SQL) check each other,
+-- model_dims.c, model_mrr.c and model_metrics.c, the builders in SQL) check each other,
 -- for several seeds, sizes, dates and presets (windows starting on a 31st
 -- and in a leap year, so that quota periods are clamped to month ends),
 -- after elt_generate and after refreshes.  A foreign key of the user's own
@@ -34,7 +35,7 @@ $f$;
 -- reference them), and returns the rows of some and the rows that differ
 -- (EXCEPT ALL both ways, all five tables).
 CREATE FUNCTION pg_temp.sql_differs(OUT daily bigint, OUT period bigint, OUT totals bigint, OUT kpi bigint,
-                                    OUT events bigint, OUT dims bigint, OUT differ bigint)
+                                    OUT events bigint, OUT dims bigint, OUT metrics bigint, OUT differ bigint)
 LANGUAGE plpgsql AS $f$
 DECLARE
     t text;
@@ -46,6 +47,8 @@ BEGIN
     CREATE TEMP TABLE g_kpi AS TABLE elt_mart.fct_kpi_daily;
     CREATE TEMP TABLE g_events AS TABLE elt_mart.fct_subscription_events;
     CREATE TEMP TABLE g_mrr AS TABLE elt_mart.fct_mrr_monthly;
+    CREATE TEMP TABLE g_cohort AS TABLE elt_mart.fct_cohort_retention;
+    CREATE TEMP TABLE g_saas AS TABLE elt_mart.fct_saas_metrics_monthly;
     CREATE TEMP TABLE g_user AS TABLE elt_mart.dim_user;
     CREATE TEMP TABLE g_sub AS TABLE elt_mart.dim_subscription;
     -- prev_active is what the last refresh moved last_active from, which a
@@ -58,6 +61,8 @@ BEGIN
     DELETE FROM elt.mart_last_active;
     DELETE FROM elt_mart.fct_subscription_events;
     DELETE FROM elt_mart.fct_mrr_monthly;
+    DELETE FROM elt_mart.fct_cohort_retention;
+    DELETE FROM elt_mart.fct_saas_metrics_monthly;
     -- the dimensions are merged: a row the builder gives differently is
     -- rewritten, one it does not give purged
     PERFORM elt_build_dim_user();
@@ -67,23 +72,27 @@ BEGIN
     PERFORM elt_build_fct_kpi_daily();
     PERFORM elt_build_fct_subscription_events();
     PERFORM elt_build_fct_mrr_monthly();
+    PERFORM elt_build_fct_cohort_retention();
+    PERFORM elt_build_fct_saas_metrics_monthly();
     SELECT count(*) INTO daily FROM g_daily;
     SELECT count(*) INTO period FROM g_period;
     SELECT count(*) INTO totals FROM g_totals;
     SELECT count(*) INTO kpi FROM g_kpi;
     SELECT (SELECT count(*) FROM g_events) + (SELECT count(*) FROM g_mrr) INTO events;
     SELECT (SELECT count(*) FROM g_user) + (SELECT count(*) FROM g_sub) INTO dims;
+    SELECT (SELECT count(*) FROM g_cohort) + (SELECT count(*) FROM g_saas) INTO metrics;
     differ := 0;
     FOR t IN VALUES ('elt_mart.fct_usage_daily|g_daily'), ('elt_mart.fct_usage_period|g_period'),
                     ('elt.mart_usage_totals|g_totals'), ('elt_mart.fct_kpi_daily|g_kpi'),
                     ('elt_mart.fct_subscription_events|g_events'), ('elt_mart.fct_mrr_monthly|g_mrr'),
+                    ('elt_mart.fct_cohort_retention|g_cohort'), ('elt_mart.fct_saas_metrics_monthly|g_saas'),
                     ('elt_mart.dim_user|g_user'), ('elt_mart.dim_subscription|g_sub'),
                     ('(SELECT a.user_id, a.last_active FROM elt.mart_last_active a) a|g_active') LOOP
         EXECUTE format('SELECT count(*) FROM ((SELECT * FROM %1$s EXCEPT ALL TABLE %2$I) UNION ALL (TABLE %2$I EXCEPT ALL SELECT * FROM %1$s)) d',
                        split_part(t, '|', 1), split_part(t, '|', 2)) INTO n;
         differ := differ + n;
     END LOOP;
-    DROP TABLE g_daily, g_period, g_totals, g_kpi, g_active, g_events, g_mrr, g_user, g_sub;
+    DROP TABLE g_daily, g_period, g_totals, g_kpi, g_active, g_events, g_mrr, g_cohort, g_saas, g_user, g_sub;
 END $f$;
 
 CREATE TEMP TABLE cases (i int, users int, seed bigint, as_of date, start_date date, params jsonb);
@@ -94,7 +103,7 @@ INSERT INTO cases VALUES
     (4, 800, 7, '2024-03-01', '2023-03-31', '{"preset": "freemium"}');
 CREATE TEMP TABLE outcome (i int, users int, seed bigint, as_of date, frozen boolean,
                            daily bigint, period bigint, totals bigint, kpi bigint, events bigint, dims bigint,
-                           differ bigint);
+                           metrics bigint, differ bigint);
 DO $$
 DECLARE c record; r record; f boolean;
 BEGIN
@@ -102,15 +111,15 @@ BEGIN
         PERFORM elt_generate(c.users, c.seed, c.as_of, c.start_date, params => c.params);
         f := pg_temp.frozen();
         r := pg_temp.sql_differs();
-        INSERT INTO outcome VALUES (c.i, c.users, c.seed, c.as_of, f, r.daily, r.period, r.totals, r.kpi, r.events, r.dims, r.differ);
+        INSERT INTO outcome VALUES (c.i, c.users, c.seed, c.as_of, f, r.daily, r.period, r.totals, r.kpi, r.events, r.dims, r.metrics, r.differ);
     END LOOP;
 END $$;
 SELECT ok(frozen, format('%s users, seed %s, as of %s: elt_generate wrote the usage facts in its load', users, seed, as_of))
 FROM outcome ORDER BY i;
-SELECT is(differ, 0::bigint, format('%s users, seed %s, as of %s: the generated usage facts, periods, quota totals, KPIs, subscription events and MRR months, and dimensions (%s, %s, %s, %s, %s, %s rows) are those the SQL builders give',
-                                    users, seed, as_of, daily, period, totals, kpi, events, dims))
+SELECT is(differ, 0::bigint, format('%s users, seed %s, as of %s: the generated usage facts, periods, quota totals, KPIs, subscription events and MRR months, dimensions, and cohort and monthly metrics (%s, %s, %s, %s, %s, %s, %s rows) are those the SQL builders give',
+                                    users, seed, as_of, daily, period, totals, kpi, events, dims, metrics))
 FROM outcome ORDER BY i;
-SELECT ok(daily > 1000 AND period > 100 AND totals > 10 AND kpi = 360 AND events > 1000, format('%s users, seed %s: every table has rows to compare', users, seed))
+SELECT ok(daily > 1000 AND period > 100 AND totals > 10 AND kpi = 360 AND events > 1000 AND metrics > 100, format('%s users, seed %s: every table has rows to compare', users, seed))
 FROM outcome WHERE i = 2;
 SELECT is((SELECT count(*) FROM elt_mart.dim_user WHERE user_key = -1)
           + (SELECT count(*) FROM elt_mart.dim_subscription WHERE subscription_key = -1), 2::bigint,

@@ -39,7 +39,8 @@ CREATE OR REPLACE FUNCTION elt.elt__load_warehouse(
     OUT users_rows bigint, OUT subscriptions_rows bigint, OUT usage_rows bigint,
     OUT usage_daily_rows bigint, OUT usage_period_rows bigint, OUT kpi_daily_rows bigint,
     OUT last_active_rows bigint, OUT events_rows bigint, OUT dim_user_rows bigint,
-    OUT dim_subscription_rows bigint, OUT mrr_monthly_rows bigint)
+    OUT dim_subscription_rows bigint, OUT mrr_monthly_rows bigint, OUT cohort_retention_rows bigint,
+    OUT saas_metrics_monthly_rows bigint)
 AS 'MODULE_PATHNAME', 'elt__load_warehouse'
 LANGUAGE c VOLATILE;
 COMMENT ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) IS

@@ -56,8 +56,8 @@ FROM (VALUES (1, 'dim_date',         'dimension', false, 'date_key'::name,   NUL
              (7, 'fct_kpi_daily',    'fact',      true,  NULL,               NULL,                    NULL,              'date',         true),
              (8, 'fct_subscription_events', 'fact', true, NULL,              NULL,                    NULL,              'event_date',   true),
              (9, 'fct_usage_period', 'fact',      true,  NULL,               NULL,                    NULL,              'period_start', true),
-             (10, 'fct_cohort_retention', 'fact', true, NULL,               NULL,                    NULL,              'month_start',  false),
-             (11, 'fct_saas_metrics_monthly', 'fact', true, NULL,           NULL,                    NULL,              'month_start',  false))
+             (10, 'fct_cohort_retention', 'fact', true, NULL,               NULL,                    NULL,              'month_start',  true),
+             (11, 'fct_saas_metrics_monthly', 'fact', true, NULL,           NULL,                    NULL,              'month_start',  true))
      AS m(ord, name, kind, incremental, key_column, source, id_column, day_column, loaded)
 ORDER BY m.ord
 $fn$;
