@@ -200,27 +200,22 @@ COMMENT ON FUNCTION elt.elt__keep_usage_totals(boolean, date) IS
 -- elt_generate wrote in its load (elt__load_warehouse), before the
 -- dimensions they reference were built: their foreign keys checked now,
 -- and for fct_usage_daily the quota totals brought in step (the load wrote
--- fct_kpi_daily's state, elt.mart_last_active, itself).  Returns the
--- table's rows.
+-- fct_kpi_daily's state, elt.mart_last_active, itself).
 CREATE OR REPLACE FUNCTION elt.elt__facts_loaded(tab regclass)
-RETURNS bigint
+RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off   -- see the note at the top of 31_mart_builders.sql
 AS $fn$
-DECLARE
-    n bigint;
 BEGIN
     PERFORM elt.elt__check_fkeys(tab, NULL::pg_catalog.name, NULL::pg_catalog.date);
     IF tab = 'elt_mart.fct_usage_daily'::pg_catalog.regclass THEN
         PERFORM elt.elt__keep_usage_totals(false, NULL::pg_catalog.date);
     END IF;
-    EXECUTE format('SELECT count(*) FROM %s', tab) INTO n;
-    RETURN n;
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__facts_loaded(regclass) IS
-'Internal: after elt_generate loaded a fact table with elt_raw (elt__load_warehouse) and built the dimensions, checks the table''s foreign keys (and for fct_usage_daily brings elt.mart_usage_totals in step); returns its row count.';
+'Internal: after elt_generate loaded a fact table with elt_raw (elt__load_warehouse) and built the dimensions, checks the table''s foreign keys (and for fct_usage_daily brings elt.mart_usage_totals in step).';
 REVOKE ALL ON FUNCTION elt.elt__keep_usage_totals(boolean, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.elt__facts_loaded(regclass) FROM PUBLIC;
 

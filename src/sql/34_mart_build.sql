@@ -51,8 +51,9 @@ BEGIN
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
         v_t := clock_timestamp();
         IF facts_loaded AND m.loaded THEN
-            -- written by the load: nothing to build, nothing to purge
-            EXECUTE format('SELECT count(*) FROM %s', m.tab) INTO n;
+            -- written by the load: nothing to build, nothing to purge, and
+            -- not counted (elt__build_marts counts every table)
+            n := NULL;
         ELSE
             EXECUTE format('SELECT @extschema@.%I(%s)', m.builder, CASE WHEN m.incremental THEN '$1, false' ELSE 'false' END)
                 INTO n USING since;
@@ -72,7 +73,8 @@ BEGIN
         table_name := m.tab;
         v_t := clock_timestamp();
         IF facts_loaded AND m.loaded THEN
-            rows_written := elt.elt__facts_loaded(m.tab::pg_catalog.regclass);
+            PERFORM elt.elt__facts_loaded(m.tab::pg_catalog.regclass);
+            rows_written := NULL;
         ELSE
             EXECUTE format('SELECT @extschema@.%I($1)', m.builder) INTO rows_written USING since;
         END IF;
@@ -86,7 +88,7 @@ BEGIN
     FOR m IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
         table_name := m.tab;
         v_t := clock_timestamp();
-        rows_written := n_dim[m.ord] + CASE WHEN facts_loaded AND m.loaded THEN 0 ELSE elt.elt__purge_dim(m.name, since) END;
+        rows_written := CASE WHEN facts_loaded AND m.loaded THEN NULL ELSE n_dim[m.ord] + elt.elt__purge_dim(m.name, since) END;
         RAISE DEBUG '%: % purged in % ms', v_what, m.tab,
             round(extract(epoch FROM clock_timestamp() - v_t) * 1000);
         RETURN NEXT;
@@ -97,7 +99,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION elt.elt__build(date, boolean) IS
-'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table. facts_loaded: elt_generate already wrote the facts elt__mart_tables marks loaded (their keys are checked instead).';
+'Internal: builds all of elt_mart (since NULL) or what changed from a day on; returns rows written per table. facts_loaded: elt_generate already wrote the tables elt__mart_tables marks loaded (their keys are checked instead; their rows written are NULL).';
 
 -- Internal: a full build of every mart table (elt__build), then the row
 -- count of each; what elt_build_marts and elt_generate do.
