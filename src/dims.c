@@ -27,9 +27,9 @@ lookup_name(const EltLookup *tab, int n, int id)
  * elt_put_dim_user writes the row of user version v, whose elt_raw.users
  * row is raw (nulls: rawnulls); clock is the simulated today (the current
  * version's lifecycle is the user's on it), first_paid from
- * elt_first_paid_day.
+ * elt_first_paid_day.  Returns the row's key.
  */
-void
+int64
 elt_put_dim_user(EltSink *sink, const EltLife *life, int v, const Datum *raw, const bool *rawnulls,
 				 EltDay clock, EltDay first_paid)
 {
@@ -74,14 +74,15 @@ elt_put_dim_user(EltSink *sink, const EltLife *life, int v, const Datum *raw, co
 	values[22] = BoolGetDatum(lc == ELT_LC_PAST_DUE || lc == ELT_LC_PAYING);
 	values[23] = BoolGetDatum(false);
 	sink->put(sink, values, nulls);
+	return DatumGetInt64(values[0]);
 }
 
 /*
  * elt_put_dim_subscription writes the row of subscription version v, whose
  * elt_raw.subscriptions row is raw (nulls: rawnulls); origins from
- * elt_sub_origins.
+ * elt_sub_origins.  Returns the row's key.
  */
-void
+int64
 elt_put_dim_subscription(EltSink *sink, const EltLife *life, int v, const Datum *raw, const bool *rawnulls,
 						 const EltSubOrigin *origins)
 {
@@ -127,4 +128,5 @@ elt_put_dim_subscription(EltSink *sink, const EltLife *life, int v, const Datum 
 	values[25] = CStringGetTextDatum(elt_change_type_names[o->change_type]);
 	values[26] = BoolGetDatum(false);
 	sink->put(sink, values, nulls);
+	return DatumGetInt64(values[0]);
 }

@@ -75,10 +75,33 @@ extern void elt_emit(const EltGen *gen, const EltSinks *sinks,
 					 EltProgressFn progress, void *progress_arg);
 
 /* dims.c: rows of the dimensions from the rows of elt_raw and the life */
-extern void elt_put_dim_user(EltSink *sink, const EltLife *life, int v, const Datum *raw,
+extern int64 elt_put_dim_user(EltSink *sink, const EltLife *life, int v, const Datum *raw,
 							 const bool *rawnulls, EltDay clock, EltDay first_paid);
-extern void elt_put_dim_subscription(EltSink *sink, const EltLife *life, int v, const Datum *raw,
+extern int64 elt_put_dim_subscription(EltSink *sink, const EltLife *life, int v, const Datum *raw,
 									 const bool *rawnulls, const EltSubOrigin *origins);
+
+/* keys.c: the dimension keys a pass wrote for the current user, against
+ * which the keys of the facts it writes are checked */
+typedef struct EltDimKeys
+{
+	MemoryContext cxt;			/* where the lists live */
+	EltDay		first_day;		/* the window, which dim_date holds */
+	EltDay		last_day;
+	int64	   *user;
+	int			nuser,
+				capuser;
+	int64	   *sub;
+	int			nsub,
+				capsub;
+} EltDimKeys;
+
+extern void elt_keys_user_written(EltDimKeys *k, int64 key);
+extern void elt_keys_sub_written(EltDimKeys *k, int64 key);
+extern void elt_keys_next_user(EltDimKeys *k);
+extern void elt_keys_check_user(const EltDimKeys *k, const char *table, int64 key);
+extern void elt_keys_check_sub(const EltDimKeys *k, const char *table, int64 key);
+extern void elt_keys_check_day(const EltDimKeys *k, const char *table, EltDay day);
+extern void elt_keys_check_plan(const char *table, int plan_id);
 
 /* metrics.c: rows of the monthly metrics marts from model_metrics.c's sums */
 extern void elt_put_metrics(EltSink *cohorts, EltSink *months, const EltMetrics *m);

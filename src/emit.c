@@ -198,6 +198,7 @@ typedef struct FactCtx
 	EltSink    *periods;		/* fct_usage_period, or NULL */
 	EltKpi	   *kpi;			/* the KPIs being added up, or NULL */
 	EltMetrics *metrics;		/* the monthly metrics being added up, or NULL */
+	const EltDimKeys *keys;		/* the keys its rows must refer to, or NULL */
 	int64		user_id;
 	EltDay		last_day;		/* the user's last usage day so far */
 } FactCtx;
@@ -260,6 +261,13 @@ put_fact(void *arg, const EltLife *life, const EltUsageFact *f)
 		pct(f->period_api_calls, plan->api_limit, &values[15], &nulls[15]);
 	}
 	pct(u->storage_mb, plan->storage_limit_mb, &values[16], &nulls[16]);
+	if (c->keys)
+	{
+		elt_keys_check_day(c->keys, "fct_usage_daily", u->day);
+		elt_keys_check_user(c->keys, "fct_usage_daily", DatumGetInt64(values[3]));
+		elt_keys_check_sub(c->keys, "fct_usage_daily", DatumGetInt64(values[4]));
+		elt_keys_check_plan("fct_usage_daily", s->plan_id);
+	}
 	c->sink->put(c->sink, values, nulls);
 }
 
@@ -306,6 +314,14 @@ put_period(void *arg, const EltLife *life, const EltUsagePeriod *p)
 	set_day_or_null(&values[16], &nulls[16], p->api_exhausted_on, false);
 	set_day_or_null(&values[17], &nulls[17], p->storage_exhausted_on, false);
 	values[18] = BoolGetDatum(end <= gen->as_of + 1);
+	if (c->keys)
+	{
+		if (DatumGetInt32(values[3]) != -1)
+			elt_keys_check_day(c->keys, "fct_usage_period", p->period_start);
+		elt_keys_check_user(c->keys, "fct_usage_period", DatumGetInt64(values[5]));
+		elt_keys_check_sub(c->keys, "fct_usage_period", DatumGetInt64(values[6]));
+		elt_keys_check_plan("fct_usage_period", s->plan_id);
+	}
 	c->periods->put(c->periods, values, nulls);
 }
 
@@ -354,6 +370,7 @@ typedef struct EventCtx
 {
 	const EltGen *gen;
 	EltSink    *sink;
+	const EltDimKeys *keys;		/* or NULL */
 	int64		user_id;
 	const Datum *type_text;		/* the event types as text */
 } EventCtx;
@@ -382,6 +399,14 @@ put_event(void *arg, const EltLife *life, const EltEvent *e)
 	values[9] = elt_cents(e->mrr_before_cents);
 	values[10] = elt_cents(e->mrr_after_cents);
 	values[11] = elt_cents(e->mrr_after_cents - e->mrr_before_cents);
+	if (c->keys)
+	{
+		elt_keys_check_day(c->keys, "fct_subscription_events", e->day);
+		elt_keys_check_user(c->keys, "fct_subscription_events", DatumGetInt64(values[5]));
+		elt_keys_check_sub(c->keys, "fct_subscription_events", DatumGetInt64(values[6]));
+		elt_keys_check_plan("fct_subscription_events", e->from_plan);
+		elt_keys_check_plan("fct_subscription_events", e->to_plan);
+	}
 	c->sink->put(c->sink, values, nulls);
 }
 
@@ -390,6 +415,7 @@ typedef struct MrrCtx
 	const EltGen *gen;
 	EltSink    *sink;			/* or NULL */
 	EltMetrics *metrics;		/* or NULL */
+	const EltDimKeys *keys;		/* or NULL */
 	int64		user_id;
 	const Datum *movement_text;
 	const Datum *churn_text;
@@ -427,6 +453,12 @@ put_mrr_month(void *arg, const EltLife *life, const EltMrrMonth *r)
 	nulls[14] = r->churn_type < 0;
 	if (!nulls[14])
 		values[14] = c->churn_text[r->churn_type];
+	if (c->keys)
+	{
+		elt_keys_check_day(c->keys, "fct_mrr_monthly", keyday);
+		elt_keys_check_user(c->keys, "fct_mrr_monthly", DatumGetInt64(values[3]));
+		elt_keys_check_plan("fct_mrr_monthly", r->plan_id);
+	}
 	c->sink->put(c->sink, values, nulls);
 }
 
@@ -476,8 +508,10 @@ wanted(const EltGen *gen, EltDay valid_from, EltDay valid_to)
  * elt_emit runs the model for every user of the range and hands the rows to
  * the sinks (any may be NULL), so the SRFs, the bulk loader and the estimate
  * share one path.  The usage facts, periods and KPIs of elt_mart need
- * gen->since to be the window's first day (their totals count from it).  Each user's rows live in a context reset after the user,
- * so memory stays flat.
+ * gen->since to be the window's first day (their totals count from it).
+ * When the dimensions are written too, the facts' keys are checked against
+ * the user's dimension rows as they are written (keys.c).  Each user's
+ * rows live in a context reset after the user, so memory stays flat.
  */
 void
 elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void *progress_arg)
@@ -496,6 +530,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	EltKpi		kpi;
 	EltMetrics	metrics;
 	bool		want_metrics = sinks->cohorts || sinks->saas;
+	EltDimKeys	keys = {CurrentMemoryContext, gen->pop.start, gen->as_of};
+	const EltDimKeys *check = sinks->dim_user && sinks->dim_sub ? &keys : NULL;
 	Datum		event_text[ELT_N_EVENTS];
 	Datum		movement_text[ELT_N_MOVEMENTS];
 	Datum		churn_text[ELT_N_CHURN_TYPES];
@@ -541,6 +577,7 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 		if (life.signup > gen->as_of)
 			continue;
 		old = MemoryContextSwitchTo(rowcxt);
+		elt_keys_next_user(&keys);
 		user_id = Int64GetDatum((int64) elt_user_id(&gen->pop, i));
 		if (sinks->dim_user)
 			first_paid = elt_first_paid_day(&life);
@@ -571,7 +608,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 			set_day_or_null(&values[9], &nulls[9], uv->valid_to, true);
 			users->put(users, values, nulls);
 			if (sinks->dim_user)
-				elt_put_dim_user(sinks->dim_user, &life, v, values, nulls, gen->as_of, first_paid);
+				elt_keys_user_written(&keys, elt_put_dim_user(sinks->dim_user, &life, v, values, nulls,
+															  gen->as_of, first_paid));
 		}
 
 		for (int v = 0; subs && v < life.nsvers; v++)
@@ -600,13 +638,14 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 			values[14] = mrr_numeric(&mrr, sv->mrr_cents);
 			subs->put(subs, values, nulls);
 			if (sinks->dim_sub)
-				elt_put_dim_subscription(sinks->dim_sub, &life, v, values, nulls, origins);
+				elt_keys_sub_written(&keys, elt_put_dim_subscription(sinks->dim_sub, &life, v, values, nulls,
+																	 origins));
 		}
 
 		if (sinks->facts || sinks->periods || sinks->kpi || want_metrics)
 		{
 			FactCtx		c = {{gen, usage, user_id}, sinks->facts, sinks->periods,
-				sinks->kpi ? &kpi : NULL, want_metrics ? &metrics : NULL,
+				sinks->kpi ? &kpi : NULL, want_metrics ? &metrics : NULL, check,
 			DatumGetInt64(user_id), ELT_OPEN};
 
 			elt_life_usage_facts(&gen->pop, &life, gen->since, gen->as_of, put_fact,
@@ -618,13 +657,13 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 		}
 		if (sinks->events)
 		{
-			EventCtx	c = {gen, sinks->events, DatumGetInt64(user_id), event_text};
+			EventCtx	c = {gen, sinks->events, check, DatumGetInt64(user_id), event_text};
 
 			elt_life_events(&gen->pop, &life, gen->as_of, put_event, &c);
 		}
 		if (sinks->mrr || want_metrics)
 		{
-			MrrCtx		c = {gen, sinks->mrr, want_metrics ? &metrics : NULL, DatumGetInt64(user_id),
+			MrrCtx		c = {gen, sinks->mrr, want_metrics ? &metrics : NULL, check, DatumGetInt64(user_id),
 			movement_text, churn_text};
 
 			elt_life_mrr_months(&life, gen->pop.start, gen->as_of, put_mrr_month, &c);
@@ -658,4 +697,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 		pfree(life.svers);
 	if (life.events)
 		pfree(life.events);
+	if (keys.user)
+		pfree(keys.user);
+	if (keys.sub)
+		pfree(keys.sub);
 }
