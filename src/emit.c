@@ -540,7 +540,15 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	if (sinks->kpi)
 		elt_kpi_init(&kpi, gen->since, gen->as_of, grow_in_context);
 	if (want_metrics)
+	{
+		if (elt_metrics_months(gen->pop.start, gen->as_of) > ELT_METRICS_MAX_MONTHS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("elt_generate writes the marts of windows of at most %d months",
+							ELT_METRICS_MAX_MONTHS),
+					 errhint("Use a shorter window, or build_marts => false and then elt_build_marts().")));
 		elt_metrics_init(&metrics, &gen->pop, gen->as_of, grow_in_context);
+	}
 	for (int s = 0; s < ELT_N_STATUS; s++)
 		status_text[s] = CStringGetTextDatum(elt_status_names[s]);
 	interval_text[0] = CStringGetTextDatum("month");

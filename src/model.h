@@ -468,6 +468,10 @@ typedef struct EltMetrics
 	int			cursor;			/* month of the user's last usage row */
 } EltMetrics;
 
+/* 100 years: 2 * 1200^2 cohort cells take 138 MB */
+#define ELT_METRICS_MAX_MONTHS 1200
+
+extern int	elt_metrics_months(EltDay start, EltDay clock);
 extern void elt_metrics_init(EltMetrics *m, const EltPop *pop, EltDay clock,
 							 void *(*grow) (void *ptr, size_t size));
 extern EltDay elt_metrics_md(const EltMetrics *m, int month);

@@ -39,13 +39,32 @@ zeroed(void *(*grow) (void *ptr, size_t size), size_t n, size_t size)
 	return p;
 }
 
-/* elt_metrics_init starts the metrics of pop's window through clock. */
+/* elt_metrics_months returns the months of the window [start, clock]. */
+int
+elt_metrics_months(EltDay start, EltDay clock)
+{
+	int			y,
+				mo,
+				yc,
+				mc,
+				d;
+
+	elt_ymd_from_day(start, &y, &mo, &d);
+	elt_ymd_from_day(clock, &yc, &mc, &d);
+	return (yc - y) * 12 + mc - mo + 1;
+}
+
+/*
+ * elt_metrics_init starts the metrics of pop's window through clock (at
+ * most ELT_METRICS_MAX_MONTHS months: the cells take months squared).
+ */
 void
 elt_metrics_init(EltMetrics *m, const EltPop *pop, EltDay clock, void *(*grow) (void *ptr, size_t size))
 {
 	int			y,
 				mo,
 				d;
+	EltDay		first;
 	size_t		n;
 
 	memset(m, 0, sizeof(*m));
@@ -53,18 +72,11 @@ elt_metrics_init(EltMetrics *m, const EltPop *pop, EltDay clock, void *(*grow) (
 	m->start = pop->start;
 	m->clock = clock;
 	elt_ymd_from_day(pop->start, &y, &mo, &d);
-	{
-		EltDay		first = elt_day_from_ymd(y, mo, 1);
-		int			yc,
-					mc,
-					dc;
-
-		elt_ymd_from_day(clock, &yc, &mc, &dc);
-		m->nmonths = (yc - y) * 12 + mc - mo + 1;
-		m->month = grow(NULL, sizeof(EltDay) * (m->nmonths + 1));
-		for (int k = 0; k <= m->nmonths; k++)
-			m->month[k] = elt_add_months(first, k);
-	}
+	first = elt_day_from_ymd(y, mo, 1);
+	m->nmonths = elt_metrics_months(pop->start, clock);
+	m->month = grow(NULL, sizeof(EltDay) * (m->nmonths + 1));
+	for (int k = 0; k <= m->nmonths; k++)
+		m->month[k] = elt_add_months(first, k);
 	n = (size_t) m->nmonths;
 	m->months = zeroed(grow, n, sizeof(EltMonthMetrics));
 	m->cells = zeroed(grow, 2 * n * n, sizeof(EltCohortCell));

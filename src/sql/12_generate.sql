@@ -255,7 +255,12 @@ BEGIN
     -- (elt__sync_lookups).  The big tables are reloaded.
     v_dist := elt.elt__distributed();
     v_load := elt.elt__loaded_tables();
+    -- (the load adds the cohorts up in memory, months squared: windows of
+    -- over 100 years, ELT_METRICS_MAX_MONTHS in src/model.h, are left to
+    -- the SQL builders)
     v_facts := build_marts AND NOT v_dist
+               AND (EXTRACT(year FROM as_of) - EXTRACT(year FROM v_start)) * 12
+                   + EXTRACT(month FROM as_of) - EXTRACT(month FROM v_start) + 1 <= 1200
                AND NOT EXISTS (SELECT FROM unnest(v_load) t WHERE NOT elt.elt__bulk_loadable(t, v_load));
     v_counts := v_counts || elt.elt__sync_lookups();
     IF v_dist THEN
