@@ -183,17 +183,9 @@ elt_kpi_user(EltKpi *k, const EltLife *life)
 	for (int g = 0; g < life->nsegs; g++)
 	{
 		const EltSegment *seg = &life->segs[g];
-		bool		any = false,
-					paid_at_end = false;
+		bool		any;
+		bool		paid_at_end = elt_trial_converted(life, g, &any);
 
-		if (seg->trial_end == ELT_OPEN)
-			continue;
-		for (int v = 0; v < life->nsvers; v++)
-			if (life->svers[v].segment == g)
-			{
-				any = true;
-				paid_at_end |= life->svers[v].valid_from == seg->trial_end && life->svers[v].mrr_cents > 0;
-			}
 		if (any && seg->start >= k->lo)
 			add(k, K_TRIALS, seg->start, 1);
 		if (paid_at_end && seg->trial_end >= k->lo)

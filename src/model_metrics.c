@@ -244,17 +244,9 @@ elt_metrics_user(EltMetrics *m, const EltLife *life)
 	for (int g = 0; g < life->nsegs; g++)
 	{
 		const EltSegment *seg = &life->segs[g];
-		bool		any = false,
-					paid_at_end = false;
+		bool		any;
+		bool		paid_at_end = elt_trial_converted(life, g, &any);
 
-		if (seg->trial_end == ELT_OPEN)
-			continue;
-		for (int v = 0; v < life->nsvers; v++)
-			if (life->svers[v].segment == g)
-			{
-				any = true;
-				paid_at_end |= life->svers[v].valid_from == seg->trial_end && life->svers[v].mrr_cents > 0;
-			}
 		if (!any)
 			continue;
 		if (seg->start <= m->clock)

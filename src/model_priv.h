@@ -222,6 +222,29 @@ elt_sub_version_on(const EltLife *life, int seg, EltDay d)
 }
 
 /*
+ * elt_trial_converted says whether subscription (segment) g's trial
+ * converted: the version starting on the trial's end pays.  *started says
+ * whether it had a trial with a version at all (a trial counts as started
+ * only then).
+ */
+static inline bool
+elt_trial_converted(const EltLife *life, int g, bool *started)
+{
+	bool		paid = false;
+
+	*started = false;
+	if (life->segs[g].trial_end == ELT_OPEN)
+		return false;
+	for (int v = 0; v < life->nsvers; v++)
+		if (life->svers[v].segment == g)
+		{
+			*started = true;
+			paid |= life->svers[v].valid_from == life->segs[g].trial_end && life->svers[v].mrr_cents > 0;
+		}
+	return paid;
+}
+
+/*
  * elt_segment_order fills order with the user's subscriptions (segments)
  * by start date, then subscription id: the order in which the marts take
  * "the user's previous subscription".
