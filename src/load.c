@@ -261,6 +261,9 @@ static const EltColumn saas_cols[] = {
 	RATE("trial_to_paid_rate", 9, 6),
 	COUNT("free_users_start"), COUNT("free_to_paid"), RATE("free_to_paid_rate", 9, 6)};
 static const EltForeignKey saas_fkeys[] = {{"date_key", "dim_date"}};
+#undef MONEY
+#undef RATE
+#undef COUNT
 
 /* elt_raw's three tables, then the marts' tables the same pass writes */
 #define RAW_TABLES 3

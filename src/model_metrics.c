@@ -233,8 +233,11 @@ void
 elt_metrics_user(EltMetrics *m, const EltLife *life)
 {
 	int			first_paid = -1;
+	int			signed_up = month_index(m, life->signup);
 
-	cohort(m, ELT_COHORT_SIGNUP, month_index(m, life->signup));
+	/* (a cohort of a month before the window has no rows) */
+	if (signed_up >= 0)
+		cohort(m, ELT_COHORT_SIGNUP, signed_up);
 	for (int k = 0; k < m->nmonths && first_paid < 0; k++)
 		if (m->user_mrr[k] > 0)
 			first_paid = k;
