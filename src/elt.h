@@ -69,6 +69,7 @@ typedef struct EltSinks
 	EltSink    *mrr;			/* elt_mart.fct_mrr_monthly */
 	EltSink    *cohorts;		/* elt_mart.fct_cohort_retention */
 	EltSink    *saas;			/* elt_mart.fct_saas_metrics_monthly */
+	EltSink    *totals;			/* elt.mart_usage_totals (needs periods) */
 } EltSinks;
 
 extern void elt_emit(const EltGen *gen, const EltSinks *sinks,
@@ -102,6 +103,30 @@ extern void elt_keys_check_user(const EltDimKeys *k, const char *table, int64 ke
 extern void elt_keys_check_sub(const EltDimKeys *k, const char *table, int64 key);
 extern void elt_keys_check_day(const EltDimKeys *k, const char *table, EltDay day);
 extern void elt_keys_check_plan(const char *table, int plan_id);
+
+/* totals.c: the rows of elt.mart_usage_totals, kept during the pass */
+typedef struct EltTotal
+{
+	int64		sub_id;
+	EltDay		period_start;
+	EltDay		through;
+	int64		api_calls;
+	int64		storage_mb;
+} EltTotal;
+
+typedef struct EltTotals
+{
+	EltSink    *sink;
+	MemoryContext cxt;			/* where the candidates live */
+	EltDay		last_usage;		/* the facts' last day so far; ELT_OPEN: none */
+	EltTotal   *rows;
+	int			n,
+				cap;
+} EltTotals;
+
+extern void elt_totals_keep(EltTotals *t, int64 sub_id, const EltUsagePeriod *p);
+extern void elt_totals_user_done(EltTotals *t, EltDay last_day);
+extern void elt_totals_put(EltTotals *t);
 
 /* metrics.c: rows of the monthly metrics marts from model_metrics.c's sums */
 extern void elt_put_metrics(EltSink *cohorts, EltSink *months, const EltMetrics *m);

@@ -199,6 +199,7 @@ typedef struct FactCtx
 	EltKpi	   *kpi;			/* the KPIs being added up, or NULL */
 	EltMetrics *metrics;		/* the monthly metrics being added up, or NULL */
 	const EltDimKeys *keys;		/* the keys its rows must refer to, or NULL */
+	EltTotals  *totals;			/* elt.mart_usage_totals's candidates, or NULL */
 	int64		user_id;
 	EltDay		last_day;		/* the user's last usage day so far */
 } FactCtx;
@@ -314,6 +315,8 @@ put_period(void *arg, const EltLife *life, const EltUsagePeriod *p)
 	set_day_or_null(&values[16], &nulls[16], p->api_exhausted_on, false);
 	set_day_or_null(&values[17], &nulls[17], p->storage_exhausted_on, false);
 	values[18] = BoolGetDatum(end <= gen->as_of + 1);
+	if (c->totals)
+		elt_totals_keep(c->totals, sub_id, p);
 	if (c->keys)
 	{
 		if (DatumGetInt32(values[3]) != -1)
@@ -510,7 +513,8 @@ wanted(const EltGen *gen, EltDay valid_from, EltDay valid_to)
  * share one path.  The usage facts, periods and KPIs of elt_mart need
  * gen->since to be the window's first day (their totals count from it).
  * When the dimensions are written too, the facts' keys are checked against
- * the user's dimension rows as they are written (keys.c).  Each user's
+ * the user's dimension rows as they are written (keys.c); with the periods,
+ * the usage fact builder's state can be written too (totals.c).  Each user's
  * rows live in a context reset after the user, so memory stays flat.
  */
 void
@@ -531,6 +535,7 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 	EltMetrics	metrics;
 	bool		want_metrics = sinks->cohorts || sinks->saas;
 	EltDimKeys	keys = {CurrentMemoryContext, gen->pop.start, gen->as_of};
+	EltTotals	totals = {sinks->totals, CurrentMemoryContext, ELT_OPEN};
 	const EltDimKeys *check = sinks->dim_user && sinks->dim_sub ? &keys : NULL;
 	Datum		event_text[ELT_N_EVENTS];
 	Datum		movement_text[ELT_N_MOVEMENTS];
@@ -654,7 +659,7 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 		{
 			FactCtx		c = {{gen, usage, user_id}, sinks->facts, sinks->periods,
 				sinks->kpi ? &kpi : NULL, want_metrics ? &metrics : NULL, check,
-			DatumGetInt64(user_id), ELT_OPEN};
+				sinks->totals && sinks->periods ? &totals : NULL, DatumGetInt64(user_id), ELT_OPEN};
 
 			elt_life_usage_facts(&gen->pop, &life, gen->since, gen->as_of, put_fact,
 								 sinks->periods ? put_period : NULL, &c);
@@ -662,6 +667,7 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 				elt_kpi_user(&kpi, &life);
 			if (sinks->last_active && c.last_day != ELT_OPEN)
 				put_last_active(sinks->last_active, c.user_id, c.last_day);
+			elt_totals_user_done(&totals, c.last_day);
 		}
 		if (sinks->events)
 		{
@@ -694,6 +700,8 @@ elt_emit(const EltGen *gen, const EltSinks *sinks, EltProgressFn progress, void 
 		elt_kpi_rows(&kpi, put_kpi, sinks->kpi);
 	if (want_metrics)
 		elt_put_metrics(sinks->cohorts, sinks->saas, &metrics);
+	if (sinks->totals)
+		elt_totals_put(&totals);
 	if (sinks->last_active)
 		put_last_active(sinks->last_active, -1, gen->as_of);
 	/* the life's arrays were reused for every user; one call's worth */

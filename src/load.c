@@ -265,9 +265,15 @@ static const EltForeignKey saas_fkeys[] = {{"date_key", "dim_date"}};
 #undef RATE
 #undef COUNT
 
+/* the usage fact builder's state, elt.mart_usage_totals */
+static const EltColumn totals_cols[] = {
+	{"subscription_id", INT8OID, -1, false}, {"period_start", DATEOID, -1, false},
+	{"through", DATEOID, -1, false}, {"api_calls", INT8OID, -1, false},
+	{"storage_used_mb", INT8OID, -1, false}};
+
 /* elt_raw's three tables, then the marts' tables the same pass writes */
 #define RAW_TABLES 3
-#define WAREHOUSE_TABLES 13
+#define WAREHOUSE_TABLES 14
 static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_raw", "users", user_cols, ELT_USER_NATTS, user_fkeys, lengthof(user_fkeys),
 	user_checks, lengthof(user_checks)},
@@ -289,7 +295,8 @@ static const EltTableSpec raw_specs[WAREHOUSE_TABLES] = {
 	{"elt_mart", "fct_cohort_retention", cohort_cols, lengthof(cohort_cols), cohort_fkeys, lengthof(cohort_fkeys),
 	NULL, 0},
 	{"elt_mart", "fct_saas_metrics_monthly", saas_cols, lengthof(saas_cols), saas_fkeys, lengthof(saas_fkeys),
-	NULL, 0}};
+	NULL, 0},
+	{"elt", "mart_usage_totals", totals_cols, lengthof(totals_cols), NULL, 0, NULL, 0}};
 
 /*
  * load writes the users of gen into the tables of specs (users,
@@ -329,6 +336,7 @@ load(FunctionCallInfo fcinfo, EltGen *gen, const EltTableSpec *specs, int ntable
 		sinks.mrr = &bulk[10]->sink;
 		sinks.cohorts = &bulk[11]->sink;
 		sinks.saas = &bulk[12]->sink;
+		sinks.totals = &bulk[13]->sink;
 	}
 
 	INSTR_TIME_SET_CURRENT(progress.started);
@@ -362,8 +370,9 @@ PG_FUNCTION_INFO_V1(elt__load_warehouse);
  * whole population into elt_raw and into elt_mart.dim_user,
  * dim_subscription, fct_usage_daily, fct_usage_period, fct_kpi_daily (with
  * elt.mart_last_active), fct_subscription_events, fct_mrr_monthly,
- * fct_cohort_retention and fct_saas_metrics_monthly, all emptied by the
- * caller, in one pass: the model knows each user's versions,
+ * fct_cohort_retention and fct_saas_metrics_monthly (with the usage fact
+ * builder's state, elt.mart_usage_totals), all emptied by the caller, in
+ * one pass: the model knows each user's versions,
  * quota periods and events, which the SQL builders join and sort millions
  * of rows to find.
  */

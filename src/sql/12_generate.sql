@@ -40,11 +40,11 @@ CREATE OR REPLACE FUNCTION elt.elt__load_warehouse(
     OUT usage_daily_rows bigint, OUT usage_period_rows bigint, OUT kpi_daily_rows bigint,
     OUT last_active_rows bigint, OUT events_rows bigint, OUT dim_user_rows bigint,
     OUT dim_subscription_rows bigint, OUT mrr_monthly_rows bigint, OUT cohort_retention_rows bigint,
-    OUT saas_metrics_monthly_rows bigint)
+    OUT saas_metrics_monthly_rows bigint, OUT usage_totals_rows bigint)
 AS 'MODULE_PATHNAME', 'elt__load_warehouse'
 LANGUAGE c VOLATILE;
 COMMENT ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) IS
-'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, the elt_mart tables elt__mart_tables marks loaded and the KPI builder''s state elt.mart_last_active, which must all be empty; the facts'' keys to the dimensions are checked afterwards (elt__facts_loaded). Returns the rows per table.';
+'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, the elt_mart tables elt__mart_tables marks loaded and the builders'' state (elt.mart_last_active, elt.mart_usage_totals), which must all be empty; the facts'' keys to the dimensions are checked afterwards (elt__facts_loaded). Returns the rows per table.';
 REVOKE ALL ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION elt.elt__load_day(
@@ -59,7 +59,7 @@ REVOKE ALL ON FUNCTION elt.elt__load_day(integer, bigint, date, date, jsonb) FRO
 -- Internal: the tables elt_generate empties to write them in its load:
 -- the marts elt__mart_tables marks loaded, the marts with foreign keys to
 -- them (emptied with them; their builders write them after the load), and
--- the KPI builder's state, in list order.
+-- the KPI and usage fact builders' state, in list order.
 CREATE OR REPLACE FUNCTION elt.elt__loaded_tables()
 RETURNS regclass[]
 LANGUAGE sql STABLE
@@ -71,10 +71,10 @@ SELECT ARRAY(SELECT m.tab::pg_catalog.regclass FROM elt.elt__mart_tables() m
                            JOIN elt.elt__mart_tables() l ON l.loaded AND k.confrelid = l.tab::pg_catalog.regclass
                            WHERE k.contype = 'f' AND k.conrelid = m.tab::pg_catalog.regclass)
              ORDER BY m.ord)
-       || 'elt.mart_last_active'::pg_catalog.regclass
+       || ARRAY['elt.mart_last_active'::pg_catalog.regclass, 'elt.mart_usage_totals'::pg_catalog.regclass]
 $fn$;
 COMMENT ON FUNCTION elt.elt__loaded_tables() IS
-'Internal: the tables elt_generate empties and writes in its load (elt__load_warehouse) or right after it: the marts elt__mart_tables marks loaded, the marts referencing them, and elt.mart_last_active.';
+'Internal: the tables elt_generate empties and writes in its load (elt__load_warehouse) or right after it: the marts elt__mart_tables marks loaded, the marts referencing them, elt.mart_last_active and elt.mart_usage_totals.';
 REVOKE ALL ON FUNCTION elt.elt__loaded_tables() FROM PUBLIC;
 
 -- Internal: whether elt_generate may empty table tab with TRUNCATE (with
