@@ -103,8 +103,8 @@ static const char *const usage_checks[] = {
  * elt_mart.fct_usage_daily, which elt__load_warehouse writes in the same
  * pass (and fct_usage_period, below, with the same keys).  Its keys to the
  * dimensions are the dimensions' own formula (id * 65536 + version
- * ordinal); the loader does not check them, the caller does once every
- * dimension is there (elt__facts_loaded).
+ * ordinal); the bulk loader does not check them: elt_emit does, against
+ * the dimension rows the same pass writes (keys.c).
  */
 static const EltColumn fact_cols[] = {
 	{"usage_date", DATEOID, -1, false}, {"subscription_id", INT8OID, -1, false},

@@ -43,7 +43,7 @@ set_rounded(Datum *value, bool *isnull, bool defined, Datum v, int scale)
 static inline int32
 window_key(const EltMetrics *m, EltDay day)
 {
-	return day < m->start ? -1 : elt_date_key(day);
+	return day < m->pop->start ? -1 : elt_date_key(day);
 }
 
 /* put_cohorts writes a row per cohort with users and month from the

@@ -455,8 +455,7 @@ typedef struct EltMonthMetrics
 
 typedef struct EltMetrics
 {
-	const EltPop *pop;
-	EltDay		start;			/* the window's first day */
+	const EltPop *pop;			/* pop->start: the window's first day */
 	EltDay		clock;
 	int			nmonths;		/* months of the window, the clock's included */
 	EltDay	   *month;			/* each month's first day, and one after the last */

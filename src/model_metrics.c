@@ -69,7 +69,6 @@ elt_metrics_init(EltMetrics *m, const EltPop *pop, EltDay clock, void *(*grow) (
 
 	memset(m, 0, sizeof(*m));
 	m->pop = pop;
-	m->start = pop->start;
 	m->clock = clock;
 	elt_ymd_from_day(pop->start, &y, &mo, &d);
 	first = elt_day_from_ymd(y, mo, 1);

@@ -44,7 +44,7 @@ CREATE OR REPLACE FUNCTION elt.elt__load_warehouse(
 AS 'MODULE_PATHNAME', 'elt__load_warehouse'
 LANGUAGE c VOLATILE;
 COMMENT ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) IS
-'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, the elt_mart tables elt__mart_tables marks loaded and the builders'' state (elt.mart_last_active, elt.mart_usage_totals), which must all be empty; the facts'' keys to the dimensions are checked afterwards (elt__facts_loaded). Returns the rows per table.';
+'Internal: bulk-loads elt_raw.users, subscriptions and usage and, in the same pass, the elt_mart tables elt__mart_tables marks loaded and the builders'' state (elt.mart_last_active, elt.mart_usage_totals), which must all be empty; the facts'' keys to the dimensions are checked as the rows are written. Returns the rows per table.';
 REVOKE ALL ON FUNCTION elt.elt__load_warehouse(integer, bigint, date, date, jsonb) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION elt.elt__load_day(

@@ -196,38 +196,7 @@ $fn$;
 COMMENT ON FUNCTION elt.elt__keep_usage_totals(boolean, date) IS
 'Internal: keeps elt.mart_usage_totals (the quota totals of the periods that can still continue) in step with elt_mart.fct_usage_daily: folds in the totals of the rows from since on when added (only days after the facts were added), otherwise recomputes it from the last 31 days of facts.';
 
--- Internal: what a fact builder does after writing, for the facts
--- elt_generate wrote in its load (elt__load_warehouse), which also wrote
--- the builders' state (elt.mart_last_active, elt.mart_usage_totals).  The
--- load checked the facts' keys as it wrote them, against the dimension
--- rows it wrote for the same user (src/keys.c), which saves a join of
--- every fact row with the dimensions (a tenth of elt_generate); the
--- Unknown members (-1) they may use were kept across the TRUNCATE.  Only
--- when one of those is missing (deleted by hand) are the keys checked
--- here, in one query, as after a SQL build.
-CREATE OR REPLACE FUNCTION elt.elt__facts_loaded(tab regclass)
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-SET jit = off   -- see the note at the top of 31_mart_builders.sql
-AS $fn$
-DECLARE
-    d    record;
-    v_ok boolean := true;
-BEGIN
-    FOR d IN SELECT * FROM elt.elt__mart_tables() t WHERE t.kind = 'dimension' ORDER BY t.ord LOOP
-        EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I = -1)', d.tab, d.key_column) INTO v_ok;
-        EXIT WHEN NOT v_ok;
-    END LOOP;
-    IF NOT v_ok THEN
-        PERFORM elt.elt__check_fkeys(tab, NULL::pg_catalog.name, NULL::pg_catalog.date);
-    END IF;
-END
-$fn$;
-COMMENT ON FUNCTION elt.elt__facts_loaded(regclass) IS
-'Internal: after elt_generate loaded a fact table with elt_raw (elt__load_warehouse) and built the dimensions: checks the table''s foreign keys, but only when an Unknown member (-1) of a dimension is missing (the load checked them against the rows it wrote).';
 REVOKE ALL ON FUNCTION elt.elt__keep_usage_totals(boolean, date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.elt__facts_loaded(regclass) FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- fct_mrr_monthly
